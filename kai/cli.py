@@ -1,0 +1,129 @@
+"""`kai`: serve | migrate | export-schema | create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kai", description="kAI: the API for a fleet of AI agents")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(run=_migrate)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    export.set_defaults(run=_export_schema)
+
+    admin = commands.add_parser(
+        "create-admin", help="create an ADMIN (password from KAI_ADMIN_PASSWORD or a prompt)"
+    )
+    admin.add_argument("--email", required=True)
+    admin.set_defaults(run=_create_admin)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from kai.config import Settings, UnsafeSettingsError
+
+    try:
+        return Settings()
+    except UnsafeSettingsError as exc:
+        raise SystemExit(f"kai: {exc}") from None
+    except ValueError as exc:
+        raise SystemExit(f"kai: invalid settings:\n{exc}") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kai import logs
+    from kai.app import create_app
+
+    settings = _settings()
+    logs.configure(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        proxy_headers=False,
+        ws_max_size=1024 * 1024,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from kai import migrate
+    from kai.db import create_engine
+
+    settings = _settings()
+
+    async def run() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database is up to date")
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from kai.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if args.output:
+        args.output.write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from kai import migrate
+    from kai.errors import KaiError
+    from kai.services.container import open_services
+
+    password = os.environ.get("KAI_ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            raise SystemExit("kai: the passwords differ")
+    settings = _settings()
+
+    async def run() -> str:
+        async with open_services(settings) as services:
+            if not settings.is_production:
+                await migrate.upgrade(services.engine)
+            user = await services.users.create_admin(email=args.email, password=password)
+            return user.id
+
+    try:
+        user_id = asyncio.run(run())
+    except KaiError as exc:
+        raise SystemExit(f"kai: {exc.message}") from None
+    print(f"admin {args.email} ready ({user_id})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""Settings: every `KAI_*` environment variable (or `.env` line) in one place."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+JWT_SECRET_FILE = "jwt_secret"
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "kai"}
+
+
+class UnsafeSettingsError(ValueError):
+    """Production refused to start; the message lists every unsafe setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KAI_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".kai")
+    database_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    # Comma-separated in the environment: KAI_ALLOWED_ORIGINS=https://a.example,https://b.example
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "EdDSA"] = "HS256"
+    jwt_private_key: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "kai"
+    jwt_audience: str = "kai-api"
+    jwt_leeway_seconds: int = 10
+
+    access_token_ttl_seconds: int = 3600
+    session_idle_timeout_seconds: int = 7 * 24 * 3600
+    session_max_lifetime_seconds: int = 30 * 24 * 3600
+    magic_link_ttl_seconds: int = Field(default=600, le=600, gt=0)
+    magic_link_path: str = "/magic-link"
+    api_key_ttl_days: int = Field(default=365, gt=0)
+
+    smtp_url: str | None = None
+    smtp_from: str = "kAI <no-reply@localhost>"
+
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    permissions: dict[str, list[str]] | None = None
+
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_body_bytes: int = 1024 * 1024
+    max_batch_operations: int = 10
+
+    rate_limit_auth_per_ip: int = 30
+    rate_limit_auth_per_account: int = 10
+    rate_limit_auth_window_seconds: float = 300.0
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = self.unsafe_production_settings()
+        if problems:
+            raise UnsafeSettingsError(
+                "refusing to start in production: " + "; ".join(problems)
+            )
+        return self
+
+    def unsafe_production_settings(self) -> list[str]:
+        problems: list[str] = []
+        if self.jwt_algorithm.startswith("HS"):
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if len(secret.encode()) < MIN_SECRET_BYTES or secret.lower() in PLACEHOLDER_SECRETS:
+                problems.append(
+                    f"KAI_JWT_SECRET must be set to at least {MIN_SECRET_BYTES} random bytes"
+                )
+        elif not (self.jwt_private_key and self.jwt_public_key):
+            problems.append("KAI_JWT_PRIVATE_KEY and KAI_JWT_PUBLIC_KEY are required")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            problems.append("KAI_DATABASE_URL must point at PostgreSQL, not SQLite")
+        if not self.public_url.startswith("https://"):
+            problems.append("KAI_PUBLIC_URL must be an https:// URL")
+        return problems
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'kai.db'}"
+
+    def signing_keys(self) -> tuple[Any, Any]:
+        """(signing key, verification key) for the configured JWT algorithm."""
+        if self.jwt_algorithm.startswith("HS"):
+            secret = self._hmac_secret()
+            return secret, secret
+        if not (self.jwt_private_key and self.jwt_public_key):
+            raise UnsafeSettingsError(
+                f"KAI_JWT_ALGORITHM={self.jwt_algorithm} needs KAI_JWT_PRIVATE_KEY "
+                "and KAI_JWT_PUBLIC_KEY (PEM)"
+            )
+        return self.jwt_private_key.get_secret_value(), self.jwt_public_key
+
+    def _hmac_secret(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        # Development only (production refuses to start without one): generate
+        # once and keep it, so tokens survive a restart of `kai serve`.
+        path = self.data_dir / JWT_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()

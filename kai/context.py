@@ -1,0 +1,114 @@
+"""The per-request Context: credentials, principal, loaders, audit, services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from kai.errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from kai.loaders import Loaders
+from kai.security.audit import Auditor
+from kai.security.principal import Principal
+from kai.services.container import Services
+
+_UNSET: Any = object()
+
+
+def bearer_credential(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        # Something was sent, and it is not usable: that is a failed login,
+        # not an anonymous call.
+        return ""
+    return credential.strip()
+
+
+@dataclass
+class Context:
+    services: Services
+    connection: HTTPConnection
+    request_id: str
+    client_ip: str | None
+    credential: str | None
+    loaders: Loaders
+    auditor: Auditor
+    # Filled by Strawberry from a WebSocket's connection_init payload.
+    connection_params: dict[str, Any] | None = None
+    _principal: Any = field(default=_UNSET, repr=False)
+
+    @classmethod
+    def build(
+        cls, *, services: Services, connection: HTTPConnection, request_id: str
+    ) -> Context:
+        return cls(
+            services=services,
+            connection=connection,
+            request_id=request_id,
+            client_ip=connection.client.host if connection.client else None,
+            credential=bearer_credential(connection.headers.get("authorization")),
+            loaders=Loaders.create(services.sessionmaker),
+            auditor=Auditor(services.sessionmaker, request_id),
+        )
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.connection.headers.get("user-agent")
+
+    async def optional_principal(self) -> Principal | None:
+        """None for an anonymous call; UNAUTHENTICATED for credentials that do not work."""
+        if self._principal is _UNSET:
+            if self.credential is None:
+                self._principal = None
+            elif not self.credential:
+                raise Unauthenticated()
+            else:
+                self._principal = await self.services.authenticator.authenticate(self.credential)
+        principal: Principal | None = self._principal
+        return principal
+
+    async def principal(self) -> Principal:
+        principal = await self.optional_principal()
+        if principal is None:
+            raise Unauthenticated()
+        return principal
+
+    async def authorize(
+        self,
+        permission: str,
+        *,
+        resource: str | None = None,
+        owner_id: str | None = None,
+        found: bool = True,
+    ) -> Principal:
+        """Check a permission and, for an object, its ownership; audit the outcome either way.
+
+        Missing permission: FORBIDDEN (it does not depend on the object, so it
+        leaks nothing). A missing object (`found=False`) or someone else's:
+        NOT_FOUND, so that existence never leaks (G10).
+        """
+        principal = await self.principal()
+        allowed = principal.can(permission)
+        visible = found and (owner_id is None or principal.may_act_on(owner_id))
+        self.auditor.record(principal, permission, resource, allowed and visible)
+        if not allowed:
+            raise Forbidden(permission)
+        if not visible:
+            raise NotFound()
+        return principal
+
+    async def throttle(self, operation: str, *, account: str | None = None) -> None:
+        """Count one attempt per client IP and, when known, per account (A8)."""
+        settings = self.services.settings
+        limiter = self.services.rate_limiter
+        window = settings.rate_limit_auth_window_seconds
+        keys = [(f"auth:{operation}:ip:{self.client_ip}", settings.rate_limit_auth_per_ip)]
+        if account:
+            keys.append((f"auth:{operation}:account:{account}", settings.rate_limit_auth_per_account))
+        for key, limit in keys:
+            wait = await limiter.hit(key, limit=limit, window=window)
+            if wait > 0:
+                raise RateLimited(wait)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import strawberry
+
+from kai.models.base import utcnow
+from kai.resolvers import Info
+from kai.schema.api_key import ApiKey, ApiKeyCreated, ApiKeyInput
+
+
+@strawberry.type
+class ApiKeyQuery:
+    @strawberry.field(description="The caller's API keys, newest first.")
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        principal = await info.context.authorize("apikey.manage")
+        rows = await info.context.services.api_keys.list(principal=principal)
+        now = utcnow()
+        return [ApiKey.from_row(row, now=now) for row in rows]
+
+
+@strawberry.type
+class ApiKeyMutation:
+    @strawberry.mutation(description="A new API key, no wider than the caller's own rights.")
+    async def create_api_key(self, info: Info, input: ApiKeyInput) -> ApiKeyCreated:
+        principal = await info.context.authorize("apikey.manage")
+        created = await info.context.services.api_keys.create(
+            principal=principal,
+            name=input.name,
+            expires_at=input.expires_at,
+            permissions=input.permissions,
+            agent_ids=[str(a) for a in input.agent_ids] if input.agent_ids is not None else None,
+        )
+        return ApiKeyCreated(
+            api_key=ApiKey.from_row(created.api_key, now=utcnow()), secret=created.secret
+        )
+
+    @strawberry.mutation(description="Stops the key at once; revoking twice is harmless.")
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
+        api_keys = info.context.services.api_keys
+        existing = await api_keys.get(key_id=str(id))
+        await info.context.authorize(
+            "apikey.manage",
+            resource=f"apikey:{id}",
+            owner_id=existing.user_id if existing else None,
+            found=existing is not None,
+        )
+        row = await api_keys.revoke(key_id=str(id))
+        return ApiKey.from_row(row, now=utcnow())

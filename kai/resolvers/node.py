@@ -1,0 +1,59 @@
+"""`node(id)`: the id's prefix names the table; every kind gets its own authorisation (G10)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from kai.errors import NotFound
+from kai.models.base import utcnow
+from kai.resolvers import Info
+from kai.schema.api_key import ApiKey
+from kai.schema.audit import AuditEntry
+from kai.schema.node import Node
+from kai.schema.user import User
+
+
+async def _user(info: Info, node_id: str) -> Node:
+    row = await info.context.services.users.get(user_id=node_id)
+    principal = await info.context.principal()
+    if row is not None and row.id == principal.user_id:
+        return User.from_row(row)
+    # Other accounts are visible to those who may list users.
+    await info.context.authorize("user.read", resource=f"user:{node_id}", found=row is not None)
+    assert row is not None
+    return User.from_row(row)
+
+
+async def _api_key(info: Info, node_id: str) -> Node:
+    row = await info.context.services.api_keys.get(key_id=node_id)
+    await info.context.authorize(
+        "apikey.manage",
+        resource=f"apikey:{node_id}",
+        owner_id=row.user_id if row else None,
+        found=row is not None,
+    )
+    assert row is not None
+    return ApiKey.from_row(row, now=utcnow())
+
+
+async def _audit_entry(info: Info, node_id: str) -> Node:
+    number = node_id.removeprefix("aud_")
+    row = await info.context.services.audit.get(entry_id=int(number)) if number.isdigit() else None
+    await info.context.authorize("system.audit", resource=f"audit:{node_id}", found=row is not None)
+    assert row is not None
+    return AuditEntry.from_row(row)
+
+
+RESOLVERS = {"usr": _user, "key": _api_key, "aud": _audit_entry}
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its id, if the caller may see it.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        await info.context.principal()
+        prefix, _, _ = str(id).partition("_")
+        resolver = RESOLVERS.get(prefix)
+        if resolver is None:
+            raise NotFound()
+        return await resolver(info, str(id))

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import strawberry
+
+from kai.resolvers import Info
+from kai.schema.user import Role, User
+
+
+@strawberry.type
+class UserQuery:
+    @strawberry.field(description="ADMIN only. Every account, oldest first.")
+    async def users(self, info: Info) -> list[User]:
+        await info.context.authorize("user.read")
+        return [User.from_row(row) for row in await info.context.services.users.list()]
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation(description="ADMIN only. Takes effect on the user's next request.")
+    async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:  # type: ignore[valid-type]
+        actor = await info.context.authorize("user.manage", resource=f"user:{user_id}")
+        row = await info.context.services.users.set_role(actor=actor, user_id=str(user_id), role=role)
+        return User.from_row(row)
+
+    @strawberry.mutation(
+        description="ADMIN only. A disabled user's sessions and API keys stop working at once."
+    )
+    async def set_user_active(self, info: Info, user_id: strawberry.ID, active: bool) -> User:
+        actor = await info.context.authorize("user.manage", resource=f"user:{user_id}")
+        row = await info.context.services.users.set_active(
+            actor=actor, user_id=str(user_id), active=active
+        )
+        return User.from_row(row)

@@ -1,0 +1,59 @@
+"""The root Query and Mutation, made of each area's fields, and the schema built from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
+from kai.resolvers.audit import AuditQuery
+from kai.resolvers.auth import AuthMutation, AuthQuery
+from kai.resolvers.node import NodeQuery
+from kai.resolvers.user import UserMutation, UserQuery
+from kai.schema.api_key import ApiKey
+from kai.schema.audit import AuditEntry
+from kai.schema.extensions import ErrorCodes
+from kai.schema.user import User
+
+
+@strawberry.type(description="Everything a client can read.")
+class Query(AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, NodeQuery):
+    pass
+
+
+@strawberry.type(description="Everything a client can change.")
+class Mutation(AuthMutation, ApiKeyMutation, UserMutation):
+    pass
+
+
+class KaiSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Expected errors are answers, not incidents; the ErrorCodes extension
+        # logs the unexpected ones, with the request id, before masking them.
+        return
+
+
+# Types reachable only through the Node interface must be named to the schema.
+NODE_TYPES = [User, ApiKey, AuditEntry]
+
+
+def build_schema(
+    *, extensions: list[type[SchemaExtension] | SchemaExtension] | None = None,
+    suggestions: bool = True,
+) -> strawberry.Schema:
+    return KaiSchema(
+        query=Query,
+        mutation=Mutation,
+        types=NODE_TYPES,
+        extensions=[ErrorCodes, *(extensions or [])],
+        config=StrawberryConfig(disable_field_suggestions=not suggestions),
+    )
+
+
+def schema_sdl() -> str:
+    """What `kai export-schema` prints and graphql.schema holds."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,120 @@
+"""Bearer credentials -> Principal. Access tokens and API keys alike, checked on every request."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kai.config import Settings
+from kai.errors import Unauthenticated
+from kai.models.api_key import ApiKey
+from kai.models.base import utcnow
+from kai.models.session import AuthSession
+from kai.models.user import User
+from kai.security.permissions import Grant, PermissionMatrix
+from kai.security.principal import Principal
+from kai.security.secrets import digest, looks_like_api_key
+from kai.security.tokens import TokenService, TokenType
+
+# Writing "last used" on every request would make every read a write; a minute
+# of precision is plenty for idle timeouts and for showing keys' last use.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class Authenticator:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tokens: TokenService,
+        matrix: PermissionMatrix,
+        settings: Settings,
+    ):
+        self._sessionmaker = sessionmaker
+        self._tokens = tokens
+        self._matrix = matrix
+        self._idle = timedelta(seconds=settings.session_idle_timeout_seconds)
+
+    async def authenticate(self, credential: str) -> Principal:
+        if looks_like_api_key(credential):
+            return await self._from_api_key(credential)
+        return await self._from_access_token(credential)
+
+    async def session_is_live(self, session_id: str) -> bool:
+        """For long-lived sockets: is the session still neither revoked nor expired?"""
+        now = utcnow()
+        async with self._sessionmaker() as db:
+            row = await db.get(AuthSession, session_id, populate_existing=True)
+        return row is not None and self._live(row, now)
+
+    async def _from_access_token(self, token: str) -> Principal:
+        claims = self._tokens.verify(token, token_type=TokenType.ACCESS)
+        now = utcnow()
+        async with self._sessionmaker() as db:
+            row = (
+                await db.execute(
+                    select(AuthSession, User)
+                    .join(User, User.id == AuthSession.user_id)  # type: ignore[arg-type]
+                    .where(AuthSession.id == claims.session_id)
+                )
+            ).first()
+        if row is None:
+            raise Unauthenticated()
+        auth_session, user = row
+        # The role and the active flag are read now, not taken from the token,
+        # so a demotion or a disabled account counts on the next request (S10).
+        if not self._live(auth_session, now) or auth_session.user_id != claims.user_id:
+            raise Unauthenticated()
+        if not user.is_active:
+            raise Unauthenticated()
+        if now - auth_session.last_used_at > TOUCH_INTERVAL:
+            await self._touch(AuthSession, auth_session.id)
+        return Principal(
+            user_id=user.id,
+            email=user.email,
+            role=user.role,
+            grant=Grant(self._matrix.patterns(user.role)),
+            session_id=auth_session.id,
+        )
+
+    async def _from_api_key(self, key: str) -> Principal:
+        now = utcnow()
+        async with self._sessionmaker() as db:
+            row = (
+                await db.execute(
+                    select(ApiKey, User)
+                    .join(User, User.id == ApiKey.user_id)  # type: ignore[arg-type]
+                    .where(ApiKey.key_hash == digest(key))
+                )
+            ).first()
+        # Unknown, revoked and expired keys fail alike (K2).
+        if row is None:
+            raise Unauthenticated()
+        api_key, user = row
+        if api_key.revoked_at is not None or not user.is_active:
+            raise Unauthenticated()
+        if api_key.expires_at is not None and api_key.expires_at <= now:
+            raise Unauthenticated()
+        if api_key.last_used_at is None or now - api_key.last_used_at > TOUCH_INTERVAL:
+            await self._touch(ApiKey, api_key.id)
+        return Principal(
+            user_id=user.id,
+            email=user.email,
+            role=user.role,
+            grant=Grant(self._matrix.patterns(user.role), api_key.permissions),
+            api_key_id=api_key.id,
+            agent_ids=frozenset(api_key.agent_ids) if api_key.agent_ids is not None else None,
+        )
+
+    def _live(self, auth_session: AuthSession, now: datetime) -> bool:
+        return (
+            auth_session.revoked_at is None
+            and auth_session.expires_at > now
+            and now - auth_session.last_used_at < self._idle
+        )
+
+    async def _touch(self, table: type[AuthSession] | type[ApiKey], row_id: str) -> None:
+        async with self._sessionmaker() as db, db.begin():
+            await db.execute(update(table).where(table.id == row_id).values(last_used_at=utcnow()))

@@ -1,0 +1,70 @@
+"""Everything a process opens once and shares: engine, services, limiter, mailer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from kai.config import Settings
+from kai.db import create_engine, create_sessionmaker
+from kai.security import passwords
+from kai.security.authenticate import Authenticator
+from kai.security.permissions import PermissionMatrix
+from kai.security.rate_limit import MemoryRateLimiter, RateLimiter
+from kai.security.tokens import TokenService
+from kai.services.api_key import ApiKeyService
+from kai.services.audit import AuditService
+from kai.services.auth import AuthService
+from kai.services.mail import BackgroundMailer, build_mailer
+from kai.services.user import UserService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    tokens: TokenService
+    matrix: PermissionMatrix
+    authenticator: Authenticator
+    auth: AuthService
+    api_keys: ApiKeyService
+    users: UserService
+    audit: AuditService
+    rate_limiter: RateLimiter
+    mailer: BackgroundMailer
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    engine = create_engine(settings.resolved_database_url)
+    sessionmaker = create_sessionmaker(engine)
+    tokens = TokenService(settings)
+    matrix = PermissionMatrix(settings.permissions)
+    mailer = build_mailer(settings.smtp_url, settings.smtp_from)
+    passwords.warm_up()
+    try:
+        yield Services(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            tokens=tokens,
+            matrix=matrix,
+            authenticator=Authenticator(
+                sessionmaker=sessionmaker, tokens=tokens, matrix=matrix, settings=settings
+            ),
+            auth=AuthService(
+                sessionmaker=sessionmaker, tokens=tokens, settings=settings, mailer=mailer
+            ),
+            api_keys=ApiKeyService(sessionmaker=sessionmaker, ttl_days=settings.api_key_ttl_days),
+            users=UserService(sessionmaker=sessionmaker),
+            audit=AuditService(sessionmaker=sessionmaker),
+            rate_limiter=MemoryRateLimiter(),
+            mailer=mailer,
+        )
+    finally:
+        await mailer.drain()
+        await engine.dispose()

@@ -1,0 +1,66 @@
+"""Users as seen by admins: listing, roles, disabling; and the CLI's create-admin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kai.db import transaction
+from kai.errors import Forbidden, NotFound
+from kai.models.user import Role, User
+from kai.security import passwords
+from kai.security.principal import Principal
+from kai.services.validation import normalise_email
+
+
+class UserService:
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession]):
+        self._sessionmaker = sessionmaker
+
+    async def list(self) -> Sequence[User]:
+        async with self._sessionmaker() as session:
+            return (await session.scalars(select(User).order_by(User.created_at, User.id))).all()
+
+    async def get(self, *, user_id: str) -> User | None:
+        async with self._sessionmaker() as session:
+            return await session.get(User, user_id)
+
+    async def set_role(self, *, actor: Principal, user_id: str, role: Role) -> User:
+        return await self._change(actor=actor, user_id=user_id, permission="user.manage", role=role)
+
+    async def set_active(self, *, actor: Principal, user_id: str, active: bool) -> User:
+        return await self._change(
+            actor=actor, user_id=user_id, permission="user.manage", is_active=active
+        )
+
+    async def _change(
+        self, *, actor: Principal, user_id: str, permission: str, **values: object
+    ) -> User:
+        # Nobody changes their own role or status: no self-escalation, and the
+        # last admin cannot lock everyone out by accident (K4).
+        if user_id == actor.user_id:
+            raise Forbidden(permission)
+        async with transaction(self._sessionmaker) as session:
+            user = await session.get(User, user_id, with_for_update=True)
+            if user is None:
+                raise NotFound("User")
+            for name, value in values.items():
+                setattr(user, name, value)
+            return user
+
+    async def create_admin(self, *, email: str, password: str) -> User:
+        """Create an ADMIN, or promote the existing account and set its password."""
+        email = normalise_email(email, field="email")
+        passwords.check_policy(password)
+        password_hash = await passwords.hash_password(password)
+        async with transaction(self._sessionmaker) as session:
+            user = await session.scalar(select(User).where(User.email == email))
+            if user is None:
+                user = User(email=email)
+                session.add(user)
+            user.role = Role.ADMIN
+            user.is_active = True
+            user.password_hash = password_hash
+            return user

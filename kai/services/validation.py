@@ -1,0 +1,38 @@
+"""Input checks shared by services: each failure names the input field."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+from kai.errors import BadUserInput
+
+MAX_EMAIL_LENGTH = 254
+
+
+def normalise_email(email: str, *, field: str) -> str:
+    email = email.strip()
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise BadUserInput("Email address is too long.", field=field)
+    try:
+        valid = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise BadUserInput(f"Invalid email address: {exc}", field=field) from exc
+    # One account per mailbox whatever the case it is typed in.
+    return valid.normalized.lower()
+
+
+def bounded_text(
+    value: str | None, *, field: str, max_length: int, required: bool = False
+) -> str | None:
+    if value is None:
+        if required:
+            raise BadUserInput("A value is required.", field=field)
+        return None
+    value = value.strip()
+    if required and not value:
+        raise BadUserInput("A value is required.", field=field)
+    if len(value) > max_length:
+        raise BadUserInput(f"At most {max_length} characters.", field=field)
+    if any(ch in value for ch in "\x00\r\n"):
+        raise BadUserInput("Control characters are not allowed.", field=field)
+    return value or None

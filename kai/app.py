@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
 from kai import migrate

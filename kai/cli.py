@@ -11,7 +11,9 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kai", description="kAI: the API for a fleet of AI agents")
+    parser = argparse.ArgumentParser(
+        prog="kai", description="kAI: the API for a fleet of AI agents"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API server")

@@ -82,9 +82,7 @@ class Settings(BaseSettings):
             return self
         problems = self.unsafe_production_settings()
         if problems:
-            raise UnsafeSettingsError(
-                "refusing to start in production: " + "; ".join(problems)
-            )
+            raise UnsafeSettingsError("refusing to start in production: " + "; ".join(problems))
         return self
 
     def unsafe_production_settings(self) -> list[str]:

@@ -41,9 +41,7 @@ class Context:
     _principal: Any = field(default=_UNSET, repr=False)
 
     @classmethod
-    def build(
-        cls, *, services: Services, connection: HTTPConnection, request_id: str
-    ) -> Context:
+    def build(cls, *, services: Services, connection: HTTPConnection, request_id: str) -> Context:
         return cls(
             services=services,
             connection=connection,
@@ -107,7 +105,9 @@ class Context:
         window = settings.rate_limit_auth_window_seconds
         keys = [(f"auth:{operation}:ip:{self.client_ip}", settings.rate_limit_auth_per_ip)]
         if account:
-            keys.append((f"auth:{operation}:account:{account}", settings.rate_limit_auth_per_account))
+            keys.append(
+                (f"auth:{operation}:account:{account}", settings.rate_limit_auth_per_account)
+            )
         for key, limit in keys:
             wait = await limiter.hit(key, limit=limit, window=window)
             if wait > 0:

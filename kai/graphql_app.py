@@ -65,9 +65,7 @@ class KaiGraphQL(GraphQL[Context, None]):
             response = http_error(exc.status_code, exc.reason)
         await response(scope, receive, send)
 
-    async def get_context(
-        self, request: Request | WebSocket, response: Any = None
-    ) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         return Context.build(
             services=self.services,
             connection=request,

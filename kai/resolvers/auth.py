@@ -96,7 +96,10 @@ class AuthMutation:
         return await info.context.services.auth.logout(session_id=principal.session_id)
 
     @strawberry.mutation(
-        description="Rotates: the old refresh token is spent; presenting a spent one revokes the whole session."
+        description=(
+            "Rotates: the old refresh token is spent; "
+            "presenting a spent one revokes the whole session."
+        )
     )
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
         await info.context.throttle("refreshToken")

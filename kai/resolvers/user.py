@@ -19,7 +19,9 @@ class UserMutation:
     @strawberry.mutation(description="ADMIN only. Takes effect on the user's next request.")
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:  # type: ignore[valid-type]
         actor = await info.context.authorize("user.manage", resource=f"user:{user_id}")
-        row = await info.context.services.users.set_role(actor=actor, user_id=str(user_id), role=role)
+        row = await info.context.services.users.set_role(
+            actor=actor, user_id=str(user_id), role=role
+        )
         return User.from_row(row)
 
     @strawberry.mutation(

@@ -42,7 +42,8 @@ NODE_TYPES = [User, ApiKey, AuditEntry]
 
 
 def build_schema(
-    *, extensions: list[type[SchemaExtension] | SchemaExtension] | None = None,
+    *,
+    extensions: list[type[SchemaExtension] | SchemaExtension] | None = None,
     suggestions: bool = True,
 ) -> strawberry.Schema:
     return KaiSchema(

@@ -35,7 +35,9 @@ class ApiKey(Node):
             name=row.name,
             prefix=row.prefix,
             permissions=list(row.permissions),
-            agent_ids=[strawberry.ID(a) for a in row.agent_ids] if row.agent_ids is not None else None,
+            agent_ids=[strawberry.ID(a) for a in row.agent_ids]
+            if row.agent_ids is not None
+            else None,
             created_at=row.created_at,
             expires_at=row.expires_at,
             last_used_at=row.last_used_at,

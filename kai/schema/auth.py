@@ -28,7 +28,10 @@ class Session:
         description="Its absolute end; an idle session ends earlier."
     )
     permissions: list[str] = strawberry.field(
-        description="Effective permissions of this session (role matrix, narrowed by an API key's scopes)."
+        description=(
+            "Effective permissions of this session "
+            "(role matrix, narrowed by an API key's scopes)."
+        )
     )
 
 

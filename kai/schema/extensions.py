@@ -85,8 +85,10 @@ def _with_code(
         positions=error.positions,
         path=error.path,
         original_error=None if drop_original else error.original_error,
-        extensions={key: str(value) if isinstance(value, ErrorCode) else value
-                    for key, value in extensions.items()},
+        extensions={
+            key: str(value) if isinstance(value, ErrorCode) else value
+            for key, value in extensions.items()
+        },
     )
 
 

@@ -21,7 +21,9 @@ class User(Node):
     email: str = strawberry.field(description="Sign-in address, lower-cased.")
     display_name: str | None = strawberry.field(description="Name shown to others.")
     role: Role = strawberry.field(description="The role, read fresh on every request.")  # type: ignore[valid-type]
-    active: bool = strawberry.field(description="A disabled account cannot sign in or use its keys.")
+    active: bool = strawberry.field(
+        description="A disabled account cannot sign in or use its keys."
+    )
     created_at: datetime = strawberry.field(description="When the account was registered.")
 
     @classmethod

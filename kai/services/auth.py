@@ -82,7 +82,9 @@ class AuthService:
             # Documented in the schema: a taken email is CONFLICT (SECURITY.md A4
             # allows it when documented; register must return tokens, so it cannot
             # answer the same as for a new address).
-            raise Conflict("An account with this email already exists.", field="input.email") from exc
+            raise Conflict(
+                "An account with this email already exists.", field="input.email"
+            ) from exc
 
     async def login(self, *, email: str, password: str, client: ClientInfo) -> IssuedTokens:
         email = email.strip().lower()
@@ -229,7 +231,9 @@ class AuthService:
         await session.flush()
         return self._issue(user, auth_session, now=now, jti=jti)
 
-    def _issue(self, user: User, auth_session: AuthSession, *, now: datetime, jti: str) -> IssuedTokens:
+    def _issue(
+        self, user: User, auth_session: AuthSession, *, now: datetime, jti: str
+    ) -> IssuedTokens:
         access_expires = min(
             now + timedelta(seconds=self._settings.access_token_ttl_seconds),
             auth_session.expires_at,

@@ -1,0 +1,128 @@
+"""Shared fixtures: a fresh database per test (SQLite, and PostgreSQL when
+KAI_TEST_DATABASE_URL is set), the app on it, and a GraphQL client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from kai import migrate
+from kai.app import create_app
+from kai.config import Settings
+from kai.db import create_engine
+from tests.graphql_client import GraphQLClient
+
+TEST_SECRET = "test-secret-" + "x" * 40
+PG_ENV = "KAI_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test: migrating each time is slow."""
+    path = tmp_path_factory.mktemp("template") / "kai.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | None]:
+    """A migrated PostgreSQL database used as the template of each test's database."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        yield None
+        return
+    name = f"kai_template_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(url, f'CREATE DATABASE "{name}"'))
+    template_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+
+    async def build() -> None:
+        engine = create_engine(template_url)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    yield name
+    asyncio.run(_pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _pg_admin(url: str, statement: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=None)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_template: str | None,
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "kai.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    url = os.environ.get(PG_ENV)
+    if not url or postgres_template is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL tests")
+        pytest.skip(f"{PG_ENV} not set")
+    name = f"kai_test_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "development",
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "jwt_secret": TEST_SECRET,
+        "public_url": "https://kai.example.test",
+        # Tests sign in often from one address; the throttling tests lower these.
+        "rate_limit_auth_per_ip": 10_000,
+        "rate_limit_auth_per_account": 10_000,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path / "data")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with LifespanManager(application) as manager:
+        yield manager.app
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[GraphQLClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -68,9 +68,9 @@ _graphql = _GraphQLEndpoint()
 
 def _graphql_view(services: Services) -> KaiGraphQL:
     settings = services.settings
-    extensions: list[type[SchemaExtension] | SchemaExtension] = [FlushAudit]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [FlushAudit]
     if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     schema = build_schema(extensions=extensions, suggestions=not settings.is_production)
     return KaiGraphQL(schema, services=services)
 

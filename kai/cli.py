@@ -8,6 +8,10 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kai.config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from kai.config import Settings, UnsafeSettingsError
 
     try:

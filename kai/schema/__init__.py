@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
@@ -43,14 +44,14 @@ NODE_TYPES = [User, ApiKey, AuditEntry]
 
 def build_schema(
     *,
-    extensions: list[type[SchemaExtension] | SchemaExtension] | None = None,
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     suggestions: bool = True,
 ) -> strawberry.Schema:
     return KaiSchema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
-        extensions=[ErrorCodes, *(extensions or [])],
+        extensions=[ErrorCodes, *extensions],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
 

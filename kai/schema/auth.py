@@ -29,8 +29,7 @@ class Session:
     )
     permissions: list[str] = strawberry.field(
         description=(
-            "Effective permissions of this session "
-            "(role matrix, narrowed by an API key's scopes)."
+            "Effective permissions of this session (role matrix, narrowed by an API key's scopes)."
         )
     )
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from kai.config import Settings
 from kai.errors import Unauthenticated
@@ -56,8 +57,8 @@ class Authenticator:
             row = (
                 await db.execute(
                     select(AuthSession, User)
-                    .join(User, User.id == AuthSession.user_id)  # type: ignore[arg-type]
-                    .where(AuthSession.id == claims.session_id)
+                    .join(User, col(User.id) == AuthSession.user_id)
+                    .where(col(AuthSession.id) == claims.session_id)
                 )
             ).first()
         if row is None:
@@ -85,8 +86,8 @@ class Authenticator:
             row = (
                 await db.execute(
                     select(ApiKey, User)
-                    .join(User, User.id == ApiKey.user_id)  # type: ignore[arg-type]
-                    .where(ApiKey.key_hash == digest(key))
+                    .join(User, col(User.id) == ApiKey.user_id)
+                    .where(col(ApiKey.key_hash) == digest(key))
                 )
             ).first()
         # Unknown, revoked and expired keys fail alike (K2).
@@ -117,4 +118,6 @@ class Authenticator:
 
     async def _touch(self, table: type[AuthSession] | type[ApiKey], row_id: str) -> None:
         async with self._sessionmaker() as db, db.begin():
-            await db.execute(update(table).where(table.id == row_id).values(last_used_at=utcnow()))
+            await db.execute(
+                update(table).where(col(table.id) == row_id).values(last_used_at=utcnow())
+            )

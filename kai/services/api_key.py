@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from kai.db import transaction
 from kai.errors import BadUserInput, Forbidden
@@ -102,8 +103,8 @@ class ApiKeyService:
             return (
                 await session.scalars(
                     select(ApiKey)
-                    .where(ApiKey.user_id == principal.user_id)
-                    .order_by(ApiKey.created_at.desc())  # type: ignore[attr-defined]
+                    .where(col(ApiKey.user_id) == principal.user_id)
+                    .order_by(col(ApiKey.created_at).desc())
                 )
             ).all()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from kai.errors import BadUserInput
 from kai.models.audit import AuditEntry
@@ -24,17 +25,17 @@ class AuditService:
         after: str | None,
     ) -> Page[AuditEntry]:
         size = page_size(first)
-        query = select(AuditEntry).order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+        query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
         if (cursor := decode_cursor(after)) is not None:
             if not cursor.isdigit():
                 raise BadUserInput("Invalid cursor.", field="after")
-            query = query.where(AuditEntry.id < int(cursor))  # type: ignore[operator]
+            query = query.where(col(AuditEntry.id) < int(cursor))
         if user_id is not None:
-            query = query.where(AuditEntry.user_id == user_id)
+            query = query.where(col(AuditEntry.user_id) == user_id)
         if action is not None:
-            query = query.where(AuditEntry.action == action)
+            query = query.where(col(AuditEntry.action) == action)
         if granted is not None:
-            query = query.where(AuditEntry.granted == granted)
+            query = query.where(col(AuditEntry.granted) == granted)
         async with self._sessionmaker() as session:
             rows = (await session.scalars(query.limit(size + 1))).all()
         return make_page(rows, size, lambda row: row.id)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from kai.config import Settings
 from kai.db import transaction
@@ -89,7 +90,7 @@ class AuthService:
     async def login(self, *, email: str, password: str, client: ClientInfo) -> IssuedTokens:
         email = email.strip().lower()
         async with self._sessionmaker() as session:
-            user = await session.scalar(select(User).where(User.email == email))
+            user = await session.scalar(select(User).where(col(User.email) == email))
         matches, new_hash = await passwords.verify_password(
             user.password_hash if user else None, password
         )
@@ -109,11 +110,11 @@ class AuthService:
             rotated = await session.execute(
                 update(AuthSession)
                 .where(
-                    AuthSession.id == claims.session_id,
-                    AuthSession.refresh_jti == claims.jti,
-                    AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                    AuthSession.expires_at > now,
-                    AuthSession.last_used_at > now - self._idle,
+                    col(AuthSession.id) == claims.session_id,
+                    col(AuthSession.refresh_jti) == claims.jti,
+                    col(AuthSession.revoked_at).is_(None),
+                    col(AuthSession.expires_at) > now,
+                    col(AuthSession.last_used_at) > now - self._idle,
                 )
                 .values(refresh_jti=new_jti, last_used_at=now)
             )
@@ -132,9 +133,9 @@ class AuthService:
             revoked = await session.execute(
                 update(AuthSession)
                 .where(
-                    AuthSession.id == session_id,
-                    AuthSession.refresh_jti != jti,
-                    AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+                    col(AuthSession.id) == session_id,
+                    col(AuthSession.refresh_jti) != jti,
+                    col(AuthSession.revoked_at).is_(None),
                 )
                 .values(revoked_at=utcnow(), revoked_reason="refresh_token_reuse")
             )
@@ -148,7 +149,7 @@ class AuthService:
         async with transaction(self._sessionmaker) as session:
             result = await session.execute(
                 update(AuthSession)
-                .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+                .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
                 .values(revoked_at=utcnow(), revoked_reason=reason)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -158,7 +159,7 @@ class AuthService:
         token = random_token(32)
         now = utcnow()
         async with transaction(self._sessionmaker) as session:
-            user = await session.scalar(select(User).where(User.email == email))
+            user = await session.scalar(select(User).where(col(User.email) == email))
             if user is None or not user.is_active:
                 return
             session.add(
@@ -194,15 +195,17 @@ class AuthService:
             consumed = await session.execute(
                 update(MagicLink)
                 .where(
-                    MagicLink.token_hash == token_hash,
-                    MagicLink.used_at.is_(None),  # type: ignore[union-attr]
-                    MagicLink.expires_at > now,
+                    col(MagicLink.token_hash) == token_hash,
+                    col(MagicLink.used_at).is_(None),
+                    col(MagicLink.expires_at) > now,
                 )
                 .values(used_at=now)
             )
             if consumed.rowcount != 1:  # type: ignore[attr-defined]
                 raise Unauthenticated("This sign-in link is invalid, used or expired.")
-            link = await session.scalar(select(MagicLink).where(MagicLink.token_hash == token_hash))
+            link = await session.scalar(
+                select(MagicLink).where(col(MagicLink.token_hash) == token_hash)
+            )
             user = await session.get(User, link.user_id) if link else None
             if user is None or not user.is_active:
                 raise Unauthenticated("This sign-in link is invalid, used or expired.")
@@ -258,5 +261,5 @@ class AuthService:
 
 
 async def _serialise_registrations(session: AsyncSession) -> None:
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('kai.register'))"))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from kai.db import transaction
 from kai.errors import Forbidden, NotFound
@@ -21,7 +22,9 @@ class UserService:
 
     async def list(self) -> Sequence[User]:
         async with self._sessionmaker() as session:
-            return (await session.scalars(select(User).order_by(User.created_at, User.id))).all()
+            return (
+                await session.scalars(select(User).order_by(col(User.created_at), col(User.id)))
+            ).all()
 
     async def get(self, *, user_id: str) -> User | None:
         async with self._sessionmaker() as session:
@@ -56,7 +59,7 @@ class UserService:
         passwords.check_policy(password)
         password_hash = await passwords.hash_password(password)
         async with transaction(self._sessionmaker) as session:
-            user = await session.scalar(select(User).where(User.email == email))
+            user = await session.scalar(select(User).where(col(User.email) == email))
             if user is None:
                 user = User(email=email)
                 session.add(user)

@@ -107,27 +107,28 @@ def _export_schema(args: argparse.Namespace) -> int:
 def _create_admin(args: argparse.Namespace) -> int:
     from kai import migrate
     from kai.errors import KaiError
+    from kai.security.secrets import same
     from kai.services.container import open_services
 
     password = os.environ.get("KAI_ADMIN_PASSWORD")
     if not password:
         password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Again: "):
+        if not same(password, getpass.getpass("Again: ")):
             raise SystemExit("kai: the passwords differ")
     settings = _settings()
 
-    async def run() -> str:
+    async def run() -> tuple[str, str]:
         async with open_services(settings) as services:
             if not settings.is_production:
                 await migrate.upgrade(services.engine)
             user = await services.users.create_admin(email=args.email, password=password)
-            return user.id
+            return user.email, user.id
 
     try:
-        user_id = asyncio.run(run())
+        email, user_id = asyncio.run(run())
     except KaiError as exc:
         raise SystemExit(f"kai: {exc.message}") from None
-    print(f"admin {args.email} ready ({user_id})")
+    print(f"admin {email} ready ({user_id})")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -15,8 +16,12 @@ JWT_SECRET_FILE = "jwt_secret"
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "kai"}
 
 
-class UnsafeSettingsError(ValueError):
-    """Production refused to start; the message lists every unsafe setting."""
+class UnsafeSettingsError(Exception):
+    """Production refused to start; the message lists every unsafe setting.
+
+    Not a ValueError: pydantic would wrap one in a ValidationError, and callers
+    (the CLI, the tests) could no longer tell an unsafe setting from a malformed one.
+    """
 
 
 class Settings(BaseSettings):
@@ -137,8 +142,19 @@ class Settings(BaseSettings):
         # Development only (production refuses to start without one): generate
         # once and keep it, so tokens survive a restart of `kai serve`.
         path = self.data_dir / JWT_SECRET_FILE
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: of two processes starting at once, exactly one writes it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+        secret = path.read_text().strip()
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise UnsafeSettingsError(
+                f"{path} holds fewer than {MIN_SECRET_BYTES} bytes: delete it to generate "
+                "a new secret, or set KAI_JWT_SECRET"
+            )
+        return secret

@@ -45,7 +45,7 @@ class ErrorCodes(SchemaExtension):
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_PARSE_FAILED})
         if self._validation_failed:
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
-        if original is None and not error.path:
+        if not error.path and (original is None or isinstance(original, GraphQLError)):
             # Raised before execution: a variable that does not fit its type.
             return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT})
         context = self.execution_context.context

@@ -121,8 +121,10 @@ class AuthService:
             if rotated.rowcount == 1:  # type: ignore[attr-defined]
                 auth_session = await session.get_one(AuthSession, claims.session_id)
                 user = await session.get(User, auth_session.user_id)
-                if user is not None and user.is_active:
-                    return self._issue(user, auth_session, now=now, jti=new_jti)
+                if user is None or not user.is_active:
+                    # A disabled account, not a replay: undo the rotation, keep the session.
+                    raise Unauthenticated()
+                return self._issue(user, auth_session, now=now, jti=new_jti)
         await self._revoke_on_reuse(claims.session_id, claims.jti)
         raise Unauthenticated()
 

@@ -1,0 +1,147 @@
+"""The `kai` command, run as a real process: export-schema, migrate, create-admin, serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kai.schema import schema_sdl
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGIN = """
+mutation Login($input: LoginInput!) { login(input: $input) { user { email role } } }
+"""
+REGISTER = """
+mutation Register($input: RegisterInput!) { register(input: $input) { accessToken user { role } } }
+"""
+
+
+def kai(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kai.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=check,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAI_")}
+    return clean | {
+        "KAI_DATA_DIR": str(tmp_path / "data"),
+        "KAI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'kai.db'}",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_export_schema_prints_the_served_schema(env: dict[str, str], tmp_path: Path) -> None:
+    printed = kai("export-schema", env=env).stdout
+    kai("export-schema", "--output", str(tmp_path / "out.graphql"), env=env)
+
+    assert printed == schema_sdl()
+    assert (tmp_path / "out.graphql").read_text() == schema_sdl()
+
+
+def test_migrate_creates_the_database(env: dict[str, str], tmp_path: Path) -> None:
+    result = kai("migrate", env=env)
+
+    assert "up to date" in result.stdout
+    assert (tmp_path / "kai.db").stat().st_size > 0
+
+
+def test_production_refuses_unsafe_settings_and_names_them(env: dict[str, str]) -> None:
+    result = kai("migrate", env=env | {"KAI_ENV": "production"}, check=False)
+
+    assert result.returncode != 0
+    assert "KAI_JWT_SECRET" in result.stderr
+    assert "KAI_DATABASE_URL" in result.stderr
+
+
+@pytest.fixture
+def server(env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kai.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"kai serve did not start:\n{process.communicate()[0]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_create_admin_then_log_in_through_a_served_api(env: dict[str, str], server: str) -> None:
+    result = kai(
+        "create-admin",
+        "--email",
+        "Root@Example.com",
+        env=env | {"KAI_ADMIN_PASSWORD": "a long admin passphrase"},
+    )
+    response = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": LOGIN,
+            "variables": {
+                "input": {"email": "root@example.com", "password": "a long admin passphrase"}
+            },
+        },
+    )
+
+    assert "admin root@example.com ready" in result.stdout
+    assert response.json()["data"]["login"]["user"] == {
+        "email": "root@example.com",
+        "role": "ADMIN",
+    }
+
+
+def test_serve_answers_graphql_and_graphiql_in_development(server: str) -> None:
+    registered = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": REGISTER,
+            "variables": {"input": {"email": "a@example.com", "password": "correct horse battery"}},
+        },
+    ).json()
+    graphiql = httpx.get(f"{server}/graphql", headers={"accept": "text/html"})
+
+    assert registered["data"]["register"]["user"]["role"] == "ADMIN"
+    assert graphiql.status_code == 200
+    assert "graphiql" in graphiql.text.lower()

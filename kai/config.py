@@ -59,11 +59,7 @@ class Settings(BaseSettings):
     introspection: bool | None = None
     permissions: dict[str, list[str]] | None = None
 
-    max_query_depth: int = 10
-    max_aliases: int = 15
-    max_tokens: int = 2000
     max_body_bytes: int = 1024 * 1024
-    max_batch_operations: int = 10
 
     rate_limit_auth_per_ip: int = 30
     rate_limit_auth_per_account: int = 10

@@ -1,0 +1,104 @@
+"""The production profile as served: no GraphiQL, introspection, suggestions or GET queries."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy.engine import make_url
+
+from kai.app import create_app
+from tests.conftest import PG_ENV, _pg_admin, make_settings
+from tests.graphql_client import GraphQLClient
+
+PRODUCTION = {
+    "env": "production",
+    "public_url": "https://kai.example.com",
+    "jwt_secret": "p" * 48,
+}
+INTROSPECTION = "{ __schema { types { name } } }"
+MISSPELT = "{ mee { id } }"
+
+
+def _postgres_or_skip() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL tests")
+        pytest.skip("production runs on PostgreSQL only")
+    return url
+
+
+@pytest.fixture
+async def production_client(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
+    url = _postgres_or_skip()
+    name = f"kai_prod_{uuid.uuid4().hex[:10]}"
+    await _pg_admin(url, f'CREATE DATABASE "{name}"')
+    database = make_url(url).set(database=name).render_as_string(hide_password=False)
+    try:
+        from kai import migrate
+        from kai.db import create_engine
+
+        engine = create_engine(database)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+        app = create_app(make_settings(database, tmp_path, **PRODUCTION))
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
+                yield GraphQLClient(http)
+    finally:
+        await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_production_serves_no_graphiql(production_client: GraphQLClient) -> None:
+    response = await production_client.http.get("/graphql", headers={"accept": "text/html"})
+
+    assert response.status_code == 404
+
+
+async def test_production_refuses_queries_over_get(production_client: GraphQLClient) -> None:
+    response = await production_client.http.get("/graphql", params={"query": "{ me { id } }"})
+
+    assert response.status_code in {400, 405}
+    assert "data" not in response.json()
+
+
+async def test_production_refuses_introspection(production_client: GraphQLClient) -> None:
+    result = await production_client.execute(INTROSPECTION)
+
+    assert set(result.codes) == {"GRAPHQL_VALIDATION_FAILED"}
+    assert result.data is None
+
+
+async def test_production_gives_no_field_suggestions(production_client: GraphQLClient) -> None:
+    result = await production_client.execute(MISSPELT)
+
+    assert result.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "Did you mean" not in str(result.body)
+
+
+async def test_development_does_suggest_fields(client: GraphQLClient) -> None:
+    result = await client.execute(MISSPELT)
+
+    assert "Did you mean" in str(result.body)
+
+
+async def test_production_refuses_to_start_with_pending_migrations(tmp_path: Path) -> None:
+    url = _postgres_or_skip()
+    name = f"kai_prod_{uuid.uuid4().hex[:10]}"
+    await _pg_admin(url, f'CREATE DATABASE "{name}"')
+    database = make_url(url).set(database=name).render_as_string(hide_password=False)
+    app: Any = create_app(make_settings(database, tmp_path, **PRODUCTION))
+    try:
+        with pytest.raises(RuntimeError, match="kai migrate"):
+            async with LifespanManager(app):
+                pass
+    finally:
+        await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -81,19 +81,27 @@ class Context:
         resource: str | None = None,
         owner_id: str | None = None,
         found: bool = True,
+        permitted: bool = True,
+        hide_denial: bool = False,
     ) -> Principal:
         """Check a permission and, for an object, its ownership; audit the outcome either way.
 
         Missing permission: FORBIDDEN (it does not depend on the object, so it
         leaks nothing). A missing object (`found=False`) or someone else's:
         NOT_FOUND, so that existence never leaks (G10).
+
+        `permitted=False` denies the check like a missing permission, for a rule
+        beyond the matrix (nobody changes their own role, K4), so the audit row
+        records the refusal. `hide_denial` answers a missing permission with
+        NOT_FOUND, for lookups of a kind the caller sees only part of (their own
+        account among users).
         """
         principal = await self.principal()
-        allowed = principal.can(permission)
+        allowed = permitted and principal.can(permission)
         visible = found and (owner_id is None or principal.may_act_on(owner_id))
         self.auditor.record(principal, permission, resource, allowed and visible)
         if not allowed:
-            raise Forbidden(permission)
+            raise NotFound() if hide_denial else Forbidden(permission)
         if not visible:
             raise NotFound()
         return principal

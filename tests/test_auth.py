@@ -58,3 +58,15 @@ async def test_session_reports_effective_permissions(client: GraphQLClient) -> N
 
 async def test_session_without_credentials_is_unauthenticated(client: GraphQLClient) -> None:
     assert (await client.execute(SESSION)).codes == ["UNAUTHENTICATED"]
+
+
+async def test_login_finds_an_account_whatever_the_unicode_form_of_the_address(
+    client: GraphQLClient,
+) -> None:
+    composed = "zo\u00e9@b\u00fccher.example"  # é and ü as single code points (NFC)
+    decomposed = "ZOE\u0301@BU\u0308CHER.example"  # the same letters as base + accent (NFD)
+    registered = await client.register(composed)
+
+    logged_in = await client.login(decomposed)
+
+    assert logged_in["user"]["id"] == registered["user"]["id"]

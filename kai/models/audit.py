@@ -7,6 +7,9 @@ from sqlmodel import Field, SQLModel
 
 from kai.models.base import UTCDateTime, utcnow
 
+# The resource often quotes an id the caller sent: the auditor cuts it to fit.
+RESOURCE_MAX_LENGTH = 128
+
 
 class AuditEntry(SQLModel, table=True):
     """One permission check, granted or denied. Never holds a secret."""
@@ -31,7 +34,7 @@ class AuditEntry(SQLModel, table=True):
     user_id: str | None = Field(default=None, max_length=40)
     api_key_id: str | None = Field(default=None, max_length=40)
     action: str = Field(max_length=64)
-    resource: str | None = Field(default=None, max_length=128)
+    resource: str | None = Field(default=None, max_length=RESOURCE_MAX_LENGTH)
     granted: bool
     request_id: str | None = Field(default=None, max_length=64)
     timestamp: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -9,6 +9,7 @@ from kai.resolvers import Info
 from kai.schema.auth import AuthPayload, LoginInput, RegisterInput, Session
 from kai.schema.user import User
 from kai.services.auth import ClientInfo, IssuedTokens
+from kai.services.validation import canonical_email
 
 
 def _payload(issued: IssuedTokens) -> AuthPayload:
@@ -66,7 +67,7 @@ class AuthMutation:
         )
     )
     async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
-        await info.context.throttle("register", account=input.email.strip().lower())
+        await info.context.throttle("register", account=canonical_email(input.email))
         issued = await info.context.services.auth.register(
             email=input.email,
             password=input.password,
@@ -77,7 +78,7 @@ class AuthMutation:
 
     @strawberry.mutation(description="A new session from email and password.")
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
-        await info.context.throttle("login", account=input.email.strip().lower())
+        await info.context.throttle("login", account=canonical_email(input.email))
         issued = await info.context.services.auth.login(
             email=input.email, password=input.password, client=_client(info)
         )
@@ -110,7 +111,7 @@ class AuthMutation:
         description="Always true, whether or not the email is known (no account enumeration)."
     )
     async def request_magic_link(self, info: Info, email: str) -> bool:
-        await info.context.throttle("requestMagicLink", account=email.strip().lower())
+        await info.context.throttle("requestMagicLink", account=canonical_email(email))
         await info.context.services.auth.request_magic_link(email=email)
         return True
 

@@ -11,6 +11,7 @@ from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.node import Node
 from kai.schema.user import User
+from kai.services.audit import entry_number
 
 
 async def _user(info: Info, node_id: str) -> Node:
@@ -18,8 +19,11 @@ async def _user(info: Info, node_id: str) -> Node:
     principal = await info.context.principal()
     if row is not None and row.id == principal.user_id:
         return User.from_row(row)
-    # Other accounts are visible to those who may list users.
-    await info.context.authorize("user.read", resource=f"user:{node_id}", found=row is not None)
+    # Other accounts are visible to those who may list users; to anyone else
+    # they do not exist (NOT_FOUND, as for a missing one).
+    await info.context.authorize(
+        "user.read", resource=f"user:{node_id}", found=row is not None, hide_denial=True
+    )
     assert row is not None
     return User.from_row(row)
 
@@ -37,8 +41,8 @@ async def _api_key(info: Info, node_id: str) -> Node:
 
 
 async def _audit_entry(info: Info, node_id: str) -> Node:
-    number = node_id.removeprefix("aud_")
-    row = await info.context.services.audit.get(entry_id=int(number)) if number.isdigit() else None
+    number = entry_number(node_id.removeprefix("aud_"))
+    row = await info.context.services.audit.get(entry_id=number) if number is not None else None
     await info.context.authorize("system.audit", resource=f"audit:{node_id}", found=row is not None)
     assert row is not None
     return AuditEntry.from_row(row)

@@ -4,6 +4,19 @@ import strawberry
 
 from kai.resolvers import Info
 from kai.schema.user import Role, User
+from kai.security.principal import Principal
+
+
+async def _authorize_change(info: Info, user_id: str) -> Principal:
+    """`user.manage` on `user_id`, never on oneself (K4): a refusal is audited as denied."""
+    principal = await info.context.principal()
+    target = await info.context.loaders.user_by_id.load(user_id)
+    return await info.context.authorize(
+        "user.manage",
+        resource=f"user:{user_id}",
+        permitted=user_id != principal.user_id,
+        found=target is not None,
+    )
 
 
 @strawberry.type
@@ -18,7 +31,7 @@ class UserQuery:
 class UserMutation:
     @strawberry.mutation(description="ADMIN only. Takes effect on the user's next request.")
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:  # type: ignore[valid-type]
-        actor = await info.context.authorize("user.manage", resource=f"user:{user_id}")
+        actor = await _authorize_change(info, str(user_id))
         row = await info.context.services.users.set_role(
             actor=actor, user_id=str(user_id), role=role
         )
@@ -28,7 +41,7 @@ class UserMutation:
         description="ADMIN only. A disabled user's sessions and API keys stop working at once."
     )
     async def set_user_active(self, info: Info, user_id: strawberry.ID, active: bool) -> User:
-        actor = await info.context.authorize("user.manage", resource=f"user:{user_id}")
+        actor = await _authorize_change(info, str(user_id))
         row = await info.context.services.users.set_active(
             actor=actor, user_id=str(user_id), active=active
         )

@@ -52,23 +52,28 @@ class ErrorCodes(SchemaExtension):
         request_id = getattr(context, "request_id", None)
         if isinstance(original, UNAVAILABLE):
             log.warning("backing service unavailable (request %s): %r", request_id, original)
-            return _with_code(
-                error,
-                "A backing service is unavailable; retry shortly.",
-                {"code": ErrorCode.SERVICE_UNAVAILABLE},
-                drop_original=True,
+        else:
+            log.error(
+                "unexpected error in %s (request %s): %s",
+                ".".join(str(p) for p in error.path or ()) or "operation",
+                request_id,
+                error.message,
+                exc_info=original if isinstance(original, BaseException) else None,
             )
-        log.error(
-            "unexpected error in %s (request %s): %s",
-            ".".join(str(p) for p in error.path or ()) or "operation",
-            request_id,
-            error.message,
-            exc_info=original if isinstance(original, BaseException) else None,
-        )
-        extensions: dict[str, Any] = {"code": ErrorCode.INTERNAL_SERVER_ERROR}
-        if request_id:
-            extensions["requestId"] = request_id
-        return _with_code(error, MASKED_MESSAGE, extensions, drop_original=True)
+        message, extensions = _masked(original, request_id)
+        return _with_code(error, message, extensions, drop_original=True)
+
+
+def _masked(original: object, request_id: str | None) -> tuple[str, dict[str, Any]]:
+    """What a client learns of an unexpected failure: a code, never its details."""
+    if isinstance(original, UNAVAILABLE):
+        return "A backing service is unavailable; retry shortly.", {
+            "code": ErrorCode.SERVICE_UNAVAILABLE
+        }
+    extensions: dict[str, Any] = {"code": ErrorCode.INTERNAL_SERVER_ERROR}
+    if request_id:
+        extensions["requestId"] = request_id
+    return MASKED_MESSAGE, extensions
 
 
 def _with_code(
@@ -97,6 +102,17 @@ class FlushAudit(SchemaExtension):
 
     async def on_operation(self) -> Any:
         yield
-        auditor = getattr(self.execution_context.context, "auditor", None)
-        if auditor is not None:
+        context = self.execution_context.context
+        auditor = getattr(context, "auditor", None)
+        if auditor is None:
+            return
+        try:
             await auditor.flush()
+        except Exception as exc:
+            # The auditor has logged it. Work whose audit is lost is not answered
+            # as a success, and the database's error (SQL, parameters) stays in
+            # the log: Strawberry would otherwise send str(exc) unmasked.
+            message, extensions = _masked(exc, getattr(context, "request_id", None))
+            raise GraphQLError(
+                message, extensions={key: str(value) for key, value in extensions.items()}
+            ) from exc

@@ -12,7 +12,7 @@ import logging
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kai.models.audit import AuditEntry
+from kai.models.audit import RESOURCE_MAX_LENGTH, AuditEntry
 from kai.models.base import utcnow
 from kai.security.principal import Principal
 
@@ -33,7 +33,8 @@ class Auditor:
                 "user_id": principal.user_id if principal else None,
                 "api_key_id": principal.api_key_id if principal else None,
                 "action": action,
-                "resource": resource,
+                # An overlong id from the caller must not make the row unwritable.
+                "resource": resource[:RESOURCE_MAX_LENGTH] if resource else resource,
                 "granted": granted,
                 "request_id": self._request_id,
                 "timestamp": utcnow(),

@@ -32,7 +32,6 @@ class TokenClaims:
     user_id: str
     session_id: str
     jti: str
-    expires_at: datetime
 
 
 class TokenService:
@@ -88,5 +87,4 @@ class TokenService:
             user_id=claims["sub"],
             session_id=claims["sid"],
             jti=claims["jti"],
-            expires_at=datetime.fromtimestamp(claims["exp"]).astimezone(),
         )

@@ -10,6 +10,18 @@ from kai.errors import BadUserInput
 from kai.models.audit import AuditEntry
 from kai.services.pagination import Page, decode_cursor, make_page, page_size
 
+# Entry ids are BIGINT: a larger number names no row, and must not reach the database.
+MAX_ENTRY_ID = 2**63 - 1
+
+
+def entry_number(text: str) -> int | None:
+    """The row id that an audit id (after `aud_`) or a cursor names; None if it names none."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ENTRY_ID)):
+        return None
+    number = int(text)
+    # One spelling per id: `aud_007` is not `aud_7`.
+    return number if str(number) == text and number <= MAX_ENTRY_ID else None
+
 
 class AuditService:
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession]):
@@ -27,9 +39,9 @@ class AuditService:
         size = page_size(first)
         query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
         if (cursor := decode_cursor(after)) is not None:
-            if not cursor.isdigit():
+            if (number := entry_number(cursor)) is None:
                 raise BadUserInput("Invalid cursor.", field="after")
-            query = query.where(col(AuditEntry.id) < int(cursor))
+            query = query.where(col(AuditEntry.id) < number)
         if user_id is not None:
             query = query.where(col(AuditEntry.user_id) == user_id)
         if action is not None:

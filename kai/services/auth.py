@@ -24,7 +24,7 @@ from kai.security import passwords
 from kai.security.secrets import digest, random_token
 from kai.security.tokens import TokenService, TokenType
 from kai.services.mail import BackgroundMailer
-from kai.services.validation import bounded_text, normalise_email
+from kai.services.validation import bounded_text, canonical_email, normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class AuthService:
             ) from exc
 
     async def login(self, *, email: str, password: str, client: ClientInfo) -> IssuedTokens:
-        email = email.strip().lower()
+        email = canonical_email(email)
         async with self._sessionmaker() as session:
             user = await session.scalar(select(User).where(col(User.email) == email))
         matches, new_hash = await passwords.verify_password(

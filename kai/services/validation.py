@@ -21,6 +21,18 @@ def normalise_email(email: str, *, field: str) -> str:
     return valid.normalized.lower()
 
 
+def canonical_email(email: str) -> str:
+    """The stored form of an address, or a best effort for one that would not validate.
+
+    Login and throttling use it so that they find the account register made,
+    without telling a malformed address apart from an unknown one.
+    """
+    try:
+        return normalise_email(email, field="email")
+    except BadUserInput:
+        return email.strip().lower()
+
+
 def bounded_text(
     value: str | None, *, field: str, max_length: int, required: bool = False
 ) -> str | None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +84,31 @@ async def database_url(
         shutil.copy(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
+    async with postgres_database(template=postgres_template) as url:
+        yield url
+
+
+def postgres_url_or_skip() -> str:
+    """The test server's URL; without one, skip (and under CI, fail: CI must cover it)."""
     url = os.environ.get(PG_ENV)
-    if not url or postgres_template is None:
+    if not url:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL tests")
         pytest.skip(f"{PG_ENV} not set")
+    return url
+
+
+@asynccontextmanager
+async def postgres_database(*, template: str | None = None) -> AsyncIterator[str]:
+    """A new PostgreSQL database (a copy of `template`, or empty), dropped afterwards."""
+    url = postgres_url_or_skip()
     name = f"kai_test_{uuid.uuid4().hex[:12]}"
-    await _pg_admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    copy = f' TEMPLATE "{template}"' if template else ""
+    await _pg_admin(url, f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:

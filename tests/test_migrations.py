@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,12 +9,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import make_url
 
 from kai import migrate
 from kai.db import create_engine
 from kai.models import metadata
-from tests.conftest import PG_ENV, _pg_admin
+from tests.conftest import postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -24,15 +21,8 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> 
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL tests")
-        pytest.skip(f"{PG_ENV} not set")
-    name = f"kai_migrations_{uuid.uuid4().hex[:10]}"
-    await _pg_admin(url, f'CREATE DATABASE "{name}"')
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with postgres_database() as url:
+        yield url
 
 
 async def test_migrations_match_the_models(empty_database_url: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy.engine import make_url
 
+from kai import migrate
 from kai.app import create_app
-from tests.conftest import PG_ENV, _pg_admin, make_settings
+from kai.db import create_engine
+from tests.conftest import make_settings, postgres_database
 from tests.graphql_client import GraphQLClient
 
 PRODUCTION = {
@@ -26,25 +25,9 @@ INTROSPECTION = "{ __schema { types { name } } }"
 MISSPELT = "{ mee { id } }"
 
 
-def _postgres_or_skip() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL tests")
-        pytest.skip("production runs on PostgreSQL only")
-    return url
-
-
 @pytest.fixture
 async def production_client(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
-    url = _postgres_or_skip()
-    name = f"kai_prod_{uuid.uuid4().hex[:10]}"
-    await _pg_admin(url, f'CREATE DATABASE "{name}"')
-    database = make_url(url).set(database=name).render_as_string(hide_password=False)
-    try:
-        from kai import migrate
-        from kai.db import create_engine
-
+    async with postgres_database() as database:
         engine = create_engine(database)
         await migrate.upgrade(engine)
         await engine.dispose()
@@ -53,8 +36,6 @@ async def production_client(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
                 yield GraphQLClient(http)
-    finally:
-        await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_production_serves_no_graphiql(production_client: GraphQLClient) -> None:
@@ -91,14 +72,9 @@ async def test_development_does_suggest_fields(client: GraphQLClient) -> None:
 
 
 async def test_production_refuses_to_start_with_pending_migrations(tmp_path: Path) -> None:
-    url = _postgres_or_skip()
-    name = f"kai_prod_{uuid.uuid4().hex[:10]}"
-    await _pg_admin(url, f'CREATE DATABASE "{name}"')
-    database = make_url(url).set(database=name).render_as_string(hide_password=False)
-    app: Any = create_app(make_settings(database, tmp_path, **PRODUCTION))
-    try:
+    async with postgres_database() as database:
+        app: Any = create_app(make_settings(database, tmp_path, **PRODUCTION))
+
         with pytest.raises(RuntimeError, match="kai migrate"):
             async with LifespanManager(app):
                 pass
-    finally:
-        await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -27,6 +27,7 @@ from kai.services.container import Services, open_services
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 2.0
+PRUNE_INTERVAL = 60.0
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -38,8 +39,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await _prepare_database(services)
             app.state.services = services
             app.state.graphql = _graphql_view(services)
+            pruning = asyncio.create_task(_prune_events(services))
             log.info("kAI ready on %s (%s)", settings.public_url, settings.env)
-            yield
+            try:
+                yield
+            finally:
+                pruning.cancel()
 
     return Starlette(
         routes=[
@@ -82,6 +87,19 @@ async def _prepare_database(services: Services) -> None:
         return
     # Development keeps itself current, so `kai serve` is the only command needed.
     await migrate.upgrade(services.engine)
+
+
+async def _prune_events(services: Services) -> None:
+    """Retention of the event log, by age and by count per agent (settings)."""
+    while True:
+        await asyncio.sleep(PRUNE_INTERVAL)
+        try:
+            pruned = await services.events.prune()
+        except Exception as exc:  # retention is housekeeping: retry on the next round
+            log.warning("event pruning failed: %r", exc)
+            continue
+        if pruned:
+            log.info("pruned %d old agent events", pruned)
 
 
 async def healthz(_: Request) -> JSONResponse:

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1024 * 1024
 
+    broadcast_url: str = "memory://"
+    command_timeout_seconds: float = Field(default=30.0, gt=0)
+    heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
+    event_retention_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    event_retention_count: int = Field(default=10_000, gt=0)
+    subscriber_buffer: int = Field(default=1000, gt=0)
+    ws_auth_check_seconds: float = Field(default=5.0, gt=0)
+
     rate_limit_auth_per_ip: int = 30
     rate_limit_auth_per_account: int = 10
     rate_limit_auth_window_seconds: float = 300.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ class Context:
     auditor: Auditor
     # Filled by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # Tasks that live as long as the connection (a socket's credential watch).
+    background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     _principal: Any = field(default=_UNSET, repr=False)
 
     @classmethod
@@ -68,6 +71,9 @@ class Context:
         principal: Principal | None = self._principal
         return principal
 
+    def refresh_principal(self, principal: Principal) -> None:
+        self._principal = principal
+
     async def principal(self) -> Principal:
         principal = await self.optional_principal()
         if principal is None:
@@ -83,6 +89,7 @@ class Context:
         found: bool = True,
         permitted: bool = True,
         hide_denial: bool = False,
+        agent_id: str | None = None,
     ) -> Principal:
         """Check a permission and, for an object, its ownership; audit the outcome either way.
 
@@ -94,11 +101,15 @@ class Context:
         beyond the matrix (nobody changes their own role, K4), so the audit row
         records the refusal. `hide_denial` answers a missing permission with
         NOT_FOUND, for lookups of a kind the caller sees only part of (their own
-        account among users).
+        account among users). `agent_id` applies an API key's agent narrowing.
         """
         principal = await self.principal()
         allowed = permitted and principal.can(permission)
-        visible = found and (owner_id is None or principal.may_act_on(owner_id))
+        visible = (
+            found
+            and (owner_id is None or principal.may_act_on(owner_id))
+            and (agent_id is None or principal.may_use_agent(agent_id))
+        )
         self.auditor.record(principal, permission, resource, allowed and visible)
         if not allowed:
             raise NotFound() if hide_denial else Forbidden(permission)

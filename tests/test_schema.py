@@ -40,6 +40,21 @@ FOUNDATION_FIELDS = {
 }
 
 
+# Contract fields of served types that later areas bring, with the area that
+# brings them. The list may only shrink: a test fails once one is served.
+NOT_YET_SERVED = {
+    ("Agent", "tasks"): "background tasks (issue 4)",
+    ("Agent", "files"): "files (issue 5)",
+}
+
+
+def test_not_yet_served_fields_are_really_missing() -> None:
+    for type_name, field in NOT_YET_SERVED:
+        served = SERVED.get_type(type_name)
+        assert isinstance(served, GraphQLObjectType)
+        assert field not in served.fields, f"{type_name}.{field} is served: drop it from the list"
+
+
 def test_graphql_schema_file_is_what_export_schema_prints() -> None:
     committed = (ROOT / "graphql.schema").read_text()
 
@@ -82,6 +97,8 @@ def test_every_contract_type_the_served_roots_reach_is_complete() -> None:
                 served_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
             )
             for field in contract_type.fields:
+                if (name, field) in NOT_YET_SERVED:
+                    continue
                 assert field in served_type.fields, f"{name}.{field} is missing"
                 _same_field(name, field, contract_type, served_type)
             if isinstance(contract_type, GraphQLObjectType):
@@ -125,8 +142,9 @@ def _reached_contract_types(schema: GraphQLSchema) -> set[str]:
             continue
         seen.add(named.name)
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
-            for field in named.fields.values():
-                stack.append(get_named_type(field.type))
+            for field_name, field in named.fields.items():
+                if (named.name, field_name) not in NOT_YET_SERVED:
+                    stack.append(get_named_type(field.type))
         if isinstance(named, GraphQLInterfaceType):
             stack.extend(
                 t

@@ -2,12 +2,31 @@
 
 from sqlmodel import SQLModel
 
+from kai.models.agent import Agent, AgentState
+from kai.models.agent_event import AgentEvent, AgentEventType
+from kai.models.agent_log import AgentLog, LogLevel
 from kai.models.api_key import ApiKey
 from kai.models.audit import AuditEntry
+from kai.models.command import CommandRecord
 from kai.models.magic_link import MagicLink
 from kai.models.session import AuthSession
 from kai.models.user import Role, User
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiKey", "AuditEntry", "AuthSession", "MagicLink", "Role", "User", "metadata"]
+__all__ = [
+    "Agent",
+    "AgentEvent",
+    "AgentEventType",
+    "AgentLog",
+    "AgentState",
+    "ApiKey",
+    "AuditEntry",
+    "AuthSession",
+    "CommandRecord",
+    "LogLevel",
+    "MagicLink",
+    "Role",
+    "User",
+    "metadata",
+]

@@ -7,6 +7,8 @@ import strawberry
 from kai.errors import NotFound
 from kai.models.base import utcnow
 from kai.resolvers import Info
+from kai.resolvers.agent import load_agent
+from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.node import Node
@@ -48,7 +50,11 @@ async def _audit_entry(info: Info, node_id: str) -> Node:
     return AuditEntry.from_row(row)
 
 
-RESOLVERS = {"usr": _user, "key": _api_key, "aud": _audit_entry}
+async def _agent(info: Info, node_id: str) -> Node:
+    return Agent.from_row(await load_agent(info, node_id, "agent.read"))
+
+
+RESOLVERS = {"usr": _user, "key": _api_key, "aud": _audit_entry, "agt": _agent}
 
 
 @strawberry.type

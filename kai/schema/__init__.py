@@ -10,11 +10,13 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from kai.resolvers.agent import AgentMutation, AgentQuery, AgentSubscription
 from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
 from kai.resolvers.audit import AuditQuery
 from kai.resolvers.auth import AuthMutation, AuthQuery
 from kai.resolvers.node import NodeQuery
 from kai.resolvers.user import UserMutation, UserQuery
+from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.extensions import ErrorCodes
@@ -22,12 +24,17 @@ from kai.schema.user import User
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, NodeQuery):
+class Query(AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, AgentQuery, NodeQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AuthMutation, ApiKeyMutation, UserMutation):
+class Mutation(AuthMutation, ApiKeyMutation, UserMutation, AgentMutation):
+    pass
+
+
+@strawberry.type(description="Everything a client can follow live, over WebSocket.")
+class Subscription(AgentSubscription):
     pass
 
 
@@ -39,7 +46,7 @@ class KaiSchema(strawberry.Schema):
 
 
 # Types reachable only through the Node interface must be named to the schema.
-NODE_TYPES = [User, ApiKey, AuditEntry]
+NODE_TYPES = [User, ApiKey, AuditEntry, Agent]
 
 
 def build_schema(
@@ -50,6 +57,7 @@ def build_schema(
     return KaiSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=NODE_TYPES,
         extensions=[ErrorCodes, *extensions],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),

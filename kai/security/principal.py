@@ -29,3 +29,7 @@ class Principal:
     def may_act_on(self, owner_id: str) -> bool:
         """Ownership: non-admins act only on their own objects."""
         return self.is_admin or owner_id == self.user_id
+
+    def may_use_agent(self, agent_id: str) -> bool:
+        """An API key limited to some agents sees no others."""
+        return self.agent_ids is None or agent_id in self.agent_ids

@@ -10,14 +10,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kai.config import Settings
 from kai.db import create_engine, create_sessionmaker
+from kai.events.hub import EventHub
+from kai.events.log import EventLog
+from kai.runtimes import RuntimeRegistry
+from kai.runtimes.echo import EchoRuntime
 from kai.security import passwords
 from kai.security.authenticate import Authenticator
 from kai.security.permissions import PermissionMatrix
 from kai.security.rate_limit import MemoryRateLimiter, RateLimiter
 from kai.security.tokens import TokenService
+from kai.services.agent import AgentService
+from kai.services.agent_log import AgentLogService
+from kai.services.agent_status import AgentStatusService
 from kai.services.api_key import ApiKeyService
 from kai.services.audit import AuditService
 from kai.services.auth import AuthService
+from kai.services.command import CommandService
 from kai.services.mail import BackgroundMailer, build_mailer
 from kai.services.user import UserService
 
@@ -36,6 +44,16 @@ class Services:
     audit: AuditService
     rate_limiter: RateLimiter
     mailer: BackgroundMailer
+    hub: EventHub
+    events: EventLog
+    agents: AgentService
+    commands: CommandService
+    agent_logs: AgentLogService
+    agent_status: AgentStatusService
+
+
+def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
+    return RuntimeRegistry([EchoRuntime()])
 
 
 @asynccontextmanager
@@ -45,7 +63,16 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     tokens = TokenService(settings)
     matrix = PermissionMatrix(settings.permissions)
     mailer = build_mailer(settings.smtp_url, settings.smtp_from)
+    hub = EventHub(settings.broadcast_url, buffer_size=settings.subscriber_buffer)
+    events = EventLog(
+        sessionmaker=sessionmaker,
+        hub=hub,
+        max_age_seconds=settings.event_retention_seconds,
+        max_per_agent=settings.event_retention_count,
+    )
+    runtimes = build_runtimes(settings, hub)
     passwords.warm_up()
+    await hub.start()
     try:
         yield Services(
             settings=settings,
@@ -64,7 +91,19 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             audit=AuditService(sessionmaker=sessionmaker),
             rate_limiter=MemoryRateLimiter(),
             mailer=mailer,
+            hub=hub,
+            events=events,
+            agents=AgentService(sessionmaker=sessionmaker, runtimes=runtimes, events=events),
+            commands=CommandService(
+                sessionmaker=sessionmaker,
+                runtimes=runtimes,
+                events=events,
+                timeout_seconds=settings.command_timeout_seconds,
+            ),
+            agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events),
+            agent_status=AgentStatusService(sessionmaker=sessionmaker),
         )
     finally:
         await mailer.drain()
+        await hub.stop()
         await engine.dispose()

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from kai.errors import BadUserInput
+from kai.events.hub import Overflow
+from kai.models.agent import Agent as AgentRow
+from kai.resolvers import Info
+from kai.schema.agent import (
+    Agent,
+    AgentCommandInput,
+    AgentConfigInput,
+    AgentConfigPatch,
+    AgentEvent,
+    AgentStatus,
+    AgentType,
+    CommandResult,
+    LogConnection,
+    LogLevel,
+    StreamChunk,
+    StreamPromptInput,
+)
+
+# Closes a subscriber's socket when it falls more than KAI_SUBSCRIBER_BUFFER
+# messages behind; it reconnects and resumes with agentEvents(after:).
+CLOSE_TOO_SLOW = 4413
+
+
+async def load_agent(info: Info, agent_id: str, permission: str) -> AgentRow:
+    """The agent, if the caller holds `permission` on it; else FORBIDDEN or NOT_FOUND (audited)."""
+    row = await info.context.services.agents.get(agent_id=agent_id)
+    await info.context.authorize(
+        permission,
+        resource=f"agent:{agent_id}",
+        owner_id=row.owner_id if row else None,
+        found=row is not None,
+        agent_id=agent_id,
+    )
+    assert row is not None
+    return row
+
+
+async def close_too_slow(info: Info) -> None:
+    websocket = info.context.connection
+    close = getattr(websocket, "close", None)
+    if close is not None:
+        await close(code=CLOSE_TOO_SLOW, reason="Subscriber too slow; resume with `after`")
+
+
+@strawberry.type
+class AgentQuery:
+    @strawberry.field(description="Every agent type, with the JSON Schema of its configuration.")
+    async def agent_types(self, info: Info) -> list[AgentType]:
+        await info.context.principal()
+        return [AgentType.from_runtime(r) for r in info.context.services.agents.runtimes]
+
+    @strawberry.field(description="The caller's agents; every agent for ADMIN.")
+    async def agents(self, info: Info) -> list[Agent]:
+        principal = await info.context.authorize("agent.read")
+        rows = await info.context.services.agents.list(principal=principal)
+        return [Agent.from_row(row) for row in rows]
+
+    @strawberry.field(description="One agent, if the caller may see it.")
+    async def agent(self, info: Info, id: strawberry.ID) -> Agent | None:
+        return Agent.from_row(await load_agent(info, str(id), "agent.read"))
+
+    @strawberry.field(description="An agent's state, measured health and metrics.")
+    async def agent_status(self, info: Info, id: strawberry.ID) -> AgentStatus:
+        row = await load_agent(info, str(id), "agent.read")
+        stats = await info.context.loaders.command_stats_by_agent_id.load(row.id)
+        timeout = info.context.services.settings.heartbeat_timeout_seconds
+        return AgentStatus.build(row, stats, heartbeat_timeout=timeout)
+
+    @strawberry.field(description="An agent's log lines, newest first.")
+    async def agent_logs(
+        self,
+        info: Info,
+        agent_id: strawberry.ID,
+        level: LogLevel | None = None,  # type: ignore[valid-type]
+        since: datetime | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> LogConnection:
+        row = await load_agent(info, str(agent_id), "agent.read")
+        page = await info.context.services.agent_logs.list(
+            agent_id=row.id, level=level, since=since, first=first, after=after
+        )
+        return LogConnection.from_page(page)
+
+
+@strawberry.type
+class AgentMutation:
+    @strawberry.mutation(
+        description="Creates an agent and starts it (remote: waits for its process)."
+    )
+    async def create_agent(self, info: Info, input: AgentConfigInput) -> Agent:
+        principal = await info.context.authorize("agent.create")
+        row = await info.context.services.agents.create(
+            principal=principal,
+            name=input.name,
+            type=input.type,
+            capabilities=input.capabilities,
+            configuration=input.configuration,
+            resources=input.resources.as_dict() if input.resources else None,
+        )
+        return Agent.from_row(row)
+
+    @strawberry.mutation(description="Changes what the patch names; leaves the rest.")
+    async def update_agent(self, info: Info, id: strawberry.ID, input: AgentConfigPatch) -> Agent:
+        row = await load_agent(info, str(id), "agent.update")
+        given = input.configuration is not strawberry.UNSET
+        updated = await info.context.services.agents.update(
+            agent=row,
+            name=input.name,
+            capabilities=input.capabilities,
+            configuration=input.configuration if given else None,
+            configuration_given=given,
+            resources=input.resources.as_dict() if input.resources else None,
+        )
+        return Agent.from_row(updated)
+
+    @strawberry.mutation(
+        description="Stops and starts the agent's runtime; emits STATUS_UPDATE events."
+    )
+    async def restart_agent(self, info: Info, id: strawberry.ID) -> Agent:
+        row = await load_agent(info, str(id), "agent.restart")
+        return Agent.from_row(await info.context.services.agents.restart(agent_id=row.id))
+
+    @strawberry.mutation(
+        description=(
+            "Stops the agent, cancels its pending tasks, deletes its logs, events and files. "
+            "Returns the id."
+        )
+    )
+    async def delete_agent(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        row = await load_agent(info, str(id), "agent.delete")
+        return strawberry.ID(await info.context.services.agents.delete(agent_id=row.id))
+
+    @strawberry.mutation(
+        description=(
+            "Runs a command on the agent and waits for its result. Same idempotencyKey from the "
+            "same user returns the first result without running again."
+        )
+    )
+    async def send_command(
+        self,
+        info: Info,
+        agent_id: strawberry.ID,
+        command: AgentCommandInput,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        row = await load_agent(info, str(agent_id), "agent.command")
+        principal = await info.context.principal()
+        record = await info.context.services.commands.send(
+            agent=row,
+            user_id=principal.user_id,
+            command=command.command,
+            params=command.params,
+            idempotency_key=idempotency_key,
+        )
+        return CommandResult.from_record(record)
+
+
+@strawberry.type
+class AgentSubscription:
+    @strawberry.subscription(
+        description=(
+            "Every event of the agent. With `after`, first replays the stored events with "
+            "seq > after, then goes live, with no gap and no duplicate."
+        )
+    )
+    async def agent_events(
+        self, info: Info, agent_id: strawberry.ID, after: int | None = None
+    ) -> AsyncGenerator[AgentEvent, None]:
+        row = await load_agent(info, str(agent_id), "agent.read")
+        await info.context.auditor.flush()
+        if after is not None and after < 0:
+            raise BadUserInput("`after` is a seq: 0 or more.", field="after")
+        try:
+            async for event in info.context.services.events.follow(agent_id=row.id, after=after):
+                yield AgentEvent.from_row(event)
+        except Overflow:
+            await close_too_slow(info)
+
+    @strawberry.subscription(
+        description="The agent's answer to a prompt, chunk by chunk; the last chunk has done: true."
+    )
+    async def stream_prompt(
+        self, info: Info, agent_id: strawberry.ID, input: StreamPromptInput
+    ) -> AsyncGenerator[StreamChunk, None]:
+        row = await load_agent(info, str(agent_id), "agent.command")
+        await info.context.auditor.flush()
+        options: JSON | None = input.options
+        async for chunk in info.context.services.commands.prompt(
+            agent=row, prompt=input.prompt, options=options
+        ):
+            yield StreamChunk.from_chunk(chunk)

@@ -1,0 +1,215 @@
+"""Agents: registry and lifecycle (STARTING -> RUNNING -> STOPPED / ERROR)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from kai.db import transaction
+from kai.errors import Conflict, NotFound
+from kai.events.log import EventLog, append_event
+from kai.models.agent import Agent, AgentState
+from kai.models.agent_event import AgentEventType
+from kai.models.base import utcnow
+from kai.runtimes import RuntimeRegistry
+from kai.runtimes.base import AgentHandle
+from kai.security.principal import Principal
+from kai.services import agent_config
+
+log = logging.getLogger(__name__)
+
+LEGAL: dict[AgentState, frozenset[AgentState]] = {
+    AgentState.STOPPED: frozenset({AgentState.STARTING}),
+    AgentState.STARTING: frozenset({AgentState.RUNNING, AgentState.ERROR, AgentState.STOPPED}),
+    AgentState.RUNNING: frozenset({AgentState.STOPPED, AgentState.ERROR}),
+    AgentState.ERROR: frozenset({AgentState.STARTING, AgentState.STOPPED}),
+}
+
+
+def handle(agent: Agent) -> AgentHandle:
+    return AgentHandle(
+        id=agent.id,
+        owner_id=agent.owner_id,
+        name=agent.name,
+        type=agent.type,
+        configuration=dict(agent.configuration),
+    )
+
+
+class AgentService:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        runtimes: RuntimeRegistry,
+        events: EventLog,
+    ):
+        self._sessionmaker = sessionmaker
+        self.runtimes = runtimes
+        self._events = events
+
+    async def get(self, *, agent_id: str) -> Agent | None:
+        async with self._sessionmaker() as session:
+            return await session.get(Agent, agent_id, populate_existing=True)
+
+    async def list(self, *, principal: Principal) -> Sequence[Agent]:
+        query = select(Agent).order_by(col(Agent.created_at), col(Agent.id))
+        if not principal.is_admin:
+            query = query.where(col(Agent.owner_id) == principal.user_id)
+        if principal.agent_ids is not None:
+            query = query.where(col(Agent.id).in_(sorted(principal.agent_ids)))
+        async with self._sessionmaker() as session:
+            return (await session.scalars(query)).all()
+
+    async def create(
+        self,
+        *,
+        principal: Principal,
+        name: str,
+        type: str,
+        capabilities: Sequence[str] | None,
+        configuration: Any,
+        resources: dict[str, Any] | None,
+    ) -> Agent:
+        runtime = self.runtimes.get(type, field="input.type")
+        agent = Agent(
+            owner_id=principal.user_id,
+            name=agent_config.agent_name(name, field="input.name"),
+            type=runtime.name,
+            capabilities=agent_config.capabilities(capabilities, field="input.capabilities"),
+            configuration=agent_config.configuration(
+                runtime, configuration, field="input.configuration"
+            ),
+            resources=agent_config.resources(resources, field="input.resources"),
+        )
+        async with transaction(self._sessionmaker) as session:
+            session.add(agent)
+        if runtime.auto_start:
+            agent = await self.start(agent_id=agent.id, reason="created")
+        return agent
+
+    async def update(
+        self,
+        *,
+        agent: Agent,
+        name: str | None,
+        capabilities: Sequence[str] | None,
+        configuration: Any,
+        resources: dict[str, Any] | None,
+        configuration_given: bool,
+    ) -> Agent:
+        runtime = self.runtimes.get(agent.type)
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if name is not None:
+            values["name"] = agent_config.agent_name(name, field="input.name")
+        if capabilities is not None:
+            values["capabilities"] = agent_config.capabilities(
+                capabilities, field="input.capabilities"
+            )
+        if configuration_given:
+            values["configuration"] = agent_config.configuration(
+                runtime, configuration, field="input.configuration", stored=agent.configuration
+            )
+        if resources is not None:
+            values["resources"] = agent_config.resources(
+                {**agent.resources, **resources}, field="input.resources"
+            )
+        async with transaction(self._sessionmaker) as session:
+            await session.execute(update(Agent).where(col(Agent.id) == agent.id).values(values))
+            updated = await session.get_one(Agent, agent.id, populate_existing=True)
+        return updated
+
+    async def start(self, *, agent_id: str, reason: str) -> Agent:
+        agent = await self.transition(agent_id=agent_id, to=AgentState.STARTING, reason=reason)
+        runtime = self.runtimes.get(agent.type)
+        try:
+            await runtime.start(handle(agent))
+        except Exception as exc:
+            log.warning("agent %s failed to start: %r", agent_id, exc)
+            return await self.transition(
+                agent_id=agent_id, to=AgentState.ERROR, reason="start failed", error=str(exc)
+            )
+        return await self.transition(agent_id=agent_id, to=AgentState.RUNNING, reason=reason)
+
+    async def stop(self, *, agent_id: str, reason: str) -> Agent:
+        agent = await self._get_or_404(agent_id)
+        if agent.state is AgentState.STOPPED:
+            return agent
+        await self.runtimes.get(agent.type).stop(handle(agent))
+        return await self.transition(agent_id=agent_id, to=AgentState.STOPPED, reason=reason)
+
+    async def restart(self, *, agent_id: str) -> Agent:
+        agent = await self.stop(agent_id=agent_id, reason="restart")
+        if not self.runtimes.get(agent.type).auto_start:
+            return agent
+        return await self.start(agent_id=agent_id, reason="restart")
+
+    async def delete(self, *, agent_id: str) -> str:
+        agent = await self._get_or_404(agent_id)
+        try:
+            await self.runtimes.get(agent.type).stop(handle(agent))
+        except Exception as exc:  # deleting must not depend on a healthy runtime
+            log.warning("agent %s did not stop cleanly before deletion: %r", agent_id, exc)
+        async with transaction(self._sessionmaker) as session:
+            # Logs, events and commands go with the row (ON DELETE CASCADE).
+            await session.execute(delete(Agent).where(col(Agent.id) == agent_id))
+        await self._events.announce_deleted(agent_id=agent_id)
+        return agent_id
+
+    async def transition(
+        self,
+        *,
+        agent_id: str,
+        to: AgentState,
+        reason: str,
+        error: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Agent:
+        """Move to `to` if the state machine allows it (else CONFLICT); one STATUS_UPDATE event.
+
+        The UPDATE names the state it read, so of two racing changes one wins and
+        the other re-reads: no backend lock is needed.
+        """
+        for _ in range(10):
+            agent = await self._get_or_404(agent_id)
+            if to not in LEGAL[agent.state]:
+                raise Conflict(f"An agent cannot go from {agent.state.value} to {to.value}.")
+            now = utcnow()
+            changes: dict[str, Any] = {
+                "state": to,
+                "updated_at": now,
+                "running_since": now if to is AgentState.RUNNING else None,
+                **(values or {}),
+            }
+            if to is AgentState.ERROR:
+                changes["last_error"] = (error or reason)[:1000]
+            async with transaction(self._sessionmaker) as session:
+                moved = await session.execute(
+                    update(Agent)
+                    .where(col(Agent.id) == agent_id, col(Agent.state) == agent.state)
+                    .values(changes)
+                )
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                event = await append_event(
+                    session,
+                    agent_id=agent_id,
+                    type=AgentEventType.STATUS_UPDATE,
+                    data={"from": agent.state.value, "to": to.value, "reason": reason}
+                    | ({"error": error} if error else {}),
+                )
+                updated = await session.get_one(Agent, agent_id, populate_existing=True)
+            await self._events.publish([event])
+            return updated
+        raise Conflict("The agent's state keeps changing; try again.")
+
+    async def _get_or_404(self, agent_id: str) -> Agent:
+        agent = await self.get(agent_id=agent_id)
+        if agent is None:
+            raise NotFound("Agent")
+        return agent

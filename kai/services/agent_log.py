@@ -1,0 +1,82 @@
+"""Agent logs: stored, filtered by level and time, paged by cursor; each one is also a LOG event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from kai.db import transaction
+from kai.errors import BadUserInput
+from kai.events.log import EventLog, append_event
+from kai.models.agent_event import AgentEventType
+from kai.models.agent_log import LEVEL_ORDER, AgentLog, LogLevel
+from kai.services.pagination import Page, decode_cursor, make_page, page_size
+
+MAX_MESSAGE = 10_000
+
+
+class AgentLogService:
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], events: EventLog):
+        self._sessionmaker = sessionmaker
+        self._events = events
+
+    async def add(
+        self, *, agent_id: str, level: LogLevel, message: str, data: Any = None
+    ) -> AgentLog:
+        if len(message) > MAX_MESSAGE:
+            raise BadUserInput(f"At most {MAX_MESSAGE} characters.", field="message")
+        if data is not None and not isinstance(data, dict):
+            raise BadUserInput("data must be a JSON object.", field="data")
+        async with transaction(self._sessionmaker) as session:
+            entry = AgentLog(
+                agent_id=agent_id,
+                level=level,
+                severity=LEVEL_ORDER[level],
+                message=message,
+                data=data,
+            )
+            session.add(entry)
+            await session.flush()
+            event = await append_event(
+                session,
+                agent_id=agent_id,
+                type=AgentEventType.LOG,
+                data={"id": str(entry.id), "level": level.value, "message": message, "data": data},
+            )
+        await self._events.publish([event])
+        return entry
+
+    async def list(
+        self,
+        *,
+        agent_id: str,
+        level: LogLevel | None,
+        since: datetime | None,
+        first: int | None,
+        after: str | None,
+    ) -> Page[AgentLog]:
+        """Newest first; `level` keeps that level and above."""
+        size = page_size(first)
+        query = (
+            select(AgentLog)
+            .where(col(AgentLog.agent_id) == agent_id)
+            .order_by(col(AgentLog.id).desc())
+        )
+        cursor = decode_cursor(after)
+        if cursor is not None:
+            if not cursor.isdigit() or len(cursor) > 18:
+                raise BadUserInput("Invalid cursor.", field="after")
+            query = query.where(col(AgentLog.id) < int(cursor))
+        if level is not None:
+            query = query.where(col(AgentLog.severity) >= LEVEL_ORDER[level])
+        if since is not None:
+            if since.tzinfo is None:
+                raise BadUserInput("`since` needs a timezone.", field="since")
+            query = query.where(col(AgentLog.timestamp) >= since)
+        async with self._sessionmaker() as session:
+            rows = (await session.scalars(query.limit(size + 1))).all()
+        return make_page(rows, size, lambda row: row.id)

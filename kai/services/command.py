@@ -1,0 +1,233 @@
+"""Commands and prompts sent to agents: timed, recorded, idempotent, echoed as events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from kai.db import transaction
+from kai.errors import BadUserInput, ErrorCode, KaiError
+from kai.events.log import EventLog, append_event
+from kai.models.agent import Agent, AgentState
+from kai.models.agent_event import AgentEventType
+from kai.models.base import new_id, utcnow
+from kai.models.command import CommandRecord
+from kai.runtimes import RuntimeRegistry
+from kai.runtimes.base import CommandFailed, RuntimeUnavailable
+from kai.services.agent import handle
+from kai.services.validation import bounded_text
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_POLL_SECONDS = 0.05
+
+
+class AgentUnavailable(KaiError):
+    code = ErrorCode.AGENT_UNAVAILABLE
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    stream_id: str
+    index: int
+    delta: str
+    done: bool
+
+
+def require_running(agent: Agent) -> None:
+    if agent.state is not AgentState.RUNNING:
+        raise AgentUnavailable(f"The agent is {agent.state.value}, not RUNNING.")
+
+
+class CommandService:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        runtimes: RuntimeRegistry,
+        events: EventLog,
+        timeout_seconds: float,
+    ):
+        self._sessionmaker = sessionmaker
+        self._runtimes = runtimes
+        self._events = events
+        self._timeout = timeout_seconds
+
+    async def send(
+        self,
+        *,
+        agent: Agent,
+        user_id: str,
+        command: str,
+        params: Any,
+        idempotency_key: str | None,
+    ) -> CommandRecord:
+        name = bounded_text(command, field="command.command", max_length=200, required=True)
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise BadUserInput("params must be a JSON object.", field="command.params")
+        key = bounded_text(idempotency_key, field="idempotencyKey", max_length=200)
+        if key is not None:
+            earlier = await self._find(user_id=user_id, key=key)
+            if earlier is not None:
+                return await self._outcome_of(earlier)
+        require_running(agent)
+        record = CommandRecord(
+            agent_id=agent.id,
+            user_id=user_id,
+            idempotency_key=key,
+            command=name or "",
+            params=params,
+        )
+        try:
+            async with transaction(self._sessionmaker) as session:
+                session.add(record)
+        except IntegrityError:
+            # The same key, sent twice at once: the other request runs it.
+            earlier = await self._find(user_id=user_id, key=key or "")
+            assert earlier is not None
+            return await self._outcome_of(earlier)
+        return await self._run(agent, record)
+
+    async def _run(self, agent: Agent, record: CommandRecord) -> CommandRecord:
+        runtime = self._runtimes.get(agent.type)
+        started = time.perf_counter()
+        success, result, error = False, None, None
+        try:
+            result = await asyncio.wait_for(
+                runtime.command(handle(agent), record.command, record.params), self._timeout
+            )
+            success = True
+        except CommandFailed as exc:
+            error = str(exc) or "command failed"
+        except TimeoutError:
+            error = f"timed out after {self._timeout:g} s"
+        except RuntimeUnavailable as exc:
+            await self._forget(record)
+            raise AgentUnavailable(str(exc) or "The agent cannot take work now.") from exc
+        except Exception:
+            log.exception("agent %s: command %r raised", agent.id, record.command)
+            error = "the agent's runtime failed unexpectedly"
+        duration = (time.perf_counter() - started) * 1000
+        return await self._finish(
+            record, success=success, result=result, error=error, duration=duration
+        )
+
+    async def _finish(
+        self,
+        record: CommandRecord,
+        *,
+        success: bool,
+        result: Any,
+        error: str | None,
+        duration: float,
+    ) -> CommandRecord:
+        values = {
+            "success": success,
+            "result": result,
+            "error": error,
+            "duration_ms": duration,
+            "completed_at": utcnow(),
+        }
+        async with transaction(self._sessionmaker) as session:
+            await session.execute(
+                update(CommandRecord).where(col(CommandRecord.id) == record.id).values(values)
+            )
+            event = await append_event(
+                session,
+                agent_id=record.agent_id,
+                type=AgentEventType.COMMAND_RESULT,
+                data={
+                    "commandId": record.id,
+                    "command": record.command,
+                    "success": success,
+                    "result": result,
+                    "error": error,
+                    "durationMs": duration,
+                },
+            )
+            finished = await session.get_one(CommandRecord, record.id, populate_existing=True)
+        await self._events.publish([event])
+        return finished
+
+    async def _forget(self, record: CommandRecord) -> None:
+        # Nothing ran: a retry with the same key must be free to run it.
+        async with transaction(self._sessionmaker) as session:
+            stale = await session.get(CommandRecord, record.id)
+            if stale is not None:
+                await session.delete(stale)
+
+    async def _find(self, *, user_id: str, key: str) -> CommandRecord | None:
+        async with self._sessionmaker() as session:
+            return await session.scalar(
+                select(CommandRecord).where(
+                    col(CommandRecord.user_id) == user_id,
+                    col(CommandRecord.idempotency_key) == key,
+                )
+            )
+
+    async def _outcome_of(self, record: CommandRecord) -> CommandRecord:
+        """The first run's result; if it is still running, wait for it (bounded)."""
+        deadline = time.monotonic() + self._timeout + 5
+        while record.completed_at is None:
+            if time.monotonic() > deadline:
+                raise AgentUnavailable(
+                    "The first request with this idempotency key is still running."
+                )
+            await asyncio.sleep(IDEMPOTENCY_POLL_SECONDS)
+            async with self._sessionmaker() as session:
+                found = await session.get(CommandRecord, record.id, populate_existing=True)
+            if found is None:
+                raise AgentUnavailable("The first request with this idempotency key did not run.")
+            record = found
+        return record
+
+    async def prompt(self, *, agent: Agent, prompt: str, options: Any) -> AsyncIterator[Chunk]:
+        text = bounded_text(prompt, field="input.prompt", max_length=100_000, required=True)
+        if options is not None and not isinstance(options, dict):
+            raise BadUserInput("options must be a JSON object.", field="input.options")
+        require_running(agent)
+        runtime = self._runtimes.get(agent.type)
+        stream_id = new_id("str")
+        index = 0
+        try:
+            async for delta in runtime.prompt(handle(agent), text or "", options):
+                if not delta:
+                    continue
+                yield await self._chunk(agent.id, Chunk(stream_id, index, delta, False))
+                index += 1
+        except RuntimeUnavailable as exc:
+            raise AgentUnavailable(str(exc) or "The agent cannot take work now.") from exc
+        except CommandFailed as exc:
+            await self._events.record(
+                agent_id=agent.id,
+                type=AgentEventType.ERROR,
+                data={"streamId": stream_id, "error": str(exc)},
+            )
+            raise KaiError(
+                f"The agent failed to answer: {exc}", code=ErrorCode.AGENT_UNAVAILABLE
+            ) from exc
+        yield await self._chunk(agent.id, Chunk(stream_id, index, "", True))
+
+    async def _chunk(self, agent_id: str, chunk: Chunk) -> Chunk:
+        await self._events.record(
+            agent_id=agent_id,
+            type=AgentEventType.STREAM_CHUNK,
+            data={
+                "streamId": chunk.stream_id,
+                "index": chunk.index,
+                "delta": chunk.delta,
+                "done": chunk.done,
+            },
+        )
+        return chunk

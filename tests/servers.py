@@ -1,0 +1,98 @@
+"""Real servers for tests: an ASGI app under uvicorn in this event loop, or `kai serve` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve_app(app: Any, *, ws_max_size: int = 1024 * 1024) -> AsyncIterator[str]:
+    """Run `app` under uvicorn on a free loopback port; yields its http:// base URL.
+
+    The app's lifespan runs too, so pass an app that has not been started.
+    """
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_max_size=ws_max_size
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+
+
+@contextmanager
+def kai_serve(
+    env: dict[str, str], *, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`kai serve` as a real process with `env`; yields (base URL, process)."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kai.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.communicate(timeout=5)[0] if process.poll() is not None else ""
+            raise RuntimeError(f"kai serve did not start:\n{output}")
+        time.sleep(0.1)
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The environment without the caller's KAI_* settings, plus `overrides`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAI_")}
+    return env | overrides

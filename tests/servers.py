@@ -1,4 +1,4 @@
-"""Real servers for tests: an ASGI app under uvicorn in this event loop, or `kai serve` processes."""
+"""Real servers for tests: an app under uvicorn in this event loop, or `kai serve` processes."""
 
 from __future__ import annotations
 

@@ -247,3 +247,103 @@ async def test_owner_with_agent_delete_deletes_and_then_it_is_gone(client: Graph
 
     assert deleted["deleteAgent"] == agent["id"]
     assert after.codes == ["NOT_FOUND"]
+
+
+STOP = "mutation Stop($id: ID!) { stopAgent(id: $id) { id state } }"
+
+
+async def test_commands_to_a_stopped_agent_are_agent_unavailable(client: GraphQLClient) -> None:
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+
+    stopped = (await client.execute(STOP, {"id": agent["id"]}, token=token)).ok()["stopAgent"]
+    result = await client.execute(
+        COMMAND, {"agentId": agent["id"], "command": {"command": "x"}}, token=token
+    )
+    status = (await client.execute(STATUS, {"id": agent["id"]}, token=token)).ok()["agentStatus"]
+
+    assert stopped["state"] == "STOPPED"
+    assert result.codes == ["AGENT_UNAVAILABLE"]
+    assert status["health"] == {
+        "status": "UNHEALTHY",
+        "uptime": 0.0,
+        "memoryUsage": None,
+        "cpuUsage": None,
+        "responseTime": None,
+    }
+
+
+async def test_an_illegal_state_change_is_a_conflict(app: Any, client: GraphQLClient) -> None:
+    from kai.errors import Conflict
+    from kai.models.agent import AgentState
+
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    agents = app.state.services.agents
+
+    with pytest.raises(Conflict):
+        await agents.transition(agent_id=agent["id"], to=AgentState.STARTING, reason="test")
+    await agents.stop(agent_id=agent["id"], reason="test")
+    with pytest.raises(Conflict):
+        await agents.transition(agent_id=agent["id"], to=AgentState.RUNNING, reason="test")
+
+
+async def test_another_users_agent_is_not_found_and_the_denial_is_audited(
+    client: GraphQLClient,
+) -> None:
+    admin = await signed_in(client, "admin@example.com")
+    alice = await signed_in(client, "alice@example.com")
+    bob = await signed_in(client, "bob@example.com")
+    agent = await create_echo(client, alice)
+
+    result = await client.execute(
+        COMMAND, {"agentId": agent["id"], "command": {"command": "x"}}, token=bob
+    )
+    audit = await client.execute(
+        'query { auditLog(action: "agent.command", granted: false) '
+        "{ edges { node { resource user { email } } } } }",
+        token=admin,
+    )
+
+    assert result.codes == ["NOT_FOUND"]
+    assert [e["node"] for e in audit.ok()["auditLog"]["edges"]] == [
+        {"resource": f"agent:{agent['id']}", "user": {"email": "bob@example.com"}}
+    ]
+
+
+async def test_an_api_key_limited_to_one_agent_sees_no_other(client: GraphQLClient) -> None:
+    registered = await client.register("owner@example.com")
+    token = registered["accessToken"]
+    first = await create_echo(client, token, name="first")
+    second = await create_echo(client, token, name="second")
+    key = (await client.create_api_key(token, agentIds=[first["id"]]))["secret"]
+
+    listed = (await client.execute(AGENTS, token=key)).ok()["agents"]
+    other = await client.execute(AGENT, {"id": second["id"]}, token=key)
+
+    assert [a["id"] for a in listed] == [first["id"]]
+    assert other.codes == ["NOT_FOUND"]
+
+
+def test_redact_hides_values_under_secret_looking_keys() -> None:
+    from kai.services.agent_config import REDACTED, redact
+
+    redacted = redact({"apiKey": "s3cret", "nested": [{"db_password": "x"}], "plain": 1})
+
+    assert redacted == {"apiKey": REDACTED, "nested": [{"db_password": REDACTED}], "plain": 1}
+
+
+async def test_an_api_key_cannot_name_unknown_or_foreign_agents(client: GraphQLClient) -> None:
+    await signed_in(client, "admin@example.com")
+    alice = await signed_in(client, "alice@example.com")
+    bob = await signed_in(client, "bob@example.com")
+    alices = await create_echo(client, alice)
+
+    for agent_ids in ([alices["id"]], ["agt_" + "0" * 32]):
+        result = await client.execute(
+            "mutation($input: ApiKeyInput!) { createApiKey(input: $input) { secret } }",
+            {"input": {"name": "k", "agentIds": agent_ids}},
+            token=bob,
+        )
+        assert result.codes == ["BAD_USER_INPUT"]
+        assert result.errors[0]["extensions"]["field"] == "input.agentIds"

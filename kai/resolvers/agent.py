@@ -131,6 +131,14 @@ class AgentMutation:
         return Agent.from_row(await info.context.services.agents.restart(agent_id=row.id))
 
     @strawberry.mutation(
+        description="Stops the agent's runtime (STOPPED); restartAgent starts it again."
+    )
+    async def stop_agent(self, info: Info, id: strawberry.ID) -> Agent:
+        row = await load_agent(info, str(id), "agent.restart")
+        stopped = await info.context.services.agents.stop(agent_id=row.id, reason="stop")
+        return Agent.from_row(stopped)
+
+    @strawberry.mutation(
         description=(
             "Stops the agent, cancels its pending tasks, deletes its logs, events and files. "
             "Returns the id."

@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from kai.db import transaction
 from kai.errors import BadUserInput, Forbidden
+from kai.models.agent import Agent
 from kai.models.api_key import ApiKey
 from kai.models.base import utcnow
 from kai.security.permissions import is_valid_pattern
@@ -54,7 +55,7 @@ class ApiKeyService:
         elif expires_at <= now:
             raise BadUserInput("The expiry must be in the future.", field="input.expiresAt")
         scopes = self._scopes(principal, permissions)
-        agents = self._agents(principal, agent_ids)
+        agents = await self._agents(principal, agent_ids)
         secret = new_api_key()
         api_key = ApiKey(
             user_id=principal.user_id,
@@ -81,7 +82,9 @@ class ApiKeyService:
         # A key made with a narrowed key stays at least as narrow as its maker.
         return requested or list(principal.grant.key_patterns)
 
-    def _agents(self, principal: Principal, agent_ids: Sequence[str] | None) -> list[str] | None:
+    async def _agents(
+        self, principal: Principal, agent_ids: Sequence[str] | None
+    ) -> list[str] | None:
         if agent_ids is None:
             return sorted(principal.agent_ids) if principal.agent_ids is not None else None
         wanted = sorted(set(agent_ids))
@@ -89,6 +92,15 @@ class ApiKeyService:
             raise BadUserInput(f"At most {MAX_AGENT_IDS} agents.", field="input.agentIds")
         if principal.agent_ids is not None and not set(wanted) <= principal.agent_ids:
             raise Forbidden("apikey.manage")
+        # Only the maker's own agents: a key naming others' agents would leak
+        # whether they exist, and could never use them anyway.
+        query = select(col(Agent.id)).where(col(Agent.id).in_(wanted))
+        if not principal.is_admin:
+            query = query.where(col(Agent.owner_id) == principal.user_id)
+        async with self._sessionmaker() as session:
+            found = set((await session.scalars(query)).all())
+        if found != set(wanted):
+            raise BadUserInput("Unknown agent id.", field="input.agentIds")
         return wanted
 
     async def revoke(self, *, key_id: str) -> ApiKey:

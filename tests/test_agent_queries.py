@@ -1,0 +1,62 @@
+"""Relation fields go through DataLoaders: a list of N agents costs the same statements as 5."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.graphql_client import GraphQLClient
+from tests.test_agent import COMMAND, create_echo, signed_in
+
+NESTED_AGENTS = """
+query {
+  agents {
+    id name
+    owner { email }
+    status { state health { status responseTime } metrics { commandsTotal p95ResponseMs } }
+  }
+}
+"""
+
+
+@contextmanager
+def counting_statements(app: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = app.state.services.engine.sync_engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: int) -> int:
+    for index in range(n):
+        agent = await create_echo(client, token, name=f"agent-{index}")
+        await client.execute(
+            COMMAND, {"agentId": agent["id"], "command": {"command": "x"}}, token=token
+        )
+    with counting_statements(app) as statements:
+        agents = (await client.execute(NESTED_AGENTS, token=token)).ok()["agents"]
+    assert len(agents) >= n
+    assert all(a["status"]["metrics"]["commandsTotal"] == 1 for a in agents)
+    return len(statements)
+
+
+async def test_nested_agent_list_issues_the_same_statements_for_5_and_50_agents(
+    app: Any, client: GraphQLClient
+) -> None:
+    token = await signed_in(client)
+    other = await signed_in(client, "other@example.com")
+
+    with_5 = await statements_for_agents(app, client, token, 5)
+    with_50 = await statements_for_agents(app, client, other, 50)
+
+    assert with_5 == with_50

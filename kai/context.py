@@ -51,7 +51,9 @@ class Context:
             request_id=request_id,
             client_ip=connection.client.host if connection.client else None,
             credential=bearer_credential(connection.headers.get("authorization")),
-            loaders=Loaders.create(services.sessionmaker),
+            loaders=Loaders.create(
+                services.sessionmaker, status=services.agent_status, logs=services.agent_logs
+            ),
             auditor=Auditor(services.sessionmaker, request_id),
         )
 

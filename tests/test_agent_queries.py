@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import event
 
+from kai.models.agent_log import LogLevel
+
 from tests.graphql_client import GraphQLClient
 from tests.test_agent import COMMAND, create_echo, signed_in
 
@@ -16,6 +18,7 @@ query {
   agents {
     id name
     owner { email }
+    logs(first: 3) { edges { node { message } } pageInfo { hasNextPage } }
     status { state health { status responseTime } metrics { commandsTotal p95ResponseMs } }
   }
 }
@@ -43,10 +46,19 @@ async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: 
         await client.execute(
             COMMAND, {"agentId": agent["id"], "command": {"command": "x"}}, token=token
         )
+        for line in range(4):
+            await app.state.services.agent_logs.add(
+                agent_id=agent["id"], level=LogLevel.INFO, message=f"line {line}"
+            )
     with counting_statements(app) as statements:
         agents = (await client.execute(NESTED_AGENTS, token=token)).ok()["agents"]
     assert len(agents) >= n
     assert all(a["status"]["metrics"]["commandsTotal"] == 1 for a in agents)
+    assert all(
+        [e["node"]["message"] for e in a["logs"]["edges"]] == ["line 3", "line 2", "line 1"]
+        for a in agents
+    )
+    assert all(a["logs"]["pageInfo"]["hasNextPage"] for a in agents)
     return len(statements)
 
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kai.loaders.agent import CommandStatsByAgentIdLoader
+from kai.loaders.agent import CommandStatsByAgentIdLoader, LogsByAgentIdLoader
 from kai.loaders.user import UserByIdLoader
+from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService
 
 
@@ -15,12 +16,18 @@ from kai.services.agent_status import AgentStatusService
 class Loaders:
     user_by_id: UserByIdLoader
     command_stats_by_agent_id: CommandStatsByAgentIdLoader
+    logs_by_agent_id: LogsByAgentIdLoader
 
     @classmethod
-    def create(cls, sessionmaker: async_sessionmaker[AsyncSession]) -> Loaders:
+    def create(
+        cls,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        status: AgentStatusService,
+        logs: AgentLogService,
+    ) -> Loaders:
         return cls(
             user_by_id=UserByIdLoader(sessionmaker),
-            command_stats_by_agent_id=CommandStatsByAgentIdLoader(
-                AgentStatusService(sessionmaker=sessionmaker)
-            ),
+            command_stats_by_agent_id=CommandStatsByAgentIdLoader(status),
+            logs_by_agent_id=LogsByAgentIdLoader(logs),
         )

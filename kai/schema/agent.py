@@ -232,8 +232,8 @@ class Agent(Node):
         first: int | None = 50,
         after: str | None = None,
     ) -> LogConnection:
-        page = await info.context.services.agent_logs.list(
-            agent_id=self.row.id, level=level, since=since, first=first, after=after
+        page = await info.context.loaders.logs_by_agent_id.load(
+            (self.row.id, (level, since, first, after))
         )
         return LogConnection.from_page(page)
 

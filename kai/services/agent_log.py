@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -60,23 +64,52 @@ class AgentLogService:
         after: str | None,
     ) -> Page[AgentLog]:
         """Newest first; `level` keeps that level and above."""
-        size = page_size(first)
-        query = (
-            select(AgentLog)
-            .where(col(AgentLog.agent_id) == agent_id)
-            .order_by(col(AgentLog.id).desc())
+        pages = await self.list_many(
+            agent_ids=[agent_id], level=level, since=since, first=first, after=after
         )
+        return pages[agent_id]
+
+    async def list_many(
+        self,
+        *,
+        agent_ids: Sequence[str],
+        level: LogLevel | None,
+        since: datetime | None,
+        first: int | None,
+        after: str | None,
+    ) -> dict[str, Page[AgentLog]]:
+        """The same page of each agent's logs, in one statement (for nested lists)."""
+        size = page_size(first)
+        filters: list[ColumnElement[bool]] = [col(AgentLog.agent_id).in_(agent_ids)]
         cursor = decode_cursor(after)
         if cursor is not None:
             if not cursor.isdigit() or len(cursor) > 18:
                 raise BadUserInput("Invalid cursor.", field="after")
-            query = query.where(col(AgentLog.id) < int(cursor))
+            filters.append(col(AgentLog.id) < int(cursor))
         if level is not None:
-            query = query.where(col(AgentLog.severity) >= LEVEL_ORDER[level])
+            filters.append(col(AgentLog.severity) >= LEVEL_ORDER[level])
         if since is not None:
             if since.tzinfo is None:
                 raise BadUserInput("`since` needs a timezone.", field="since")
-            query = query.where(col(AgentLog.timestamp) >= since)
+            filters.append(col(AgentLog.timestamp) >= since)
+        rank = (
+            func.row_number()
+            .over(partition_by=col(AgentLog.agent_id), order_by=col(AgentLog.id).desc())
+            .label("rank")
+        )
+        ranked = select(AgentLog, rank).where(*filters).subquery()
+        newest = aliased(AgentLog, ranked)
+        query = (
+            select(newest)
+            .where(ranked.c.rank <= size + 1)
+            .order_by(ranked.c.agent_id, ranked.c.id.desc())
+        )
         async with self._sessionmaker() as session:
-            rows = (await session.scalars(query.limit(size + 1))).all()
-        return make_page(rows, size, lambda row: row.id)
+            rows = (await session.scalars(query)).all()
+        by_agent: dict[str, list[AgentLog]] = defaultdict(list)
+        for row in rows:
+            by_agent[row.agent_id].append(row)
+        return {
+            agent_id: make_page(by_agent[agent_id], size, lambda row: row.id)
+            for agent_id in agent_ids
+        }

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import event
 
 from kai.models.agent_log import LogLevel
-
 from tests.graphql_client import GraphQLClient
 from tests.test_agent import COMMAND, create_echo, signed_in
 

@@ -21,3 +21,10 @@ class RuntimeRegistry:
             known = ", ".join(sorted(self._runtimes))
             raise BadUserInput(f"Unknown agent type {name!r}; known: {known}.", field=field)
         return runtime
+
+    async def aclose(self) -> None:
+        """Release what runtimes hold open (HTTP clients) when the process stops."""
+        for runtime in self:
+            close = getattr(runtime, "aclose", None)
+            if close is not None:
+                await close()

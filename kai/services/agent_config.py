@@ -56,7 +56,11 @@ def configuration(
         value = _restore_secrets(value, stored)
     error = next(iter(Draft202012Validator(runtime.config_schema).iter_errors(value)), None)
     if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path)
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required" and isinstance(error.instance, dict):
+            # Name the missing property, not the object that lacks it.
+            path += [str(n) for n in error.validator_value if n not in error.instance][:1]
+        where = ".".join(path)
         raise BadUserInput(
             f"Configuration does not fit the {runtime.name} schema: {error.message}",
             field=f"{field}.{where}" if where else field,

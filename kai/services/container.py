@@ -14,6 +14,7 @@ from kai.events.hub import EventHub
 from kai.events.log import EventLog
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.echo import EchoRuntime
+from kai.runtimes.llm import LlmRuntime
 from kai.security import passwords
 from kai.security.authenticate import Authenticator
 from kai.security.permissions import PermissionMatrix
@@ -53,7 +54,7 @@ class Services:
 
 
 def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
-    return RuntimeRegistry([EchoRuntime()])
+    return RuntimeRegistry([EchoRuntime(), LlmRuntime()])
 
 
 @asynccontextmanager
@@ -104,6 +105,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             agent_status=AgentStatusService(sessionmaker=sessionmaker),
         )
     finally:
+        await runtimes.aclose()
         await mailer.drain()
         await hub.stop()
         await engine.dispose()

@@ -1,0 +1,104 @@
+"""A small OpenAI-compatible chat-completions server for tests; serve it with `serve_app`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+MODEL = "fake-model"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    authorization: str | None
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeOpenAI:
+    """Answers POST /v1/chat/completions; set the fields to change what it answers."""
+
+    api_key: str | None = "sk-fake-secret"
+    chunks: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "!"])
+    # Answer every request with this status and an OpenAI-style error instead.
+    fail_status: int | None = None
+    fail_message: str = "the fake was told to fail"
+    # Send a stream whose data line is not JSON.
+    malformed: bool = False
+    # Stop the stream before its finish chunk and `data: [DONE]`.
+    truncated: bool = False
+    # Answer stream:true with plain JSON, as some servers do.
+    ignore_stream: bool = False
+    # Pause before each streamed chunk.
+    chunk_delay: float = 0.0
+    requests: list[Recorded] = field(default_factory=list)
+    base_url: str = ""
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])])
+
+    async def _complete(self, request: Request) -> Response:
+        body = await request.json()
+        authorization = request.headers.get("authorization")
+        self.requests.append(Recorded(authorization, body))
+        if self.fail_status is not None:
+            return _error(self.fail_status, self.fail_message)
+        if self.api_key is not None and authorization != f"Bearer {self.api_key}":
+            sent = (authorization or "").removeprefix("Bearer ")
+            return _error(401, f"Incorrect API key provided: {sent}.")
+        if body.get("stream") and not self.ignore_stream:
+            return StreamingResponse(self._events(body), media_type="text/event-stream")
+        return JSONResponse(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": body.get("model", MODEL),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "".join(self.chunks)},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 3, "completion_tokens": len(self.chunks)},
+            }
+        )
+
+    async def _events(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        if self.malformed:
+            yield "data: {this is not json\n\n"
+            return
+        yield _event(body, {"role": "assistant"})
+        yield ": a comment line, to be ignored\n\n"
+        for chunk in self.chunks:
+            await asyncio.sleep(self.chunk_delay)
+            yield _event(body, {"content": chunk})
+        if self.truncated:
+            return
+        yield _event(body, {}, finish_reason="stop")
+        yield "data: [DONE]\n\n"
+
+
+def _event(body: dict[str, Any], delta: dict[str, Any], finish_reason: str | None = None) -> str:
+    chunk = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "model": body.get("model", MODEL),
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": message, "type": "invalid_request_error", "code": None}},
+        status_code=status,
+    )

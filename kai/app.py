@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 2.0
 PRUNE_INTERVAL = 60.0
+# The heartbeat sweep runs this often, at most: a silent agent turns ERROR soon after its timeout.
+SWEEP_INTERVAL = 5.0
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -40,11 +42,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.services = services
             app.state.graphql = _graphql_view(services)
             pruning = asyncio.create_task(_prune_events(services))
+            sweeping = asyncio.create_task(_sweep_remote_agents(services))
             log.info("kAI ready on %s (%s)", settings.public_url, settings.env)
             try:
                 yield
             finally:
                 pruning.cancel()
+                sweeping.cancel()
 
     return Starlette(
         routes=[
@@ -100,6 +104,17 @@ async def _prune_events(services: Services) -> None:
             continue
         if pruned:
             log.info("pruned %d old agent events", pruned)
+
+
+async def _sweep_remote_agents(services: Services) -> None:
+    """Remote agents whose process went silent past the heartbeat timeout turn ERROR."""
+    interval = min(SWEEP_INTERVAL, max(0.1, services.settings.heartbeat_timeout_seconds / 4))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.remote.sweep()
+        except Exception as exc:  # housekeeping: retry on the next round
+            log.warning("remote agent sweep failed: %r", exc)
 
 
 async def healthz(_: Request) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""`kai`: serve | migrate | export-schema | create-admin."""
+"""`kai`: serve | migrate | export-schema | create-admin | agent run."""
 
 from __future__ import annotations
 
@@ -37,6 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     admin.add_argument("--email", required=True)
     admin.set_defaults(run=_create_admin)
+
+    agent = commands.add_parser("agent", help="remote agent processes")
+    agent_commands = agent.add_subparsers(dest="agent_command", required=True)
+    agent_run = agent_commands.add_parser(
+        "run", help="run a kai.sdk.RemoteAgent (the owner's API key from KAI_API_KEY)"
+    )
+    agent_run.add_argument("target", help="module:attribute, e.g. examples.echo_remote:agent")
+    agent_run.add_argument("--url", required=True, help="the kAI server, e.g. https://kai.example")
+    agent_run.add_argument("--agent-id", required=True)
+    agent_run.add_argument("--heartbeat-seconds", type=float, help="default: the agent's own")
+    agent_run.add_argument("--max-backoff-seconds", type=float, help="cap of reconnect delays")
+    agent_run.set_defaults(run=_agent_run)
 
     args = parser.parse_args(argv)
     try:
@@ -129,6 +141,49 @@ def _create_admin(args: argparse.Namespace) -> int:
     except KaiError as exc:
         raise SystemExit(f"kai: {exc.message}") from None
     print(f"admin {email} ready ({user_id})")
+    return 0
+
+
+def _agent_run(args: argparse.Namespace) -> int:
+    import importlib
+    import logging
+    import signal
+
+    from kai.sdk import Refused, RemoteAgent
+
+    api_key = os.environ.get("KAI_API_KEY")
+    if not api_key:
+        raise SystemExit("kai: set KAI_API_KEY to an API key of the agent's owner")
+    module_name, _, attribute = args.target.partition(":")
+    if not module_name or not attribute:
+        raise SystemExit("kai: name the agent as module:attribute, e.g. examples.echo_remote:agent")
+    # `kai agent run` finds modules of the directory it runs in, as `python -m` does.
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"kai: cannot import {module_name}: {exc}") from None
+    agent = getattr(module, attribute, None)
+    if not isinstance(agent, RemoteAgent):
+        raise SystemExit(f"kai: {args.target} is not a kai.sdk.RemoteAgent")
+    if args.heartbeat_seconds is not None:
+        agent.heartbeat_seconds = args.heartbeat_seconds
+    if args.max_backoff_seconds is not None:
+        agent.backoff_max = args.max_backoff_seconds
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, agent.stop)
+        await agent.run(url=args.url, agent_id=args.agent_id, api_key=api_key)
+
+    try:
+        asyncio.run(run())
+    except Refused as exc:
+        raise SystemExit(f"kai: {exc}") from None
+    except ValueError as exc:
+        raise SystemExit(f"kai: {exc}") from None
     return 0
 
 

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     event_retention_count: int = Field(default=10_000, gt=0)
     subscriber_buffer: int = Field(default=1000, gt=0)
     ws_auth_check_seconds: float = Field(default=5.0, gt=0)
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    ws_max_subscriptions: int = Field(default=100, gt=0)
 
     rate_limit_auth_per_ip: int = 30
     rate_limit_auth_per_account: int = 10

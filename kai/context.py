@@ -28,6 +28,12 @@ def bearer_credential(header: str | None) -> str | None:
     return credential.strip()
 
 
+def _loaders(services: Services) -> Loaders:
+    return Loaders.create(
+        services.sessionmaker, status=services.agent_status, logs=services.agent_logs
+    )
+
+
 @dataclass
 class Context:
     services: Services
@@ -51,9 +57,7 @@ class Context:
             request_id=request_id,
             client_ip=connection.client.host if connection.client else None,
             credential=bearer_credential(connection.headers.get("authorization")),
-            loaders=Loaders.create(
-                services.sessionmaker, status=services.agent_status, logs=services.agent_logs
-            ),
+            loaders=_loaders(services),
             auditor=Auditor(services.sessionmaker, request_id),
         )
 
@@ -75,6 +79,14 @@ class Context:
 
     def refresh_principal(self, principal: Principal) -> None:
         self._principal = principal
+
+    def forget_principal(self) -> None:
+        """The next check authenticates the credential again (a socket's next operation)."""
+        self._principal = _UNSET
+
+    def renew_loaders(self) -> None:
+        """Loaders with nothing cached (a socket's next operation, or next event)."""
+        self.loaders = _loaders(self.services)
 
     async def principal(self) -> Principal:
         principal = await self.optional_principal()

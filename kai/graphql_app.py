@@ -15,6 +15,19 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message as TransportMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage,
+    OperationMessage,
+    StartMessage,
+)
 
 from kai.context import Context, bearer_credential
 from kai.errors import ErrorCode, KaiError
@@ -24,6 +37,11 @@ log = logging.getLogger(__name__)
 
 # Closes a socket whose credentials stopped working (logout, expiry, revoked key).
 CLOSE_CREDENTIALS_REVOKED = 4403
+# The close codes graphql-transport-ws defines, used for legacy graphql-ws too (W2).
+CLOSE_BAD_REQUEST = 4400
+CLOSE_INIT_TIMEOUT = 4408
+CLOSE_TOO_MANY_INITS = 4429
+LEGACY_MESSAGE_TYPES = {"connection_init", "connection_terminate", "start", "stop"}
 
 
 def _error_code(status: int, reason: str) -> ErrorCode:
@@ -49,7 +67,182 @@ def http_error(status: int, reason: str) -> JSONResponse:
     )
 
 
+def _too_many_operations(limit: int) -> dict[str, Any]:
+    """A subscribe past the per-connection cap (W4): an error of that operation only."""
+    return {
+        "message": f"At most {limit} operations may run on one connection; complete one first.",
+        "extensions": {"code": ErrorCode.RATE_LIMITED.value, "retryAfter": 1},
+    }
+
+
+def _well_formed_subscribe(message: dict[str, Any]) -> bool:
+    payload = message.get("payload")
+    return (
+        isinstance(message.get("id"), str)
+        and isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and isinstance(payload.get("variables") or {}, dict)
+        and isinstance(payload.get("operationName") or "", str)
+    )
+
+
+class _SocketLifecycle:
+    """What both protocols' handlers share: the Context's socket and its end."""
+
+    context: Context
+
+    def _closed_by_us(self) -> bool:
+        websocket = self.context.connection
+        return (
+            isinstance(websocket, WebSocket)
+            and websocket.application_state is WebSocketState.DISCONNECTED
+        )
+
+    def _new_operation(self) -> None:
+        """Each operation on a socket starts as a request would: its credential checked as
+        it is now, so a logout counts at once for new work (S7, W3), and loaders of its
+        own, so nothing cached by an earlier operation is served stale."""
+        self.context.forget_principal()
+        self.context.renew_loaders()
+
+    def _end(self) -> None:
+        for task in list(self.context.background):
+            task.cancel()
+
+
+class TransportWSHandler(_SocketLifecycle, BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: 4400 for any message it cannot read, a coded error past the cap."""
+
+    async def handle_message(self, message: TransportMessage) -> None:
+        raw: Any = message
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        if raw["type"] == "subscribe" and not _well_formed_subscribe(raw):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and message["id"] not in self.operations
+            and limit is not None
+            and len(self.operations) >= limit
+        ):
+            error: Any = _too_many_operations(limit)
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+            return
+        self._new_operation()
+        await super().handle_subscribe(message)
+
+    async def send_message(self, message: TransportMessage) -> None:
+        if self._closed_by_us():  # e.g. 4413 from a subscription: nothing more to say
+            return
+        await super().send_message(message)
+
+    async def shutdown(self) -> None:
+        try:
+            await super().shutdown()
+        finally:
+            self._end()
+
+
+class LegacyWSHandler(_SocketLifecycle, BaseGraphQLWSHandler[Context, None]):
+    """Legacy graphql-ws, held to the same rules as graphql-transport-ws (W2, W4).
+
+    No connection_init in time: 4408; a second one: 4429; refused credentials:
+    connection_error, then 4403. A message it cannot use is answered with an
+    error (connection_error when it has no id) and the connection carries on, as
+    the protocol's reference server does.
+    """
+
+    init_received = False
+
+    async def handle(self) -> None:
+        timer = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            timer.cancel()
+            self._end()
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self.init_received:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout")
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        raw: Any = message
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            await self._refuse(None, "Failed to parse message")
+            return
+        op_id = raw.get("id")
+        if raw["type"] not in LEGACY_MESSAGE_TYPES:
+            await self._refuse(op_id, f"Unknown message type: {raw['type']}")
+        elif raw["type"] == "start" and not _well_formed_subscribe(raw):
+            await self._refuse(op_id, "A start message needs an id and a payload with a query")
+        elif raw["type"] == "stop" and not isinstance(op_id, str):
+            await self._refuse(op_id, "A stop message needs an id")
+        else:
+            await super().handle_message(message)
+
+    async def _refuse(self, op_id: object, reason: str) -> None:
+        if isinstance(op_id, str):
+            await self.send_message({"type": "error", "id": op_id, "payload": {"message": reason}})
+        else:
+            await self.send_message({"type": "connection_error", "payload": {"message": reason}})
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if self.init_received:
+            await self.websocket.close(CLOSE_TOO_MANY_INITS, "Too many initialisation requests")
+            return
+        self.init_received = True
+        payload: Any = message.get("payload")
+        if payload is not None and not isinstance(payload, dict):
+            reason = "Invalid connection init payload"
+            await self.send_message({"type": "connection_error", "payload": {"message": reason}})
+            await self.websocket.close(CLOSE_BAD_REQUEST, reason)
+            return
+        self.context.connection_params = payload
+        try:
+            await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError as exc:
+            await self.send_message({"type": "connection_error", "payload": exc.payload})
+            await self.websocket.close(CLOSE_CREDENTIALS_REVOKED, "Forbidden")
+            return
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
+        if self.keep_alive:
+            self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
+
+    async def handle_start(self, message: StartMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and message["id"] not in self.tasks
+            and limit is not None
+            and len(self.tasks) >= limit
+        ):
+            error: Any = _too_many_operations(limit)
+            await self.send_message({"type": "error", "id": message["id"], "payload": error})
+            return
+        if self.connection_acknowledged:
+            self._new_operation()
+        await super().handle_start(message)
+
+    async def send_message(self, message: OperationMessage) -> None:
+        if self._closed_by_us():
+            return
+        await super().send_message(message)
+
+
 class KaiGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, schema: Any, *, services: Services):
         settings = services.settings
         super().__init__(
@@ -57,8 +250,9 @@ class KaiGraphQL(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=not settings.is_production,
             multipart_uploads_enabled=True,
-            connection_init_wait_timeout=timedelta(seconds=10),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             allowed_origins=settings.allowed_origins,
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
         )
         self.services = services
 

@@ -27,12 +27,14 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve_app(app: Any, *, ws_max_size: int = 1024 * 1024) -> AsyncIterator[str]:
-    """Run `app` under uvicorn on a free loopback port; yields its http:// base URL.
+async def serve_app(
+    app: Any, *, ws_max_size: int = 1024 * 1024, port: int | None = None
+) -> AsyncIterator[str]:
+    """Run `app` under uvicorn on a loopback port (a free one by default); yields its base URL.
 
     The app's lifespan runs too, so pass an app that has not been started.
     """
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_max_size=ws_max_size
     )

@@ -1,12 +1,23 @@
 """Live messages between processes: broadcaster channels, fanned out to bounded local queues.
 
-One broadcaster subscription per channel per process feeds every local
-subscriber of that channel. Each subscriber has a bounded queue: one that
-falls too far behind gets `Overflow` instead of growing memory without bound.
-broadcaster does not reconnect by itself (its Redis listener just dies), so the
-hub watches it, reconnects with backoff, and then tells every subscriber
-`Interrupted`: messages may have been missed, and whoever keeps a durable copy
-(the event log) catches up from it.
+One broker subscription per channel per process feeds every local subscriber
+of that channel. Each subscriber has a bounded queue: one that falls too far
+behind gets `Overflow` instead of growing memory without bound.
+
+The hub drives a broadcaster backend (`memory://`, `redis://`, `postgres://`,
+...) directly; for Redis it uses `RedisPubSubBackend`, which reports a broken
+connection instead of hiding it. broadcaster never reconnects by itself, so the
+hub does: a connection ("link") is given up when its reader fails, when
+subscribing or publishing on it fails, or when a periodic probe (a message the
+hub sends to itself) does not come back. The hub then reconnects with backoff,
+subscribes every channel again and tells every subscriber `Interrupted`:
+messages may have been missed, and whoever keeps a durable copy (the event log)
+catches up from it.
+
+Messages can also be lost by another process: one whose publish failed. A hub
+that failed to publish announces it on a control channel once it is connected
+again, and every hub that hears it interrupts its own subscribers, so they
+catch up too instead of waiting for the next message.
 """
 
 from __future__ import annotations
@@ -15,15 +26,29 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from broadcaster import Broadcast
+from broadcaster import Broadcast, BroadcastBackend, Event
+
+from kai.events.redis_backend import RedisPubSubBackend
 
 log = logging.getLogger(__name__)
 
-RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+OPERATION_TIMEOUT = 5.0
+PROBE_SECONDS = 15.0
+RESYNC_CHANNEL = "kai:hub:resync"
+SCHEMES = {"memory", "redis", "rediss", "redis-stream", "postgres", "postgresql", "kafka"}
+# Where a message lives only while it is delivered, a probe costs nothing; streams
+# (redis-stream://, kafka://) would keep every probe, and memory:// cannot fail.
+PROBED_SCHEMES = {"redis", "rediss", "postgres", "postgresql"}
+
+_T = TypeVar("_T")
 
 
 class Interrupted(Exception):
@@ -38,6 +63,10 @@ class Closed(Exception):
     """The hub is shutting down."""
 
 
+class _LinkDown(Exception):
+    """The connection a subscription was waiting on was given up."""
+
+
 class _Signal:
     def __init__(self, error: Exception):
         self.error = error
@@ -47,6 +76,7 @@ class Subscription:
     def __init__(self, maxsize: int):
         self._queue: asyncio.Queue[dict[str, Any] | _Signal] = asyncio.Queue(maxsize)
         self._dead: Exception | None = None
+        self._interrupt_queued = False
 
     def offer(self, message: dict[str, Any]) -> None:
         if self._dead is not None:
@@ -60,6 +90,12 @@ class Subscription:
         """Deliver `error` in order; if there is no room, the subscriber is too far behind."""
         if self._dead is not None:
             return
+        if isinstance(error, Interrupted):
+            # One unread Interrupted already makes the reader catch up after
+            # everything queued so far; a second one would only repeat that.
+            if self._interrupt_queued:
+                return
+            self._interrupt_queued = True
         try:
             self._queue.put_nowait(_Signal(error))
         except asyncio.QueueFull:
@@ -75,6 +111,11 @@ class Subscription:
     async def get(self) -> dict[str, Any]:
         item = await self._queue.get()
         if isinstance(item, _Signal):
+            if isinstance(item.error, Interrupted):
+                self._interrupt_queued = False
+            if self._dead is not None:
+                # Stay dead: every later read gets the same error.
+                self._queue.put_nowait(item)
             raise item.error
         return item
 
@@ -86,156 +127,406 @@ class Subscription:
             yield await self.get()
 
 
-class _Channel:
-    def __init__(self) -> None:
-        self.subscribers: set[Subscription] = set()
-        self.ready = asyncio.Event()
-        self.pump: asyncio.Task[None] | None = None
+def make_backend(url: str, *, timeout: float = OPERATION_TIMEOUT) -> BroadcastBackend:
+    if urlsplit(url).scheme in ("redis", "rediss"):
+        return RedisPubSubBackend(url, timeout=timeout)
+    # broadcaster's own backend for the URL (memory://, postgres://, kafka://, ...).
+    return Broadcast(url)._backend
+
+
+class _Link:
+    """One connection to the broker, with the tasks that serve it."""
+
+    def __init__(self, backend: BroadcastBackend):
+        self.backend = backend
+        self.subscribed: set[str] = set()
+        self.dirty: set[str] = set()
+        self.wake = asyncio.Event()
+        self.waiting: dict[str, asyncio.Future[None]] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self.probe: tuple[int, asyncio.Future[None]] | None = None
+        self.down = False
+        self.closed: asyncio.Task[None] | None = None
+
+    def request(self, channel: str) -> asyncio.Future[None]:
+        """Done once `channel` is subscribed on this link (fails if the link goes down)."""
+        if self.down:
+            raise _LinkDown()
+        waiter = self.waiting.get(channel)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            # Retrieved here, so a waiter nobody awaits any more is not reported.
+            waiter.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if channel in self.subscribed and channel not in self.dirty:
+                waiter.set_result(None)
+                return waiter
+            self.waiting[channel] = waiter
+        self.mark(channel)
+        return waiter
+
+    def mark(self, channel: str) -> None:
+        """The reconciler compares `channel`'s subscribers with the broker's subscription."""
+        self.dirty.add(channel)
+        self.wake.set()
+
+    def fail_waiters(self) -> None:
+        for waiter in self.waiting.values():
+            if not waiter.done():
+                waiter.set_exception(_LinkDown())
+        self.waiting.clear()
+        if self.probe and not self.probe[1].done():
+            self.probe[1].set_exception(_LinkDown())
 
 
 class EventHub:
-    def __init__(self, url: str, *, buffer_size: int = 1000):
+    def __init__(
+        self,
+        url: str,
+        *,
+        buffer_size: int = 1000,
+        timeout: float = OPERATION_TIMEOUT,
+        probe_seconds: float | None = PROBE_SECONDS,
+    ):
+        """`timeout` bounds every broker operation; `probe_seconds` is how often the
+        hub checks, by sending itself a message, that its subscription still
+        delivers (None: never; only done on Redis and PostgreSQL)."""
+        scheme = urlsplit(url).scheme
+        if scheme not in SCHEMES:
+            raise ValueError(f"unsupported broadcast URL scheme {scheme!r}")
         self._url = url
         self._buffer_size = buffer_size
-        self._broadcast: Broadcast | None = None
-        self._channels: dict[str, _Channel] = {}
-        self._watchdog: asyncio.Task[None] | None = None
+        self._timeout = timeout
+        self._probe_seconds = probe_seconds if scheme in PROBED_SCHEMES else None
+        self._id = uuid.uuid4().hex
+        self._probe_channel = f"kai:hub:probe:{self._id}"
+        self._channels: dict[str, set[Subscription]] = {}
+        self._link: _Link | None = None
         self._reconnecting: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
+        self._missed_publish = False
         self._closed = False
+        self.reconnects = 0
 
     @property
     def url(self) -> str:
         return self._url
 
+    @property
+    def connected(self) -> bool:
+        return self._link is not None and not self._link.down
+
     async def start(self) -> None:
-        self._broadcast = await self._connect()
-        self._watch()
+        """Connects; raises if the broker cannot be reached (a misconfiguration fails fast)."""
+        if self._closed:
+            raise Closed()
+        try:
+            link = await self._open()
+            self._link = link
+            await self._restore(link, interrupt=False)
+        except BaseException as exc:
+            await self.stop()
+            if isinstance(exc, Exception):
+                where = urlsplit(self._url)
+                raise ConnectionError(
+                    f"cannot reach the broker {where.scheme}://{where.hostname or ''}"
+                    f"{':' + str(where.port) if where.port else ''}: {exc!r}"
+                ) from exc
+            raise
 
     async def stop(self) -> None:
+        """Ends every subscription with `Closed` and lets go of the broker; bounded in time."""
+        if self._closed:
+            return
         self._closed = True
-        for task in (self._watchdog, self._reconnecting):
-            if task:
-                task.cancel()
-        for channel in self._channels.values():
-            if channel.pump:
-                channel.pump.cancel()
-            for subscriber in channel.subscribers:
+        link, self._link = self._link, None
+        for subscribers in self._channels.values():
+            for subscriber in subscribers:
                 subscriber.kill(Closed())
-        if self._broadcast is not None:
-            with contextlib.suppress(Exception):
-                await self._broadcast.disconnect()
+        tasks = {task for task in (self._reconnecting, *self._background) if task}
+        for task in tasks:
+            task.cancel()
+        if link is not None:
+            link.down = True
+            link.fail_waiters()
+            await self._close_link(link)
+        await self._end(tasks)
+        # Connections given up earlier may still be closing: let them finish.
+        if self._closing:
+            await asyncio.wait(self._closing, timeout=self._timeout)
 
     async def publish(self, channel: str, message: dict[str, Any]) -> bool:
         """Send to every process's subscribers; False when the broker is unreachable.
 
         Callers publish what they have already stored, so a lost message is
-        caught up from storage by subscribers once the hub reconnects.
+        caught up from storage: the hub reconnects, then makes every hub
+        (this one included) interrupt its subscribers.
         """
-        broadcast = self._broadcast
-        if broadcast is None:
+        link = self._link
+        if link is None or link.down:
+            self._missed()
             return False
         try:
-            await broadcast.publish(channel, json.dumps(message, default=str))
-        except Exception as exc:  # the broker went away: the watchdog reconnects
+            await self._bounded(link.backend.publish(channel, json.dumps(message, default=str)))
+        except Exception as exc:
             log.warning("publish on %s failed: %r", channel, exc)
-            self._begin_reconnect()
+            self._lost(link, exc)
+            self._missed()
             return False
         return True
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """Live messages of `channel` from the moment this returns."""
+        """Live messages of `channel` from the moment this returns.
+
+        While the broker is unreachable this returns at once: the subscriber
+        gets `Interrupted` when the hub has reconnected and subscribed again.
+        """
         if self._closed:
             raise Closed()
         subscription = Subscription(self._buffer_size)
-        state = self._channels.get(channel)
-        if state is None:
-            state = self._channels[channel] = _Channel()
-            state.pump = asyncio.create_task(self._pump(channel, state))
-        state.subscribers.add(subscription)
+        subscribers = self._channels.setdefault(channel, set())
+        subscribers.add(subscription)
         try:
-            await state.ready.wait()
+            link = self._link
+            if link is not None and not link.down:
+                with contextlib.suppress(_LinkDown):
+                    await asyncio.shield(link.request(channel))
             yield subscription
         finally:
-            state.subscribers.discard(subscription)
-            if not state.subscribers and self._channels.get(channel) is state:
+            subscribers.discard(subscription)
+            if not subscribers and self._channels.get(channel) is subscribers:
                 del self._channels[channel]
-                if state.pump:
-                    state.pump.cancel()
+                link = self._link
+                if link is not None and not link.down:
+                    link.mark(channel)
 
-    async def _pump(self, channel: str, state: _Channel) -> None:
-        broadcast = self._broadcast
-        if broadcast is None:
-            return
+    # The connection and its tasks.
+
+    async def _open(self) -> _Link:
+        backend = make_backend(self._url, timeout=self._timeout)
+        link = _Link(backend)
         try:
-            async with broadcast.subscribe(channel) as source:
-                state.ready.set()
-                while True:
-                    event = await source.get()
-                    message = json.loads(event.message)
-                    for subscriber in list(state.subscribers):
-                        subscriber.offer(message)
+            await self._bounded(backend.connect())
+            link.tasks.append(asyncio.create_task(self._read(link)))
+            link.tasks.append(asyncio.create_task(self._reconcile(link)))
+            control = [RESYNC_CHANNEL]
+            if self._probe_seconds:
+                control.append(self._probe_channel)
+            for channel in control:
+                await self._bounded(backend.subscribe(channel))
+                link.subscribed.add(channel)
+            if link.down:
+                raise _LinkDown()
+            if self._probe_seconds:
+                link.tasks.append(asyncio.create_task(self._probe(link, self._probe_seconds)))
+        except BaseException:
+            link.down = True
+            await self._close_link(link)
+            raise
+        return link
+
+    async def _restore(self, link: _Link, *, interrupt: bool) -> None:
+        """Subscribes every channel on `link` (already current); then says what may be lost."""
+        waiters = [link.request(channel) for channel in list(self._channels)]
+        if waiters:
+            await self._bounded(asyncio.gather(*map(asyncio.shield, waiters)))
+        while self._missed_publish:
+            self._missed_publish = False
+            await self._resync(link)
+        if link.down:
+            raise _LinkDown()
+        if interrupt:
+            self._interrupt_all()
+
+    async def _read(self, link: _Link) -> None:
+        try:
+            while not link.down:
+                self._deliver(link, await link.backend.next_published())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("subscription to %s lost: %r", channel, exc)
-            self._begin_reconnect()
+            self._lost(link, exc)
 
-    async def _connect(self) -> Broadcast:
-        broadcast = Broadcast(self._url)
-        await broadcast.connect()
-        return broadcast
-
-    def _watch(self) -> None:
-        broadcast = self._broadcast
-        listener = getattr(broadcast, "_listener_task", None)
-        if listener is None:
+    def _deliver(self, link: _Link, event: Event) -> None:
+        try:
+            message = json.loads(event.message)
+        except ValueError:
+            log.warning("dropped a message on %s that is not JSON", event.channel)
             return
-
-        async def watch() -> None:
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(listener)
-            if not self._closed and self._broadcast is broadcast:
-                log.warning("broadcaster listener stopped; reconnecting")
-                self._begin_reconnect()
-
-        self._watchdog = asyncio.create_task(watch())
-
-    def _begin_reconnect(self) -> None:
-        if self._closed or (self._reconnecting and not self._reconnecting.done()):
+        if event.channel == RESYNC_CHANNEL:
+            if message.get("from") != self._id:
+                log.info("another process failed to publish; subscribers catch up")
+                self._interrupt_all()
             return
-        self._reconnecting = asyncio.create_task(self._reconnect())
+        if event.channel == self._probe_channel:
+            probe = link.probe
+            if probe and probe[0] == message.get("probe") and not probe[1].done():
+                probe[1].set_result(None)
+            return
+        for subscriber in list(self._channels.get(event.channel, ())):
+            subscriber.offer(message)
+
+    async def _reconcile(self, link: _Link) -> None:
+        """Makes the broker's subscriptions on `link` match the channels that have subscribers.
+
+        One task per link sends every SUBSCRIBE/UNSUBSCRIBE, so they never
+        overtake each other.
+        """
+        try:
+            while not link.down:
+                await link.wake.wait()
+                link.wake.clear()
+                while link.dirty and not link.down:
+                    channel = link.dirty.pop()
+                    wanted = channel in self._channels
+                    if wanted and channel not in link.subscribed:
+                        await self._bounded(link.backend.subscribe(channel))
+                        link.subscribed.add(channel)
+                    elif not wanted and channel in link.subscribed:
+                        link.subscribed.discard(channel)
+                        await self._bounded(link.backend.unsubscribe(channel))
+                    waiter = link.waiting.pop(channel, None)
+                    if waiter is not None and not waiter.done():
+                        if channel in link.subscribed:
+                            waiter.set_result(None)
+                        else:  # its subscribers left before it was subscribed
+                            waiter.set_exception(_LinkDown())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._lost(link, exc)
+
+    async def _probe(self, link: _Link, every: float) -> None:
+        """Sends the hub a message through the broker now and then; no answer: link lost."""
+        number = 0
+        try:
+            while not link.down:
+                await asyncio.sleep(every)
+                number += 1
+                answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                link.probe = (number, answered)
+                await self._bounded(
+                    link.backend.publish(self._probe_channel, json.dumps({"probe": number}))
+                )
+                try:
+                    await self._bounded(answered)
+                except TimeoutError:
+                    raise ConnectionError("the probe message did not come back") from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._lost(link, exc)
+
+    async def _resync(self, link: _Link) -> None:
+        """Tells every hub that messages may be missing: a publish failed here."""
+        try:
+            await self._bounded(
+                link.backend.publish(RESYNC_CHANNEL, json.dumps({"from": self._id}))
+            )
+        except Exception as exc:
+            self._missed_publish = True
+            self._lost(link, exc)
+            raise
+
+    def _missed(self) -> None:
+        if self._closed:
+            return
+        self._missed_publish = True
+        link = self._link
+        reconnecting = self._reconnecting is not None and not self._reconnecting.done()
+        if link is not None and not link.down and not reconnecting:
+            # The failed publish went to a link already replaced: say so on the new one.
+            self._missed_publish = False
+            self._spawn(self._resync(link))
+
+    def _interrupt_all(self) -> None:
+        for subscribers in self._channels.values():
+            for subscriber in list(subscribers):
+                subscriber.signal(Interrupted())
+
+    def _lost(self, link: _Link, exc: BaseException) -> None:
+        if link.down:
+            return
+        link.down = True
+        link.fail_waiters()
+        if self._link is link:
+            self._link = None
+        if self._closed:
+            return
+        log.warning("broker connection lost (%r); reconnecting", exc)
+        self._close_later(link)
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
         attempt = 0
         while not self._closed:
-            await self._drop_connection()
+            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
+            attempt += 1
+            link: _Link | None = None
             try:
-                self._broadcast = await self._connect()
-                for channel, state in list(self._channels.items()):
-                    state.pump = asyncio.create_task(self._pump(channel, state))
-                waits = [state.ready.wait() for state in self._channels.values()]
-                await asyncio.wait_for(asyncio.gather(*waits), timeout=10)
-                break
+                link = await self._open()
+                if self._closed:  # stop() came while connecting
+                    await self._close_link(link)
+                    return
+                self._link = link
+                await self._restore(link, interrupt=True)
             except Exception as exc:
-                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
-                log.warning("broker unreachable (%r); retrying in %.2f s", exc, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
-        if self._closed:
+                if link is not None:
+                    self._lost(link, exc)
+                log.warning("broker unreachable (attempt %d): %r", attempt, exc)
+                continue
+            self.reconnects += 1
+            log.info("broker reconnected; %d channels subscribed again", len(self._channels))
             return
-        log.info("broker reconnected; %d channels resubscribed", len(self._channels))
-        for state in self._channels.values():
-            for subscriber in list(state.subscribers):
-                subscriber.signal(Interrupted())
-        self._watch()
 
-    async def _drop_connection(self) -> None:
-        old, self._broadcast = self._broadcast, None
-        for state in self._channels.values():
-            if state.pump:
-                state.pump.cancel()
-            state.ready = asyncio.Event()
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await old.disconnect()
+    def _close_later(self, link: _Link) -> asyncio.Task[None]:
+        if link.closed is None:
+            link.closed = asyncio.create_task(self._shut(link))
+            self._closing.add(link.closed)
+            link.closed.add_done_callback(self._closing.discard)
+        return link.closed
+
+    async def _close_link(self, link: _Link) -> None:
+        await asyncio.shield(self._close_later(link))
+
+    async def _shut(self, link: _Link) -> None:
+        link.down = True
+        link.wake.set()
+        await self._end({task for task in link.tasks if task is not asyncio.current_task()})
+        with contextlib.suppress(Exception):
+            await self._bounded(link.backend.disconnect())
+
+    async def _end(self, tasks: set[asyncio.Task[Any]]) -> None:
+        """Cancels `tasks` and waits for them, bounded in time.
+
+        Cancels again while they run: redis-py's socket writes use
+        asyncio.wait_for, which on Python 3.11 can swallow a cancellation.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        pending = {task for task in tasks if not task.done()}
+        while pending and loop.time() < deadline:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.05)
+        if pending:
+            log.warning("%d broker tasks did not stop", len(pending))
+
+    async def _bounded(self, awaitable: Awaitable[_T]) -> _T:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+        # cancellation that arrives as the awaited operation finishes.
+        async with asyncio.timeout(self._timeout):
+            return await awaitable
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("background broker task failed: %r", task.exception())

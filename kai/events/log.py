@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,7 +110,7 @@ class EventLog:
             )
         return int(seq or 0)
 
-    async def follow(self, *, agent_id: str, after: int | None) -> AsyncIterator[AgentEvent]:
+    async def follow(self, *, agent_id: str, after: int | None) -> AsyncGenerator[AgentEvent, None]:
         """Stored events with seq > `after`, then live ones: no gap, no duplicate.
 
         Subscribes before reading storage, so nothing committed in between is

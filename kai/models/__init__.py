@@ -9,6 +9,7 @@ from kai.models.api_key import ApiKey
 from kai.models.audit import AuditEntry
 from kai.models.command import CommandRecord
 from kai.models.magic_link import MagicLink
+from kai.models.remote import RemoteMessage
 from kai.models.session import AuthSession
 from kai.models.user import Role, User
 
@@ -26,6 +27,7 @@ __all__ = [
     "CommandRecord",
     "LogLevel",
     "MagicLink",
+    "RemoteMessage",
     "Role",
     "User",
     "metadata",

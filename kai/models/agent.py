@@ -41,6 +41,8 @@ class Agent(SQLModel, table=True):
     # When the agent last entered RUNNING: uptime is measured from it.
     running_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The agentInbox attachment (a remote agent's process) that holds the agent, if any.
+    inbox_id: str | None = Field(default=None, max_length=40)
     last_error: str | None = Field(default=None, max_length=1000)
     # Reported by the runtime (remote agents through heartbeats); null when unknown.
     memory_usage: float | None = None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import datetime
 
 import strawberry
@@ -188,9 +189,17 @@ class AgentSubscription:
         await info.context.auditor.flush()
         if after is not None and after < 0:
             raise BadUserInput("`after` is a seq: 0 or more.", field="after")
+        if after is not None and after > row.last_event_seq:
+            # Nothing is lost by refusing: no client can have seen a seq not yet given out.
+            raise BadUserInput(
+                f"`after` is beyond the agent's last event ({row.last_event_seq}).", field="after"
+            )
+        events = info.context.services.events.follow(agent_id=row.id, after=after)
         try:
-            async for event in info.context.services.events.follow(agent_id=row.id, after=after):
-                yield AgentEvent.from_row(event)
+            # aclosing: a stopped subscription leaves the hub now, not when collected.
+            async with aclosing(events):
+                async for event in events:
+                    yield AgentEvent.from_row(event)
         except Overflow:
             await close_too_slow(info)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 Progress = Callable[[float], Awaitable[None]]
 
@@ -57,3 +57,13 @@ class Runtime(Protocol):
     ) -> Any: ...
 
     async def health(self, agent: AgentHandle) -> HealthSample | None: ...
+
+
+@runtime_checkable
+class Reattachable(Protocol):
+    """A runtime whose agents are started by their own process (auto_start False).
+
+    restartAgent cannot start such an agent: it asks the process to re-attach.
+    """
+
+    async def request_restart(self, agent: AgentHandle) -> None: ...

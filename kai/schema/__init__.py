@@ -15,6 +15,7 @@ from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
 from kai.resolvers.audit import AuditQuery
 from kai.resolvers.auth import AuthMutation, AuthQuery
 from kai.resolvers.node import NodeQuery
+from kai.resolvers.remote import RemoteMutation, RemoteSubscription
 from kai.resolvers.user import UserMutation, UserQuery
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
@@ -29,12 +30,12 @@ class Query(AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, AgentQuery, NodeQuery
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AuthMutation, ApiKeyMutation, UserMutation, AgentMutation):
+class Mutation(AuthMutation, ApiKeyMutation, UserMutation, AgentMutation, RemoteMutation):
     pass
 
 
 @strawberry.type(description="Everything a client can follow live, over WebSocket.")
-class Subscription(AgentSubscription):
+class Subscription(AgentSubscription, RemoteSubscription):
     pass
 
 

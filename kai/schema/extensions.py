@@ -9,6 +9,8 @@ from typing import Any
 from graphql import GraphQLError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.execution import ExecutionResult
 
 from kai.errors import ErrorCode, KaiError
 
@@ -35,6 +37,12 @@ class ErrorCodes(SchemaExtension):
             return
         result.errors = [self._coded(error) for error in errors]
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # A subscription's results leave one by one, long before on_operation ends.
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = [self._coded(error) for error in result.errors]
+        yield
+
     def _coded(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, KaiError):
@@ -45,6 +53,9 @@ class ErrorCodes(SchemaExtension):
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_PARSE_FAILED})
         if self._validation_failed:
             return _with_code(error, error.message, {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED})
+        if isinstance(original, InvalidOperationTypeError):
+            # An operation this transport does not run (legacy graphql-ws: subscriptions only).
+            return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT})
         if not error.path and (original is None or isinstance(original, GraphQLError)):
             # Raised before execution: a variable that does not fit its type.
             return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT})

@@ -17,7 +17,7 @@ from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.runtimes import RuntimeRegistry
-from kai.runtimes.base import AgentHandle
+from kai.runtimes.base import AgentHandle, Reattachable
 from kai.security.principal import Principal
 from kai.services import agent_config
 
@@ -140,14 +140,43 @@ class AgentService:
         agent = await self._get_or_404(agent_id)
         if agent.state is AgentState.STOPPED:
             return agent
-        await self.runtimes.get(agent.type).stop(handle(agent))
+        runtime = self.runtimes.get(agent.type)
+        if not runtime.auto_start:
+            # Its process may detach by itself at any moment: record STOPPED first
+            # (releasing its inbox), then tell the process.
+            stopped = await self._stop_detached(agent_id=agent_id, reason=reason)
+            await runtime.stop(handle(agent))
+            return stopped
+        await runtime.stop(handle(agent))
         return await self.transition(agent_id=agent_id, to=AgentState.STOPPED, reason=reason)
 
     async def restart(self, *, agent_id: str) -> Agent:
-        agent = await self.stop(agent_id=agent_id, reason="restart")
-        if not self.runtimes.get(agent.type).auto_start:
+        agent = await self._get_or_404(agent_id)
+        runtime = self.runtimes.get(agent.type)
+        if not runtime.auto_start:
+            # Its own process starts it: STOPPED now, RUNNING once the process re-attaches.
+            if agent.state is not AgentState.STOPPED:
+                agent = await self._stop_detached(agent_id=agent_id, reason="restart")
+            if isinstance(runtime, Reattachable):
+                await runtime.request_restart(handle(agent))
             return agent
+        await self.stop(agent_id=agent_id, reason="restart")
         return await self.start(agent_id=agent_id, reason="restart")
+
+    async def _stop_detached(self, *, agent_id: str, reason: str) -> Agent:
+        """STOPPED with no process attached, whether this call or the process leaving got there."""
+        try:
+            return await self.transition(
+                agent_id=agent_id,
+                to=AgentState.STOPPED,
+                reason=reason,
+                values={"inbox_id": None, "memory_usage": None, "cpu_usage": None},
+            )
+        except Conflict:
+            agent = await self._get_or_404(agent_id)
+            if agent.state is AgentState.STOPPED:
+                return agent
+            raise
 
     async def delete(self, *, agent_id: str) -> str:
         agent = await self._get_or_404(agent_id)
@@ -169,14 +198,22 @@ class AgentService:
         reason: str,
         error: str | None = None,
         values: dict[str, Any] | None = None,
+        expect: dict[str, Any] | None = None,
     ) -> Agent:
         """Move to `to` if the state machine allows it (else CONFLICT); one STATUS_UPDATE event.
 
         The UPDATE names the state it read, so of two racing changes one wins and
-        the other re-reads: no backend lock is needed.
+        the other re-reads: no backend lock is needed. `expect` names columns that
+        must hold these values too (e.g. the inbox that attached it), else CONFLICT.
         """
+        guards = [
+            getattr(Agent, key).is_(None) if value is None else getattr(Agent, key) == value
+            for key, value in (expect or {}).items()
+        ]
         for _ in range(10):
             agent = await self._get_or_404(agent_id)
+            if any(getattr(agent, key) != value for key, value in (expect or {}).items()):
+                raise Conflict("The agent changed meanwhile.")
             if to not in LEGAL[agent.state]:
                 raise Conflict(f"An agent cannot go from {agent.state.value} to {to.value}.")
             now = utcnow()
@@ -191,7 +228,7 @@ class AgentService:
             async with transaction(self._sessionmaker) as session:
                 moved = await session.execute(
                     update(Agent)
-                    .where(col(Agent.id) == agent_id, col(Agent.state) == agent.state)
+                    .where(col(Agent.id) == agent_id, col(Agent.state) == agent.state, *guards)
                     .values(changes)
                 )
                 if moved.rowcount != 1:  # type: ignore[attr-defined]

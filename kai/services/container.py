@@ -15,6 +15,7 @@ from kai.events.log import EventLog
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.echo import EchoRuntime
 from kai.runtimes.llm import LlmRuntime
+from kai.runtimes.remote import RemoteRuntime
 from kai.security import passwords
 from kai.security.authenticate import Authenticator
 from kai.security.permissions import PermissionMatrix
@@ -28,6 +29,7 @@ from kai.services.audit import AuditService
 from kai.services.auth import AuthService
 from kai.services.command import CommandService
 from kai.services.mail import BackgroundMailer, build_mailer
+from kai.services.remote import RemoteService
 from kai.services.user import UserService
 
 
@@ -51,10 +53,17 @@ class Services:
     commands: CommandService
     agent_logs: AgentLogService
     agent_status: AgentStatusService
+    remote: RemoteService
 
 
 def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
-    return RuntimeRegistry([EchoRuntime(), LlmRuntime()])
+    return RuntimeRegistry(
+        [
+            EchoRuntime(),
+            LlmRuntime(),
+            RemoteRuntime(hub, idle_timeout=settings.command_timeout_seconds),
+        ]
+    )
 
 
 @asynccontextmanager
@@ -72,6 +81,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         max_per_agent=settings.event_retention_count,
     )
     runtimes = build_runtimes(settings, hub)
+    agents = AgentService(sessionmaker=sessionmaker, runtimes=runtimes, events=events)
     passwords.warm_up()
     await hub.start()
     try:
@@ -94,7 +104,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             mailer=mailer,
             hub=hub,
             events=events,
-            agents=AgentService(sessionmaker=sessionmaker, runtimes=runtimes, events=events),
+            agents=agents,
             commands=CommandService(
                 sessionmaker=sessionmaker,
                 runtimes=runtimes,
@@ -103,6 +113,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             ),
             agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events),
             agent_status=AgentStatusService(sessionmaker=sessionmaker),
+            remote=RemoteService(
+                sessionmaker=sessionmaker,
+                hub=hub,
+                agents=agents,
+                heartbeat_timeout=settings.heartbeat_timeout_seconds,
+            ),
         )
     finally:
         await runtimes.aclose()

@@ -1,0 +1,55 @@
+"""An example remote agent. Run it with the agent owner's API key:
+
+    KAI_API_KEY=kai_… kai agent run examples.echo_remote:agent \
+        --url http://127.0.0.1:8000 --agent-id agt_…
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from kai.sdk import RemoteAgent
+
+agent = RemoteAgent()
+
+
+@agent.command("echo")
+async def echo(params: dict[str, Any]) -> Any:
+    """Answers with what it was sent, and which process answered."""
+    return {"echo": params, "pid": os.getpid()}
+
+
+@agent.command("log")
+async def log(params: dict[str, Any]) -> Any:
+    """Writes a line to the agent's logs (agentLogs)."""
+    await agent.log(
+        str(params.get("message", "hello from a remote agent")),
+        level=str(params.get("level", "INFO")),
+        data=params.get("data"),
+    )
+    return {"logged": True}
+
+
+@agent.command("sleep")
+async def sleep(params: dict[str, Any]) -> Any:
+    seconds = min(float(params.get("seconds", 1)), 60.0)
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
+
+
+@agent.command("fail")
+async def fail(params: dict[str, Any]) -> Any:
+    raise RuntimeError(str(params.get("reason", "asked to fail")))
+
+
+@agent.prompt
+async def answer(prompt: str, options: dict[str, Any] | None) -> AsyncIterator[str]:
+    """Streams the prompt back word by word (upper-cased with options {"shout": true})."""
+    words = prompt.split()
+    shout = bool((options or {}).get("shout"))
+    for index, word in enumerate(words):
+        word = word.upper() if shout else word
+        yield word if index == len(words) - 1 else word + " "

@@ -33,14 +33,16 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from broadcaster import Broadcast, BroadcastBackend, Event
+from broadcaster import Event
 
-from kai.events.redis_backend import RedisPubSubBackend
+from kai.events.link import OPERATION_TIMEOUT, Link, LinkDown, make_backend
+from kai.events.subscription import Closed, Interrupted, Overflow, Subscription
+
+__all__ = ["Closed", "EventHub", "Interrupted", "Overflow", "Subscription"]
 
 log = logging.getLogger(__name__)
 
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
-OPERATION_TIMEOUT = 5.0
 PROBE_SECONDS = 15.0
 RESYNC_CHANNEL = "kai:hub:resync"
 SCHEMES = {"memory", "redis", "rediss", "redis-stream", "postgres", "postgresql", "kafka"}
@@ -49,133 +51,6 @@ SCHEMES = {"memory", "redis", "rediss", "redis-stream", "postgres", "postgresql"
 PROBED_SCHEMES = {"redis", "rediss", "postgres", "postgresql"}
 
 _T = TypeVar("_T")
-
-
-class Interrupted(Exception):
-    """The live stream was broken and restored: messages may have been missed."""
-
-
-class Overflow(Exception):
-    """The subscriber fell more than its buffer behind and was cut off."""
-
-
-class Closed(Exception):
-    """The hub is shutting down."""
-
-
-class _LinkDown(Exception):
-    """The connection a subscription was waiting on was given up."""
-
-
-class _Signal:
-    def __init__(self, error: Exception):
-        self.error = error
-
-
-class Subscription:
-    def __init__(self, maxsize: int):
-        self._queue: asyncio.Queue[dict[str, Any] | _Signal] = asyncio.Queue(maxsize)
-        self._dead: Exception | None = None
-        self._interrupt_queued = False
-
-    def offer(self, message: dict[str, Any]) -> None:
-        if self._dead is not None:
-            return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.kill(Overflow())
-
-    def signal(self, error: Exception) -> None:
-        """Deliver `error` in order; if there is no room, the subscriber is too far behind."""
-        if self._dead is not None:
-            return
-        if isinstance(error, Interrupted):
-            # One unread Interrupted already makes the reader catch up after
-            # everything queued so far; a second one would only repeat that.
-            if self._interrupt_queued:
-                return
-            self._interrupt_queued = True
-        try:
-            self._queue.put_nowait(_Signal(error))
-        except asyncio.QueueFull:
-            self.kill(Overflow())
-
-    def kill(self, error: Exception) -> None:
-        self._dead = error
-        # Drop the backlog: the subscriber will not read it, and it is the memory to free.
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(_Signal(error))
-
-    async def get(self) -> dict[str, Any]:
-        item = await self._queue.get()
-        if isinstance(item, _Signal):
-            if isinstance(item.error, Interrupted):
-                self._interrupt_queued = False
-            if self._dead is not None:
-                # Stay dead: every later read gets the same error.
-                self._queue.put_nowait(item)
-            raise item.error
-        return item
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
-        while True:
-            yield await self.get()
-
-
-def make_backend(url: str, *, timeout: float = OPERATION_TIMEOUT) -> BroadcastBackend:
-    if urlsplit(url).scheme in ("redis", "rediss"):
-        return RedisPubSubBackend(url, timeout=timeout)
-    # broadcaster's own backend for the URL (memory://, postgres://, kafka://, ...).
-    return Broadcast(url)._backend
-
-
-class _Link:
-    """One connection to the broker, with the tasks that serve it."""
-
-    def __init__(self, backend: BroadcastBackend):
-        self.backend = backend
-        self.subscribed: set[str] = set()
-        self.dirty: set[str] = set()
-        self.wake = asyncio.Event()
-        self.waiting: dict[str, asyncio.Future[None]] = {}
-        self.tasks: list[asyncio.Task[None]] = []
-        self.probe: tuple[int, asyncio.Future[None]] | None = None
-        self.down = False
-        self.closed: asyncio.Task[None] | None = None
-
-    def request(self, channel: str) -> asyncio.Future[None]:
-        """Done once `channel` is subscribed on this link (fails if the link goes down)."""
-        if self.down:
-            raise _LinkDown()
-        waiter = self.waiting.get(channel)
-        if waiter is None:
-            waiter = asyncio.get_running_loop().create_future()
-            # Retrieved here, so a waiter nobody awaits any more is not reported.
-            waiter.add_done_callback(lambda f: f.cancelled() or f.exception())
-            if channel in self.subscribed and channel not in self.dirty:
-                waiter.set_result(None)
-                return waiter
-            self.waiting[channel] = waiter
-        self.mark(channel)
-        return waiter
-
-    def mark(self, channel: str) -> None:
-        """The reconciler compares `channel`'s subscribers with the broker's subscription."""
-        self.dirty.add(channel)
-        self.wake.set()
-
-    def fail_waiters(self) -> None:
-        for waiter in self.waiting.values():
-            if not waiter.done():
-                waiter.set_exception(_LinkDown())
-        self.waiting.clear()
-        if self.probe and not self.probe[1].done():
-            self.probe[1].set_exception(_LinkDown())
 
 
 class EventHub:
@@ -200,7 +75,7 @@ class EventHub:
         self._id = uuid.uuid4().hex
         self._probe_channel = f"kai:hub:probe:{self._id}"
         self._channels: dict[str, set[Subscription]] = {}
-        self._link: _Link | None = None
+        self._link: Link | None = None
         self._reconnecting: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._closing: set[asyncio.Task[None]] = set()
@@ -290,7 +165,7 @@ class EventHub:
         try:
             link = self._link
             if link is not None and not link.down:
-                with contextlib.suppress(_LinkDown):
+                with contextlib.suppress(LinkDown):
                     await asyncio.shield(link.request(channel))
             yield subscription
         finally:
@@ -303,9 +178,9 @@ class EventHub:
 
     # The connection and its tasks.
 
-    async def _open(self) -> _Link:
+    async def _open(self) -> Link:
         backend = make_backend(self._url, timeout=self._timeout)
-        link = _Link(backend)
+        link = Link(backend)
         try:
             await self._bounded(backend.connect())
             link.tasks.append(asyncio.create_task(self._read(link)))
@@ -317,7 +192,7 @@ class EventHub:
                 await self._bounded(backend.subscribe(channel))
                 link.subscribed.add(channel)
             if link.down:
-                raise _LinkDown()
+                raise LinkDown()
             if self._probe_seconds:
                 link.tasks.append(asyncio.create_task(self._probe(link, self._probe_seconds)))
         except BaseException:
@@ -326,7 +201,7 @@ class EventHub:
             raise
         return link
 
-    async def _restore(self, link: _Link, *, interrupt: bool) -> None:
+    async def _restore(self, link: Link, *, interrupt: bool) -> None:
         """Subscribes every channel on `link` (already current); then says what may be lost."""
         waiters = [link.request(channel) for channel in list(self._channels)]
         if waiters:
@@ -335,11 +210,11 @@ class EventHub:
             self._missed_publish = False
             await self._resync(link)
         if link.down:
-            raise _LinkDown()
+            raise LinkDown()
         if interrupt:
             self._interrupt_all()
 
-    async def _read(self, link: _Link) -> None:
+    async def _read(self, link: Link) -> None:
         try:
             while not link.down:
                 self._deliver(link, await link.backend.next_published())
@@ -348,7 +223,7 @@ class EventHub:
         except Exception as exc:
             self._lost(link, exc)
 
-    def _deliver(self, link: _Link, event: Event) -> None:
+    def _deliver(self, link: Link, event: Event) -> None:
         try:
             message = json.loads(event.message)
         except ValueError:
@@ -367,7 +242,7 @@ class EventHub:
         for subscriber in list(self._channels.get(event.channel, ())):
             subscriber.offer(message)
 
-    async def _reconcile(self, link: _Link) -> None:
+    async def _reconcile(self, link: Link) -> None:
         """Makes the broker's subscriptions on `link` match the channels that have subscribers.
 
         One task per link sends every SUBSCRIBE/UNSUBSCRIBE, so they never
@@ -391,13 +266,13 @@ class EventHub:
                         if channel in link.subscribed:
                             waiter.set_result(None)
                         else:  # its subscribers left before it was subscribed
-                            waiter.set_exception(_LinkDown())
+                            waiter.set_exception(LinkDown())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self._lost(link, exc)
 
-    async def _probe(self, link: _Link, every: float) -> None:
+    async def _probe(self, link: Link, every: float) -> None:
         """Sends the hub a message through the broker now and then; no answer: link lost."""
         number = 0
         try:
@@ -418,7 +293,7 @@ class EventHub:
         except Exception as exc:
             self._lost(link, exc)
 
-    async def _resync(self, link: _Link) -> None:
+    async def _resync(self, link: Link) -> None:
         """Tells every hub that messages may be missing: a publish failed here."""
         try:
             await self._bounded(
@@ -445,7 +320,7 @@ class EventHub:
             for subscriber in list(subscribers):
                 subscriber.signal(Interrupted())
 
-    def _lost(self, link: _Link, exc: BaseException) -> None:
+    def _lost(self, link: Link, exc: BaseException) -> None:
         if link.down:
             return
         link.down = True
@@ -465,7 +340,7 @@ class EventHub:
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
             attempt += 1
-            link: _Link | None = None
+            link: Link | None = None
             try:
                 link = await self._open()
                 if self._closed:  # stop() came while connecting
@@ -482,17 +357,17 @@ class EventHub:
             log.info("broker reconnected; %d channels subscribed again", len(self._channels))
             return
 
-    def _close_later(self, link: _Link) -> asyncio.Task[None]:
+    def _close_later(self, link: Link) -> asyncio.Task[None]:
         if link.closed is None:
             link.closed = asyncio.create_task(self._shut(link))
             self._closing.add(link.closed)
             link.closed.add_done_callback(self._closing.discard)
         return link.closed
 
-    async def _close_link(self, link: _Link) -> None:
+    async def _close_link(self, link: Link) -> None:
         await asyncio.shield(self._close_later(link))
 
-    async def _shut(self, link: _Link) -> None:
+    async def _shut(self, link: Link) -> None:
         link.down = True
         link.wake.set()
         await self._end({task for task in link.tasks if task is not asyncio.current_task()})

@@ -23,6 +23,7 @@ from kai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from kai.schema import build_schema
 from kai.schema.extensions import FlushAudit
 from kai.services.container import Services, open_services
+from kai.workers.local import run_tasks_here
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.graphql = _graphql_view(services)
             pruning = asyncio.create_task(_prune_events(services))
             sweeping = asyncio.create_task(_sweep_remote_agents(services))
-            log.info("kAI ready on %s (%s)", settings.public_url, settings.env)
-            try:
-                yield
-            finally:
-                pruning.cancel()
-                sweeping.cancel()
+            async with run_tasks_here(services):
+                log.info("kAI ready on %s (%s)", settings.public_url, settings.env)
+                try:
+                    yield
+                finally:
+                    pruning.cancel()
+                    sweeping.cancel()
 
     return Starlette(
         routes=[

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     event_retention_count: int = Field(default=10_000, gt=0)
     subscriber_buffer: int = Field(default=1000, gt=0)
     ws_auth_check_seconds: float = Field(default=5.0, gt=0)
+
+    task_concurrency: int = Field(default=4, gt=0)
+    task_lease_seconds: float = Field(default=30.0, gt=0)
+    task_heartbeat_seconds: float = Field(default=1.0, gt=0)
+    task_sweep_seconds: float = Field(default=1.0, gt=0)
+    task_backoff_seconds: float = Field(default=1.0, ge=0)
     ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=100, gt=0)
 

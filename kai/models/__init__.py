@@ -11,6 +11,7 @@ from kai.models.command import CommandRecord
 from kai.models.magic_link import MagicLink
 from kai.models.remote import RemoteMessage
 from kai.models.session import AuthSession
+from kai.models.task import Task, TaskState
 from kai.models.user import Role, User
 
 metadata = SQLModel.metadata
@@ -29,6 +30,8 @@ __all__ = [
     "MagicLink",
     "RemoteMessage",
     "Role",
+    "Task",
+    "TaskState",
     "User",
     "metadata",
 ]

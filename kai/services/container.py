@@ -30,7 +30,9 @@ from kai.services.auth import AuthService
 from kai.services.command import CommandService
 from kai.services.mail import BackgroundMailer, build_mailer
 from kai.services.remote import RemoteService
+from kai.services.task import TaskService
 from kai.services.user import UserService
+from kai.workers.dispatch import Dispatcher, LocalDispatcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class Services:
     agent_logs: AgentLogService
     agent_status: AgentStatusService
     remote: RemoteService
+    tasks: TaskService
+    dispatcher: Dispatcher
 
 
 def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
@@ -82,6 +86,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     )
     runtimes = build_runtimes(settings, hub)
     agents = AgentService(sessionmaker=sessionmaker, runtimes=runtimes, events=events)
+    dispatcher = LocalDispatcher(hub, concurrency=settings.task_concurrency)
+    tasks = TaskService(
+        sessionmaker=sessionmaker,
+        events=events,
+        dispatcher=dispatcher,
+        backoff_base_seconds=settings.task_backoff_seconds,
+    )
     passwords.warm_up()
     await hub.start()
     try:
@@ -119,6 +130,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 agents=agents,
                 heartbeat_timeout=settings.heartbeat_timeout_seconds,
             ),
+            tasks=tasks,
+            dispatcher=dispatcher,
         )
     finally:
         await runtimes.aclose()

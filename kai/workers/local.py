@@ -1,0 +1,48 @@
+"""The embedded default: background tasks run inside the server process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from kai.services.container import Services
+from kai.workers.dispatch import LocalDispatcher
+from kai.workers.runner import TaskRunner
+from kai.workers.sweeper import sweep_forever
+
+
+@asynccontextmanager
+async def run_tasks_here(services: Services) -> AsyncIterator[TaskRunner | None]:
+    """Start in-process workers (when the dispatcher is local) and the task sweeper."""
+    settings = services.settings
+    runner: TaskRunner | None = None
+    dispatcher = services.dispatcher
+    if isinstance(dispatcher, LocalDispatcher):
+        runner = TaskRunner(
+            tasks=services.tasks,
+            agents=services.agents,
+            runtimes=services.agents.runtimes,
+            hub=services.hub,
+            heartbeat_seconds=settings.task_heartbeat_seconds,
+        )
+        await runner.start()
+        dispatcher.start(runner.run_next)
+    sweeper = asyncio.create_task(
+        sweep_forever(
+            services.tasks,
+            lease_seconds=settings.task_lease_seconds,
+            every=settings.task_sweep_seconds,
+        )
+    )
+    try:
+        yield runner
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        if isinstance(dispatcher, LocalDispatcher):
+            await dispatcher.stop()
+        if runner is not None:
+            await runner.stop()

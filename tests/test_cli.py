@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import httpx
 import pytest
 
 from kai.schema import schema_sdl
+from tests.servers import kai_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGIN = """
@@ -46,12 +44,6 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_export_schema_prints_the_served_schema(env: dict[str, str], tmp_path: Path) -> None:
     printed = kai("export-schema", env=env).stdout
     kai("export-schema", "--output", str(tmp_path / "out.graphql"), env=env)
@@ -77,35 +69,8 @@ def test_production_refuses_unsafe_settings_and_names_them(env: dict[str, str]) 
 
 @pytest.fixture
 def server(env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kai.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"kai serve did not start:\n{process.communicate()[0]}")
-            time.sleep(0.1)
+    with kai_serve(env) as (url, _process):
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_create_admin_then_log_in_through_a_served_api(env: dict[str, str], server: str) -> None:

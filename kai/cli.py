@@ -1,4 +1,4 @@
-"""`kai`: serve | migrate | export-schema | create-admin | agent run."""
+"""`kai`: serve | worker | migrate | export-schema | create-admin | agent run."""
 
 from __future__ import annotations
 
@@ -24,6 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="run background tasks from Redis (KAI_REDIS_URL)")
+    worker.add_argument(
+        "--concurrency", type=int, help="tasks run at once (default: KAI_TASK_CONCURRENCY)"
+    )
+    worker.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=10.0,
+        help="on SIGTERM, how long running tasks may finish before they are handed back",
+    )
+    worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(run=_migrate)
@@ -84,6 +96,24 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         ws_max_size=1024 * 1024,
     )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from kai import logs
+    from kai.workers.worker import run_worker
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise SystemExit("kai: `kai worker` needs KAI_REDIS_URL (tasks on Redis)")
+    if args.concurrency is not None:
+        if args.concurrency < 1:
+            raise SystemExit("kai: --concurrency must be 1 or more")
+        settings = settings.model_copy(update={"task_concurrency": args.concurrency})
+    if args.grace_seconds < 0:
+        raise SystemExit("kai: --grace-seconds must be 0 or more")
+    logs.configure(settings.log_level)
+    asyncio.run(run_worker(settings, grace_seconds=args.grace_seconds))
     return 0
 
 

@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     task_heartbeat_seconds: float = Field(default=1.0, gt=0)
     task_sweep_seconds: float = Field(default=1.0, gt=0)
     task_backoff_seconds: float = Field(default=1.0, ge=0)
+    # Unset: tasks run inside the server. Set: on a Redis stream, run by `kai worker`s.
+    redis_url: str | None = None
+    task_stream: str = "kai:tasks"
+    task_consumer_group: str = "kai-workers"
+    task_stream_maxlen: int = Field(default=10_000, ge=100)
+    task_redeliver_seconds: float = Field(default=300.0, gt=0)
+    task_reclaim_lock_seconds: float = Field(default=10.0, gt=0)
+    # More agent types, each `module:factory` (a callable returning a Runtime).
+    runtimes_extra: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=100, gt=0)
 
@@ -81,7 +90,7 @@ class Settings(BaseSettings):
     rate_limit_auth_per_account: int = 10
     rate_limit_auth_window_seconds: float = 300.0
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "runtimes_extra", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -92,6 +101,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @model_validator(mode="after")
+    def _share_events_with_workers(self) -> Settings:
+        # Workers are other processes: their progress and the cancels they obey
+        # must travel between processes, so memory:// will not do.
+        if self.redis_url and self.broadcast_url.startswith("memory"):
+            if "broadcast_url" in self.model_fields_set:
+                raise ValueError("KAI_REDIS_URL needs a shared KAI_BROADCAST_URL, not memory://")
+            self.broadcast_url = self.redis_url
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

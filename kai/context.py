@@ -30,7 +30,10 @@ def bearer_credential(header: str | None) -> str | None:
 
 def _loaders(services: Services) -> Loaders:
     return Loaders.create(
-        services.sessionmaker, status=services.agent_status, logs=services.agent_logs
+        services.sessionmaker,
+        status=services.agent_status,
+        logs=services.agent_logs,
+        tasks=services.tasks,
     )
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
+from kai.config import Settings
 from kai.models.agent_log import LogLevel
+from tests.conftest import make_settings
 from tests.graphql_client import GraphQLClient
 from tests.test_agent import COMMAND, create_echo, signed_in
 
@@ -18,10 +22,25 @@ query {
     id name
     owner { email }
     logs(first: 3) { edges { node { message } } pageInfo { hasNextPage } }
-    status { state health { status responseTime } metrics { commandsTotal p95ResponseMs } }
+    status {
+      state health { status responseTime }
+      metrics { commandsTotal p95ResponseMs tasksPending tasksCompleted }
+    }
+    tasks(first: 5) { edges { node { id } } }
   }
 }
 """
+ENQUEUE = """
+mutation Enqueue($agentId: ID!, $input: TaskInput!) {
+  enqueueTask(agentId: $agentId, input: $input) { id }
+}
+"""
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # No background sweep while statements are counted: it would be counted too.
+    return make_settings(database_url, tmp_path / "data", task_sweep_seconds=3600)
 
 
 @contextmanager
@@ -49,6 +68,9 @@ async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: 
             await app.state.services.agent_logs.add(
                 agent_id=agent["id"], level=LogLevel.INFO, message=f"line {line}"
             )
+        # Delayed, so that no worker touches the database while statements are counted.
+        task = {"type": "echo", "delaySeconds": 3600}
+        (await client.execute(ENQUEUE, {"agentId": agent["id"], "input": task}, token=token)).ok()
     with counting_statements(app) as statements:
         agents = (await client.execute(NESTED_AGENTS, token=token)).ok()["agents"]
     assert len(agents) >= n
@@ -58,6 +80,8 @@ async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: 
         for a in agents
     )
     assert all(a["logs"]["pageInfo"]["hasNextPage"] for a in agents)
+    assert all(len(a["tasks"]["edges"]) == 1 for a in agents)
+    assert all(a["status"]["metrics"]["tasksPending"] == 1 for a in agents)
     return len(statements)
 
 

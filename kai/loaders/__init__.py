@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kai.loaders.agent import CommandStatsByAgentIdLoader, LogsByAgentIdLoader
+from kai.loaders.agent import AgentByIdLoader, CommandStatsByAgentIdLoader, LogsByAgentIdLoader
+from kai.loaders.task import TaskCountsByAgentIdLoader, TasksByAgentIdLoader
 from kai.loaders.user import UserByIdLoader
 from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService
+from kai.services.task import TaskService
 
 
 @dataclass(slots=True)
@@ -17,6 +19,9 @@ class Loaders:
     user_by_id: UserByIdLoader
     command_stats_by_agent_id: CommandStatsByAgentIdLoader
     logs_by_agent_id: LogsByAgentIdLoader
+    agent_by_id: AgentByIdLoader
+    tasks_by_agent_id: TasksByAgentIdLoader
+    task_counts_by_agent_id: TaskCountsByAgentIdLoader
 
     @classmethod
     def create(
@@ -25,9 +30,13 @@ class Loaders:
         *,
         status: AgentStatusService,
         logs: AgentLogService,
+        tasks: TaskService,
     ) -> Loaders:
         return cls(
             user_by_id=UserByIdLoader(sessionmaker),
             command_stats_by_agent_id=CommandStatsByAgentIdLoader(status),
             logs_by_agent_id=LogsByAgentIdLoader(logs),
+            agent_by_id=AgentByIdLoader(sessionmaker),
+            tasks_by_agent_id=TasksByAgentIdLoader(tasks),
+            task_counts_by_agent_id=TaskCountsByAgentIdLoader(tasks),
         )

@@ -4,12 +4,27 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
+from kai.models.agent import Agent
 from kai.models.agent_log import AgentLog, LogLevel
 from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService, CommandStats
 from kai.services.pagination import Page
+
+
+class AgentByIdLoader(DataLoader[str, Agent | None]):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+        async def load(ids: list[str]) -> Sequence[Agent | None]:
+            async with sessionmaker() as session:
+                rows = await session.scalars(select(Agent).where(col(Agent.id).in_(ids)))
+                by_id = {row.id: row for row in rows}
+            return [by_id.get(agent_id) for agent_id in ids]
+
+        super().__init__(load_fn=load)
 
 
 class CommandStatsByAgentIdLoader(DataLoader[str, CommandStats]):

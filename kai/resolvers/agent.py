@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
@@ -72,9 +73,13 @@ class AgentQuery:
     @strawberry.field(description="An agent's state, measured health and metrics.")
     async def agent_status(self, info: Info, id: strawberry.ID) -> AgentStatus:
         row = await load_agent(info, str(id), "agent.read")
-        stats = await info.context.loaders.command_stats_by_agent_id.load(row.id)
+        loaders = info.context.loaders
+        stats, counts = await asyncio.gather(
+            loaders.command_stats_by_agent_id.load(row.id),
+            loaders.task_counts_by_agent_id.load(row.id),
+        )
         timeout = info.context.services.settings.heartbeat_timeout_seconds
-        return AgentStatus.build(row, stats, heartbeat_timeout=timeout)
+        return AgentStatus.build(row, stats, task_counts=counts, heartbeat_timeout=timeout)
 
     @strawberry.field(description="An agent's log lines, newest first.")
     async def agent_logs(
@@ -147,7 +152,10 @@ class AgentMutation:
     )
     async def delete_agent(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         row = await load_agent(info, str(id), "agent.delete")
-        return strawberry.ID(await info.context.services.agents.delete(agent_id=row.id))
+        services = info.context.services
+        # Before the rows go (ON DELETE CASCADE): PENDING never start, RUNNING are interrupted.
+        await services.tasks.cancel_of_agent(agent_id=row.id)
+        return strawberry.ID(await services.agents.delete(agent_id=row.id))
 
     @strawberry.mutation(
         description=(

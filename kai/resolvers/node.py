@@ -8,10 +8,12 @@ from kai.errors import NotFound
 from kai.models.base import utcnow
 from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
+from kai.resolvers.task import load_task
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.node import Node
+from kai.schema.task import Task
 from kai.schema.user import User
 from kai.services.audit import entry_number
 
@@ -54,7 +56,11 @@ async def _agent(info: Info, node_id: str) -> Node:
     return Agent.from_row(await load_agent(info, node_id, "agent.read"))
 
 
-RESOLVERS = {"usr": _user, "key": _api_key, "aud": _audit_entry, "agt": _agent}
+async def _task(info: Info, node_id: str) -> Node:
+    return Task.from_row(await load_task(info, node_id, "task.read"))
+
+
+RESOLVERS = {"usr": _user, "key": _api_key, "aud": _audit_entry, "agt": _agent, "tsk": _task}
 
 
 @strawberry.type

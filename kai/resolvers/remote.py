@@ -84,9 +84,11 @@ class RemoteMutation:
         )
         # Not the request's loader: over a WebSocket it would keep its first answer.
         stats = await services.agent_status.command_stats([updated.id])
+        counts = await services.tasks.counts([updated.id])
         return AgentStatus.build(
             updated,
             stats.get(updated.id) or CommandStats(),
+            task_counts=counts.get(updated.id, {}),
             heartbeat_timeout=services.settings.heartbeat_timeout_seconds,
         )
 

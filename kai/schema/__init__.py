@@ -16,26 +16,30 @@ from kai.resolvers.audit import AuditQuery
 from kai.resolvers.auth import AuthMutation, AuthQuery
 from kai.resolvers.node import NodeQuery
 from kai.resolvers.remote import RemoteMutation, RemoteSubscription
+from kai.resolvers.task import TaskMutation, TaskQuery, TaskSubscription
 from kai.resolvers.user import UserMutation, UserQuery
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.extensions import ErrorCodes
+from kai.schema.task import Task
 from kai.schema.user import User
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, AgentQuery, NodeQuery):
+class Query(AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, AgentQuery, TaskQuery, NodeQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AuthMutation, ApiKeyMutation, UserMutation, AgentMutation, RemoteMutation):
+class Mutation(
+    AuthMutation, ApiKeyMutation, UserMutation, AgentMutation, RemoteMutation, TaskMutation
+):
     pass
 
 
 @strawberry.type(description="Everything a client can follow live, over WebSocket.")
-class Subscription(AgentSubscription, RemoteSubscription):
+class Subscription(AgentSubscription, RemoteSubscription, TaskSubscription):
     pass
 
 
@@ -47,7 +51,7 @@ class KaiSchema(strawberry.Schema):
 
 
 # Types reachable only through the Node interface must be named to the schema.
-NODE_TYPES = [User, ApiKey, AuditEntry, Agent]
+NODE_TYPES = [User, ApiKey, AuditEntry, Agent, Task]
 
 
 def build_schema(

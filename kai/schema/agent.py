@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +16,11 @@ from kai.models.agent_event import AgentEventType as AgentEventTypeValue
 from kai.models.agent_log import AgentLog as AgentLogRow
 from kai.models.agent_log import LogLevel as LogLevelValue
 from kai.models.command import CommandRecord
+from kai.models.task import TaskState as TaskStateValue
 from kai.runtimes.base import Runtime
 from kai.schema.node import Node
 from kai.schema.pagination import PageInfo
+from kai.schema.task import TaskConnection, TaskState
 from kai.schema.user import User
 from kai.services import agent_status
 from kai.services.agent_config import redact
@@ -116,7 +120,12 @@ class AgentStatus:
 
     @classmethod
     def build(
-        cls, row: AgentRow, stats: agent_status.CommandStats, *, heartbeat_timeout: float
+        cls,
+        row: AgentRow,
+        stats: agent_status.CommandStats,
+        *,
+        task_counts: Mapping[TaskStateValue, int],
+        heartbeat_timeout: float,
     ) -> AgentStatus:
         health = agent_status.health_of(row, stats, heartbeat_timeout=heartbeat_timeout)
         return cls(
@@ -133,11 +142,10 @@ class AgentStatus:
             metrics=AgentMetrics(
                 commands_total=stats.total,
                 commands_failed=stats.failed,
-                # No task can exist before the tasks area lands: these are true zeros.
-                tasks_pending=0,
-                tasks_running=0,
-                tasks_completed=0,
-                tasks_failed=0,
+                tasks_pending=task_counts.get(TaskStateValue.PENDING, 0),
+                tasks_running=task_counts.get(TaskStateValue.RUNNING, 0),
+                tasks_completed=task_counts.get(TaskStateValue.COMPLETED, 0),
+                tasks_failed=task_counts.get(TaskStateValue.FAILED, 0),
                 mean_response_ms=stats.mean_ms,
                 p95_response_ms=stats.p95_ms,
             ),
@@ -217,9 +225,13 @@ class Agent(Node):
 
     @strawberry.field(description="State, measured health and metrics.")
     async def status(self, info: strawberry.Info) -> AgentStatus:
-        stats = await info.context.loaders.command_stats_by_agent_id.load(self.row.id)
+        loaders = info.context.loaders
+        stats, counts = await asyncio.gather(
+            loaders.command_stats_by_agent_id.load(self.row.id),
+            loaders.task_counts_by_agent_id.load(self.row.id),
+        )
         timeout = info.context.services.settings.heartbeat_timeout_seconds
-        return AgentStatus.build(self.row, stats, heartbeat_timeout=timeout)
+        return AgentStatus.build(self.row, stats, task_counts=counts, heartbeat_timeout=timeout)
 
     @strawberry.field(
         description="Its log lines, newest first; `level` keeps that level and above."
@@ -236,6 +248,25 @@ class Agent(Node):
             (self.row.id, (level, since, first, after))
         )
         return LogConnection.from_page(page)
+
+    @strawberry.field(description="Its tasks, newest first; `state` keeps those in that state.")
+    async def tasks(
+        self,
+        info: strawberry.Info,
+        state: TaskState | None = None,  # type: ignore[valid-type]
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> TaskConnection:
+        await info.context.authorize(
+            "task.read",
+            resource=f"agent:{self.row.id}",
+            owner_id=self.row.owner_id,
+            agent_id=self.row.id,
+        )
+        page = await info.context.loaders.tasks_by_agent_id.load(
+            (self.row.id, (state, first, after))
+        )
+        return TaskConnection.from_page(page)
 
     @classmethod
     def from_row(cls, row: AgentRow) -> Agent:

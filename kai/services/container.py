@@ -14,6 +14,7 @@ from kai.events.hub import EventHub
 from kai.events.log import EventLog
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.echo import EchoRuntime
+from kai.runtimes.extra import load_runtimes
 from kai.runtimes.llm import LlmRuntime
 from kai.runtimes.remote import RemoteRuntime
 from kai.security import passwords
@@ -33,6 +34,7 @@ from kai.services.remote import RemoteService
 from kai.services.task import TaskService
 from kai.services.user import UserService
 from kai.workers.dispatch import Dispatcher, LocalDispatcher
+from kai.workers.taskiq_dispatch import TaskiqDispatcher, build_broker
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
             EchoRuntime(),
             LlmRuntime(),
             RemoteRuntime(hub, idle_timeout=settings.command_timeout_seconds),
+            *load_runtimes(settings.runtimes_extra),
         ]
     )
 
@@ -86,7 +89,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     )
     runtimes = build_runtimes(settings, hub)
     agents = AgentService(sessionmaker=sessionmaker, runtimes=runtimes, events=events)
-    dispatcher = LocalDispatcher(hub, concurrency=settings.task_concurrency)
+    dispatcher: Dispatcher
+    if settings.redis_url:
+        dispatcher = TaskiqDispatcher(hub, build_broker(settings))
+    else:
+        dispatcher = LocalDispatcher(hub, concurrency=settings.task_concurrency)
     tasks = TaskService(
         sessionmaker=sessionmaker,
         events=events,
@@ -96,6 +103,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     passwords.warm_up()
     await hub.start()
     try:
+        if isinstance(dispatcher, TaskiqDispatcher):
+            await dispatcher.start()
         yield Services(
             settings=settings,
             engine=engine,
@@ -134,6 +143,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             dispatcher=dispatcher,
         )
     finally:
+        if isinstance(dispatcher, TaskiqDispatcher):
+            await dispatcher.stop()
         await runtimes.aclose()
         await mailer.drain()
         await hub.stop()

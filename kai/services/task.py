@@ -7,22 +7,28 @@ never becomes RUNNING and a finished one never changes, whichever process races.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from kai.db import transaction
-from kai.errors import BadUserInput, ServiceUnavailable
+from kai.errors import BadUserInput, Conflict, NotFound, ServiceUnavailable
+from kai.events.hub import Overflow
 from kai.events.log import EventLog, append_event
 from kai.models.agent import Agent
 from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
+from kai.services.pagination import Page, decode_cursor, make_page, page_size
 from kai.services.validation import bounded_text
 from kai.workers.dispatch import Dispatcher
 
@@ -98,7 +104,7 @@ class TaskService:
             raise BadUserInput("priority must be -1000 to 1000.", field="input.priority")
         key = bounded_text(idempotency_key, field="idempotencyKey", max_length=200)
         if key is not None and (earlier := await self._by_key(owner_id, key)) is not None:
-            return earlier
+            return self._same_agent(earlier, agent)
         now = utcnow()
         task = Task(
             agent_id=agent.id,
@@ -118,7 +124,7 @@ class TaskService:
         except IntegrityError:
             earlier = await self._by_key(owner_id, key or "")
             assert earlier is not None
-            return earlier
+            return self._same_agent(earlier, agent)
         # Committed first, then sent: a worker never looks for a row that is not there.
         if delay_seconds == 0:
             await self._dispatch_or_fail(task)
@@ -195,20 +201,32 @@ class TaskService:
 
     async def cancel(self, *, task_id: str) -> Task:
         """PENDING never starts; RUNNING is interrupted by whichever worker holds it."""
-        cancelled = await self.finish(
-            task_id=task_id, state=TaskState.CANCELLED, expect=(TaskState.PENDING,)
-        )
-        if cancelled is not None:
-            return cancelled
-        async with transaction(self._sessionmaker) as session:
-            await session.execute(
-                update(Task)
-                .where(col(Task.id) == task_id, col(Task.state) == TaskState.RUNNING)
-                .values(cancel_requested=True)
+        # A task may move between PENDING and RUNNING (a claim, a retry) between the
+        # two guarded statements: try again until one of them holds or it has ended.
+        for _ in range(10):
+            cancelled = await self.finish(
+                task_id=task_id, state=TaskState.CANCELLED, expect=(TaskState.PENDING,)
             )
-        await self.dispatcher.cancel(task_id)
+            if cancelled is not None:
+                return cancelled
+            async with transaction(self._sessionmaker) as session:
+                marked = await session.execute(
+                    update(Task)
+                    .where(col(Task.id) == task_id, col(Task.state) == TaskState.RUNNING)
+                    .values(cancel_requested=True)
+                )
+            if marked.rowcount == 1:  # type: ignore[attr-defined]
+                try:
+                    await self.dispatcher.cancel(task_id)
+                except Exception as exc:  # the worker's heartbeat still finds cancel_requested
+                    log.warning("cancel message for task %s not sent: %r", task_id, exc)
+                break
+            task = await self.get(task_id=task_id)
+            if task is None or task.state in TERMINAL:
+                break
         task = await self.get(task_id=task_id)
-        assert task is not None
+        if task is None:
+            raise NotFound("Task")
         return task
 
     async def finish(
@@ -251,50 +269,54 @@ class TaskService:
         return task
 
     async def claim(self, *, task_id: str | None, worker_id: str) -> Task | None:
-        """Take a due PENDING task (the best one, or `task_id`) and mark it RUNNING."""
-        for _ in range(5):
-            async with self._sessionmaker() as session:
-                # Only tasks with a wake-up out: a wake-up then always finds work for
-                # the task it was sent for, or for a better one that has its own.
-                query = select(col(Task.id)).where(
-                    col(Task.state) == TaskState.PENDING,
-                    col(Task.dispatched).is_(True),
-                    col(Task.not_before) <= utcnow(),
+        """Take a due PENDING task (the best one, or `task_id`) and mark it RUNNING.
+
+        One statement picks and takes the row, skipping rows other claimers hold
+        (PostgreSQL; SQLite has one writer at a time): concurrent workers each get
+        a different task instead of racing for the same one. None means no due
+        task is left that another claimer is not taking already.
+        """
+        now = utcnow()
+        # Only tasks with a wake-up out: a wake-up then always finds work for
+        # the task it was sent for, or for a better one that has its own.
+        best = select(col(Task.id)).where(
+            col(Task.state) == TaskState.PENDING,
+            col(Task.dispatched).is_(True),
+            col(Task.not_before) <= now,
+        )
+        if task_id is not None:
+            best = best.where(col(Task.id) == task_id)
+        best = (
+            best.order_by(col(Task.priority).desc(), col(Task.created_at))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        async with transaction(self._sessionmaker) as session:
+            taken = await session.scalar(
+                update(Task)
+                .where(col(Task.id) == best.scalar_subquery(), col(Task.state) == TaskState.PENDING)
+                .values(
+                    state=TaskState.RUNNING,
+                    worker_id=worker_id,
+                    attempts=col(Task.attempts) + 1,
+                    started_at=now,
+                    heartbeat_at=now,
+                    dispatched=False,
+                    cancel_requested=False,
                 )
-                if task_id is not None:
-                    query = query.where(col(Task.id) == task_id)
-                candidate = await session.scalar(
-                    query.order_by(col(Task.priority).desc(), col(Task.created_at)).limit(1)
-                )
-            if candidate is None:
+                .returning(col(Task.id))
+            )
+            if taken is None:
                 return None
-            now = utcnow()
-            async with transaction(self._sessionmaker) as session:
-                taken = await session.execute(
-                    update(Task)
-                    .where(col(Task.id) == candidate, col(Task.state) == TaskState.PENDING)
-                    .values(
-                        state=TaskState.RUNNING,
-                        worker_id=worker_id,
-                        attempts=col(Task.attempts) + 1,
-                        started_at=now,
-                        heartbeat_at=now,
-                        dispatched=False,
-                        cancel_requested=False,
-                    )
-                )
-                if taken.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # another worker took it first
-                task = await session.get_one(Task, candidate, populate_existing=True)
-                event = await append_event(
-                    session,
-                    agent_id=task.agent_id,
-                    type=AgentEventType.TASK_PROGRESS,
-                    data=task_event_data(task),
-                )
-            await self._events.publish([event])
-            return task
-        return None
+            task = await session.get_one(Task, taken, populate_existing=True)
+            event = await append_event(
+                session,
+                agent_id=task.agent_id,
+                type=AgentEventType.TASK_PROGRESS,
+                data=task_event_data(task),
+            )
+        await self._events.publish([event])
+        return task
 
     async def progress(self, *, task_id: str, worker_id: str, progress: float) -> bool:
         """Record progress (0..1); False when the task is no longer this worker's to run."""
@@ -322,7 +344,8 @@ class TaskService:
         return True
 
     async def heartbeat(self, *, task_ids: Sequence[str], worker_id: str) -> set[str]:
-        """Refresh the lease of running tasks; returns those whose cancel was asked for."""
+        """Refresh the lease of running tasks; returns those to stop: their cancel was
+        asked for, or they are no longer this worker's (the watchdog gave them away)."""
         if not task_ids:
             return set()
         async with transaction(self._sessionmaker) as session:
@@ -333,7 +356,12 @@ class TaskService:
             )
             asked = await session.scalars(
                 select(col(Task.id)).where(
-                    col(Task.id).in_(task_ids), col(Task.cancel_requested).is_(True)
+                    col(Task.id).in_(task_ids),
+                    or_(
+                        col(Task.cancel_requested).is_(True),
+                        col(Task.state) != TaskState.RUNNING,
+                        col(Task.worker_id) != worker_id,
+                    ),
                 )
             )
             return set(asked.all())
@@ -349,7 +377,12 @@ class TaskService:
                 worker_id=worker_id,
             )
         delay = backoff(task.attempts, self._backoff_base)
-        conditions = [col(Task.id) == task.id, col(Task.state) == TaskState.RUNNING]
+        conditions = [
+            col(Task.id) == task.id,
+            col(Task.state) == TaskState.RUNNING,
+            # A cancel asked for during the attempt wins: the task must not run again.
+            col(Task.cancel_requested).is_(False),
+        ]
         if worker_id is not None:
             conditions.append(col(Task.worker_id) == worker_id)
         async with transaction(self._sessionmaker) as session:
@@ -364,17 +397,92 @@ class TaskService:
                     not_before=utcnow() + timedelta(seconds=delay),
                 )
             )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            retried = await session.get_one(Task, task.id, populate_existing=True)
-            event = await append_event(
-                session,
-                agent_id=retried.agent_id,
-                type=AgentEventType.TASK_PROGRESS,
-                data=task_event_data(retried),
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                retried = await session.get_one(Task, task.id, populate_existing=True)
+                event = await append_event(
+                    session,
+                    agent_id=retried.agent_id,
+                    type=AgentEventType.TASK_PROGRESS,
+                    data=task_event_data(retried),
+                )
+            else:
+                retried = None
+        if retried is None:
+            # No longer this worker's RUNNING task (then this moves nothing either),
+            # or its cancel was asked for: then it ends CANCELLED.
+            return await self.finish(
+                task_id=task.id,
+                state=TaskState.CANCELLED,
+                expect=(TaskState.RUNNING,),
+                worker_id=worker_id,
             )
         await self._events.publish([event])
         return retried
+
+    async def hand_back(self, *, task_id: str, worker_id: str) -> Task | None:
+        """A stopping worker returns a RUNNING task: PENDING again at once, and the
+        attempt it started does not count. One whose cancel was asked for ends CANCELLED."""
+        async with transaction(self._sessionmaker) as session:
+            moved = await session.execute(
+                update(Task)
+                .where(
+                    col(Task.id) == task_id,
+                    col(Task.state) == TaskState.RUNNING,
+                    col(Task.worker_id) == worker_id,
+                    col(Task.cancel_requested).is_(False),
+                )
+                .values(
+                    state=TaskState.PENDING,
+                    worker_id=None,
+                    dispatched=False,
+                    attempts=col(Task.attempts) - 1,
+                    not_before=utcnow(),
+                )
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                returned = None
+            else:
+                returned = await session.get_one(Task, task_id, populate_existing=True)
+                event = await append_event(
+                    session,
+                    agent_id=returned.agent_id,
+                    type=AgentEventType.TASK_PROGRESS,
+                    data=task_event_data(returned),
+                )
+        if returned is None:
+            return await self.finish(
+                task_id=task_id,
+                state=TaskState.CANCELLED,
+                expect=(TaskState.RUNNING,),
+                worker_id=worker_id,
+            )
+        await self._events.publish([event])
+        try:
+            await self.dispatch(task_id)
+        except Exception as exc:  # the sweep dispatches it once the broker is back
+            log.warning("could not dispatch handed-back task %s: %r", task_id, exc)
+        return returned
+
+    async def waiting_for_wakeup(self) -> tuple[int, int]:
+        """(PENDING tasks with a wake-up out, RUNNING tasks): what broker messages are for."""
+        async with self._sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(col(Task.state), func.count())
+                    .where(
+                        or_(
+                            and_(
+                                col(Task.state) == TaskState.PENDING,
+                                col(Task.dispatched).is_(True),
+                            ),
+                            col(Task.state) == TaskState.RUNNING,
+                        )
+                    )
+                    .group_by(col(Task.state))
+                )
+            ).all()
+        counts = {TaskState(state): int(count) for state, count in rows}
+        return counts.get(TaskState.PENDING, 0), counts.get(TaskState.RUNNING, 0)
 
     async def stale(self, *, older_than: datetime) -> Sequence[Task]:
         """RUNNING tasks whose worker stopped heartbeating."""
@@ -387,18 +495,20 @@ class TaskService:
                 )
             ).all()
 
-    async def cancel_pending_of_agent(self, *, agent_id: str) -> int:
+    async def cancel_of_agent(self, *, agent_id: str) -> int:
+        """Cancels the agent's unfinished tasks: PENDING never start, RUNNING are interrupted."""
         async with self._sessionmaker() as session:
-            pending = (
+            unfinished = (
                 await session.scalars(
                     select(col(Task.id)).where(
-                        col(Task.agent_id) == agent_id, col(Task.state) == TaskState.PENDING
+                        col(Task.agent_id) == agent_id,
+                        col(Task.state).in_([TaskState.PENDING, TaskState.RUNNING]),
                     )
                 )
             ).all()
-        for task_id in pending:
+        for task_id in unfinished:
             await self.cancel(task_id=task_id)
-        return len(pending)
+        return len(unfinished)
 
     async def counts(self, agent_ids: Sequence[str]) -> dict[str, dict[TaskState, int]]:
         async with self._sessionmaker() as session:
@@ -414,8 +524,123 @@ class TaskService:
             out.setdefault(agent_id, {})[TaskState(state)] = int(count)
         return out
 
+    async def list_many(
+        self,
+        *,
+        agent_ids: Sequence[str],
+        state: TaskState | None,
+        first: int | None,
+        after: str | None,
+    ) -> dict[str, Page[Task]]:
+        """The same page of each agent's tasks, newest first, in one statement."""
+        size = page_size(first)
+        filters: list[ColumnElement[bool]] = [col(Task.agent_id).in_(agent_ids)]
+        if state is not None:
+            filters.append(col(Task.state) == state)
+        if (cursor := _task_cursor(after)) is not None:
+            created_at, task_id = cursor
+            filters.append(
+                or_(
+                    col(Task.created_at) < created_at,
+                    and_(col(Task.created_at) == created_at, col(Task.id) < task_id),
+                )
+            )
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=col(Task.agent_id),
+                order_by=(col(Task.created_at).desc(), col(Task.id).desc()),
+            )
+            .label("rank")
+        )
+        ranked = select(Task, rank).where(*filters).subquery()
+        newest = aliased(Task, ranked)
+        query = (
+            select(newest)
+            .where(ranked.c.rank <= size + 1)
+            .order_by(ranked.c.agent_id, ranked.c.created_at.desc(), ranked.c.id.desc())
+        )
+        async with self._sessionmaker() as session:
+            rows = (await session.scalars(query)).all()
+        by_agent: dict[str, list[Task]] = defaultdict(list)
+        for row in rows:
+            by_agent[row.agent_id].append(row)
+        return {
+            agent_id: make_page(
+                by_agent[agent_id], size, lambda row: f"{row.created_at.isoformat()}|{row.id}"
+            )
+            for agent_id in agent_ids
+        }
+
+    async def watch(self, *, task_id: str) -> AsyncGenerator[Task, None]:
+        """The task now, then again after each change of it; ends after a terminal state.
+
+        Changes are found by following the agent's event log (every change of a
+        task appends a TASK_PROGRESS or TASK_COMPLETE event in its transaction)
+        from a seq read before the first look at the row, so none is missed; each
+        one is then read from the row, the truth. Ends early if the task (or its
+        agent) is deleted.
+        """
+        task = await self.get(task_id=task_id)
+        if task is None:
+            return
+        after = await self._events.last_seq(agent_id=task.agent_id)
+        task = await self.get(task_id=task_id)
+        if task is None:
+            return
+        yield task
+        if task.state in TERMINAL:
+            return
+        last = _snapshot(task)
+        while True:
+            events = self._events.follow(agent_id=task.agent_id, after=after)
+            try:
+                async with aclosing(events):
+                    async for event in events:
+                        after = event.seq
+                        if event.type not in _TASK_EVENTS or event.data.get("taskId") != task_id:
+                            continue
+                        current = await self.get(task_id=task_id)
+                        if current is None:
+                            return
+                        if _snapshot(current) != last:
+                            last = _snapshot(current)
+                            yield current
+                        if current.state in TERMINAL:
+                            return
+                return  # the agent was deleted, and its tasks with it
+            except Overflow:
+                continue  # fell behind a busy agent: catch up from the stored events
+
+    def _same_agent(self, earlier: Task, agent: Agent) -> Task:
+        if earlier.agent_id != agent.id:
+            raise Conflict("This idempotencyKey was already used for a task of another agent.")
+        return earlier
+
     async def _by_key(self, owner_id: str, key: str) -> Task | None:
         async with self._sessionmaker() as session:
             return await session.scalar(
                 select(Task).where(col(Task.owner_id) == owner_id, col(Task.idempotency_key) == key)
             )
+
+
+_TASK_EVENTS = (AgentEventType.TASK_PROGRESS, AgentEventType.TASK_COMPLETE)
+
+
+def _snapshot(task: Task) -> tuple[Any, ...]:
+    """What a watcher sees change."""
+    return (task.state, task.progress, task.attempts, task.error, task.started_at)
+
+
+def _task_cursor(after: str | None) -> tuple[datetime, str] | None:
+    cursor = decode_cursor(after)
+    if cursor is None:
+        return None
+    created, _, task_id = cursor.partition("|")
+    try:
+        created_at = datetime.fromisoformat(created)
+    except ValueError:
+        created_at = None
+    if created_at is None or created_at.tzinfo is None or not task_id.startswith("tsk_"):
+        raise BadUserInput("Invalid cursor.", field="after")
+    return created_at, task_id

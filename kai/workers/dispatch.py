@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kai.events.hub import EventHub
 
@@ -27,6 +27,15 @@ class Dispatcher(Protocol):
 
     async def cancel(self, task_id: str) -> None:
         """Interrupt `task_id` in whichever worker runs it."""
+        ...
+
+
+@runtime_checkable
+class LossyDispatcher(Protocol):
+    """A broker that may lose wake-ups (Redis restarting without its data, trimming)."""
+
+    async def resend_lost(self, waiting: Callable[[], Awaitable[tuple[int, int]]]) -> int:
+        """Send again what was lost; `waiting` counts (PENDING with one out, RUNNING)."""
         ...
 
 

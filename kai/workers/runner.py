@@ -44,6 +44,7 @@ class TaskRunner:
         self.worker_id = worker_id or f"wrk_{uuid.uuid4().hex[:16]}"
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
+        self._giving_back = False
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -65,8 +66,17 @@ class TaskRunner:
     def running(self) -> int:
         return len(self._running)
 
+    def give_back(self) -> None:
+        """For a stopping worker: claim nothing more, and hand running tasks back
+        (PENDING again, the attempt not counted) instead of finishing them."""
+        self._giving_back = True
+        for job in list(self._running.values()):
+            job.cancel()
+
     async def run_next(self) -> bool:
         """Claim the best due task and run it to an end; False when there was none."""
+        if self._giving_back:
+            return False
         task = await self._tasks.claim(task_id=None, worker_id=self.worker_id)
         if task is None:
             return False
@@ -92,6 +102,8 @@ class TaskRunner:
             )
         )
         self._running[task.id] = job
+        if self._giving_back:  # claimed while give_back() ran
+            job.cancel()
         try:
             result = await job
         except TimeoutError:
@@ -101,6 +113,9 @@ class TaskRunner:
         except (asyncio.CancelledError, _Cancelled):
             if task.id not in self._cancelled and asyncio.current_task().cancelling():  # type: ignore[union-attr]
                 raise  # this runner itself is being stopped: the watchdog retries the task
+            if self._giving_back and task.id not in self._cancelled:
+                await self._tasks.hand_back(task_id=task.id, worker_id=self.worker_id)
+                return
             await self._tasks.finish(
                 task_id=task.id,
                 state=TaskState.CANCELLED,
@@ -145,7 +160,8 @@ class TaskRunner:
                 self._interrupt(str(message.get("taskId")))
 
     async def _heartbeats(self) -> None:
-        """Keep the lease of running tasks, and catch cancels the hub did not deliver."""
+        """Keep the lease of running tasks, catch cancels the hub did not deliver, and
+        stop running what the watchdog gave to another worker meanwhile."""
         while True:
             await asyncio.sleep(self._heartbeat_seconds)
             try:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from kai.models.base import utcnow
 from kai.services.task import TaskService
+from kai.workers.dispatch import LossyDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ async def sweep(tasks: TaskService, *, lease_seconds: float) -> None:
         log.warning("task %s lost its worker %s; recovering it", task.id, task.worker_id)
         await tasks.retry_or_fail(task=task, error=LOST_WORKER_ERROR, worker_id=task.worker_id)
     await tasks.dispatch_due()
+    if isinstance(tasks.dispatcher, LossyDispatcher):
+        await tasks.dispatcher.resend_lost(tasks.waiting_for_wakeup)
 
 
 async def sweep_forever(tasks: TaskService, *, lease_seconds: float, every: float) -> None:

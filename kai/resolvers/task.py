@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+import strawberry
+
+from kai.models.task import TERMINAL
+from kai.models.task import Task as TaskRow
+from kai.resolvers import Info
+from kai.resolvers.agent import load_agent
+from kai.schema.task import Task, TaskInput
+
+# How long cancelTask waits for a RUNNING task's worker to stop it before answering.
+CANCEL_WAIT_SECONDS = 2.0
+
+
+async def load_task(info: Info, task_id: str, permission: str) -> TaskRow:
+    """The task, if the caller holds `permission` on its agent; else FORBIDDEN or NOT_FOUND.
+
+    Ownership is the agent's: its owner (and ADMIN) acts on every task of it, an
+    API key only on the tasks of the agents it is limited to. Audited either way.
+    """
+    services = info.context.services
+    row = await services.tasks.get(task_id=task_id)
+    agent = await services.agents.get(agent_id=row.agent_id) if row is not None else None
+    await info.context.authorize(
+        permission,
+        resource=f"task:{task_id}",
+        owner_id=agent.owner_id if agent is not None else None,
+        found=row is not None and agent is not None,
+        agent_id=row.agent_id if row is not None else None,
+    )
+    assert row is not None
+    return row
+
+
+@strawberry.type
+class TaskQuery:
+    @strawberry.field(description="One task, if the caller may see it.")
+    async def task(self, info: Info, id: strawberry.ID) -> Task | None:
+        return Task.from_row(await load_task(info, str(id), "task.read"))
+
+
+@strawberry.type
+class TaskMutation:
+    @strawberry.mutation(
+        description=(
+            "Queues background work; follow it with task(id) or taskUpdates. "
+            "Same idempotencyKey returns the same task."
+        )
+    )
+    async def enqueue_task(
+        self,
+        info: Info,
+        agent_id: strawberry.ID,
+        input: TaskInput,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        agent = await load_agent(info, str(agent_id), "task.create")
+        principal = await info.context.principal()
+        services = info.context.services
+        runtime = services.agents.runtimes.get(agent.type)
+        row = await services.tasks.enqueue(
+            agent=agent,
+            owner_id=principal.user_id,
+            task_types=runtime.task_types,
+            type=input.type,
+            payload=input.payload,
+            priority=input.priority if input.priority is not None else 0,
+            delay_seconds=input.delay_seconds if input.delay_seconds is not None else 0.0,
+            retries=input.retries if input.retries is not None else 0,
+            timeout_seconds=input.timeout_seconds,
+            idempotency_key=idempotency_key,
+        )
+        return Task.from_row(row)
+
+    @strawberry.mutation(
+        description=(
+            "PENDING tasks never start; RUNNING ones are interrupted. "
+            "Terminal tasks are returned unchanged."
+        )
+    )
+    async def cancel_task(self, info: Info, id: strawberry.ID) -> Task:
+        row = await load_task(info, str(id), "task.cancel")
+        tasks = info.context.services.tasks
+        row = await tasks.cancel(task_id=row.id)
+        if row.state not in TERMINAL:
+            # RUNNING: its worker was told; answer with the outcome when it comes soon.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CANCEL_WAIT_SECONDS):
+                    updates = tasks.watch(task_id=row.id)
+                    async with aclosing(updates):
+                        async for update in updates:
+                            row = update
+        return Task.from_row(row)
+
+
+@strawberry.type
+class TaskSubscription:
+    @strawberry.subscription(
+        description="The task on every state or progress change; completes after a terminal state."
+    )
+    async def task_updates(self, info: Info, task_id: strawberry.ID) -> AsyncGenerator[Task, None]:
+        row = await load_task(info, str(task_id), "task.read")
+        await info.context.auditor.flush()
+        updates = info.context.services.tasks.watch(task_id=row.id)
+        async with aclosing(updates):
+            async for update in updates:
+                # Each result reads related objects afresh (its agent), not the first answer.
+                info.context.renew_loaders()
+                yield Task.from_row(update)

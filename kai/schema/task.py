@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from kai.errors import NotFound
+from kai.models.task import Task as TaskRow
+from kai.models.task import TaskState as TaskStateValue
+from kai.schema.node import Node
+from kai.schema.pagination import PageInfo
+from kai.services.pagination import Page
+
+if TYPE_CHECKING:
+    from kai.schema.agent import Agent
+
+TaskState = strawberry.enum(
+    TaskStateValue,
+    name="TaskState",
+    description="Where a task is: PENDING, RUNNING, then one of the terminal states.",
+)
+
+
+@strawberry.type(description="Background work for an agent; the row is the truth.")
+class Task(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque task id.")
+    type: str = strawberry.field(description="One of the agent type's taskTypes.")
+    state: TaskState = strawberry.field(description="Where it is.")  # type: ignore[valid-type]
+    payload: JSON | None = strawberry.field(description="What it was given.")
+    progress: float | None = strawberry.field(description="0..1, as last reported by the handler.")
+    result: JSON | None = strawberry.field(description="What it returned (COMPLETED).")
+    error: str | None = strawberry.field(
+        description='Why its last attempt failed ("timeout" past timeoutSeconds).'
+    )
+    attempts: int = strawberry.field(
+        description="How many times execution started (1 + retries used)."
+    )
+    priority: int = strawberry.field(description="Higher runs first when workers are busy.")
+    created_at: datetime = strawberry.field(description="When it was queued.")
+    started_at: datetime | None = strawberry.field(description="When its latest attempt started.")
+    completed_at: datetime | None = strawberry.field(
+        description="When it reached a terminal state."
+    )
+    row: strawberry.Private[TaskRow]
+
+    @strawberry.field(description="The agent that runs it.")
+    async def agent(
+        self, info: strawberry.Info
+    ) -> Annotated[Agent, strawberry.lazy("kai.schema.agent")]:
+        from kai.schema.agent import Agent
+
+        row = await info.context.loaders.agent_by_id.load(self.row.agent_id)
+        if row is None:  # deleted meanwhile, with its tasks
+            raise NotFound("Agent")
+        return Agent.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: TaskRow) -> Task:
+        return cls(
+            id=strawberry.ID(row.id),
+            type=row.type,
+            state=row.state,
+            payload=row.payload,
+            progress=row.progress,
+            result=row.result,
+            error=row.error,
+            attempts=row.attempts,
+            priority=row.priority,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+            row=row,
+        )
+
+
+@strawberry.type(description="A task in a page.")
+class TaskEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this task.")
+    node: Task = strawberry.field(description="The task.")
+
+
+@strawberry.type(description="A page of tasks, newest first.")
+class TaskConnection:
+    edges: list[TaskEdge] = strawberry.field(description="The tasks of this page.")
+    page_info: PageInfo = strawberry.field(description="Whether more follow.")
+
+    @classmethod
+    def from_page(cls, page: Page[TaskRow]) -> TaskConnection:
+        return cls(
+            edges=[
+                TaskEdge(cursor=cursor, node=Task.from_row(row))
+                for row, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+        )
+
+
+@strawberry.input(description="Background work to queue.")
+class TaskInput:
+    type: str = strawberry.field(description="One of the agent type's taskTypes.")
+    payload: JSON | None = strawberry.field(default=None, description="Given to the handler.")
+    priority: int | None = strawberry.field(
+        default=0, description="-1000..1000; higher runs first when workers are busy."
+    )
+    delay_seconds: float | None = strawberry.field(
+        default=0.0, description="Not started before this many seconds (up to 7 days)."
+    )
+    retries: int | None = strawberry.field(
+        default=0,
+        description="Further attempts after a failed one (0..20), with exponential backoff.",
+    )
+    timeout_seconds: float | None = strawberry.field(
+        default=None,
+        description='An attempt running longer is stopped and fails with error "timeout".',
+    )

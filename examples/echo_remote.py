@@ -2,13 +2,16 @@
 
     KAI_API_KEY=kai_… kai agent run examples.echo_remote:agent \
         --url http://127.0.0.1:8000 --agent-id agt_…
+
+Its tasks ("count", "fail") are enqueued once the agent's configuration lists
+them: {"taskTypes": ["count", "fail"]}.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from kai.sdk import RemoteAgent
@@ -53,3 +56,20 @@ async def answer(prompt: str, options: dict[str, Any] | None) -> AsyncIterator[s
     for index, word in enumerate(words):
         word = word.upper() if shout else word
         yield word if index == len(words) - 1 else word + " "
+
+
+@agent.task("count")
+async def count(payload: Any, progress: Callable[[float], Awaitable[None]]) -> Any:
+    """Counts to payload.to (at most 100), reporting progress at each step."""
+    to = max(1, min(int((payload or {}).get("to", 3)), 100))
+    seconds = min(float((payload or {}).get("stepSeconds", 0.1)), 10.0)
+    for step in range(1, to + 1):
+        await asyncio.sleep(seconds)
+        await progress(step / to)
+    return {"counted": to, "pid": os.getpid()}
+
+
+@agent.task("fail")
+async def fail_task(payload: Any, progress: Callable[[float], Awaitable[None]]) -> Any:
+    await progress(0.5)
+    raise RuntimeError(str((payload or {}).get("reason", "asked to fail")))

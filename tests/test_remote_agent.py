@@ -83,6 +83,22 @@ mutation Heartbeat($agentId: ID!, $memoryUsage: Float, $cpuUsage: Float) {
 }
 """
 RESTART = "mutation Restart($id: ID!) { restartAgent(id: $id) { id state } }"
+ENQUEUE = """
+mutation Enqueue($agentId: ID!, $input: TaskInput!) {
+  enqueueTask(agentId: $agentId, input: $input) { id state attempts }
+}
+"""
+TASK = """
+query Task($id: ID!) { task(id: $id) { id state progress result error attempts startedAt } }
+"""
+TASK_PROGRESS = """
+mutation TaskProgress($taskId: ID!, $progress: Float!, $result: JSON, $error: String) {
+  agentTaskProgress(taskId: $taskId, progress: $progress, result: $result, error: $error) {
+    id state
+  }
+}
+"""
+TASK_TYPES = {"taskTypes": ["count", "fail"]}
 DELETE = "mutation Delete($id: ID!) { deleteAgent(id: $id) }"
 
 WAIT = 20.0
@@ -136,19 +152,26 @@ class Owner:
         return result.body
 
 
-async def sign_up(client: GraphQLClient, email: str) -> tuple[str, str]:
+async def sign_up(
+    client: GraphQLClient, email: str, configuration: dict[str, Any] | None = None
+) -> tuple[str, str]:
     """(access token, agent id of a new remote agent)."""
     token = str((await client.register(email))["accessToken"])
-    created = await client.execute(
-        CREATE, {"input": {"name": "remote-1", "type": "remote"}}, token=token
-    )
+    agent_input: dict[str, Any] = {"name": "remote-1", "type": "remote"}
+    if configuration is not None:
+        agent_input["configuration"] = configuration
+    created = await client.execute(CREATE, {"input": agent_input}, token=token)
     agent = created.ok()["createAgent"]
     assert agent["type"] == "remote"
     return token, str(agent["id"])
 
 
-async def new_owner(client: GraphQLClient, email: str = "owner@example.com") -> Owner:
-    token, agent_id = await sign_up(client, email)
+async def new_owner(
+    client: GraphQLClient,
+    email: str = "owner@example.com",
+    configuration: dict[str, Any] | None = None,
+) -> Owner:
+    token, agent_id = await sign_up(client, email, configuration)
     # The least a process needs: agent.command, on its one agent.
     key = await client.create_api_key(token, permissions=["agent.command"], agentIds=[agent_id])
     return Owner(client, token, agent_id, str(key["secret"]))
@@ -296,6 +319,36 @@ async def status_updates(url: str, owner: Owner, count: int) -> list[tuple[str, 
 
 def output(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+async def enqueue(owner: Owner, task_type: str, payload: Any = None) -> dict[str, Any]:
+    input = {"type": task_type, "payload": payload}
+    return dict((await owner.query(ENQUEUE, agentId=owner.agent_id, input=input))["enqueueTask"])
+
+
+async def task_of(owner: Owner, task_id: str) -> dict[str, Any]:
+    return dict((await owner.query(TASK, id=task_id))["task"])
+
+
+async def finished(owner: Owner, task_id: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        task = await task_of(owner, task_id)
+        return task if task["state"] in ("COMPLETED", "FAILED", "CANCELLED") else None
+
+    return await eventually(probe, what=f"task {task_id} to end")
+
+
+async def task_events(url: str, owner: Owner, task_id: str) -> list[dict[str, Any]]:
+    """The task's TASK_PROGRESS / TASK_COMPLETE event data, up to its TASK_COMPLETE."""
+    seen: list[dict[str, Any]] = []
+    async with socket(url, owner.token) as ws:
+        await start(ws, "events", EVENTS, agentId=owner.agent_id)
+        while not seen or seen[-1]["event"] != "TASK_COMPLETE":
+            event = (await receive(ws, "events"))["payload"]["data"]["agentEvents"]
+            ours = event["data"].get("taskId") == task_id
+            if ours and event["type"] in ("TASK_PROGRESS", "TASK_COMPLETE"):
+                seen.append({**event["data"], "event": event["type"]})
+    return seen
 
 
 # -- a real process attached to a real server ------------------------------------
@@ -641,3 +694,76 @@ async def test_a_process_the_server_will_never_take_exits_with_the_reason(
     assert lost_code == 1
     assert "not found" in output(tmp_path / "unknown.log").lower()
     assert state == "STOPPED"
+
+
+# -- background tasks of a remote agent -------------------------------------------
+
+
+async def test_a_remote_task_reports_progress_and_ends_with_the_handlers_answer(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with server(database_url, tmp_path / "data") as url, graphql_client(url) as client:
+        owner = await new_owner(client, configuration=TASK_TYPES)
+        unconfigured = await client.execute(
+            ENQUEUE, {"agentId": owner.agent_id, "input": {"type": "other"}}, token=owner.token
+        )
+        with agent_process(url, owner, tmp_path / "agent.log") as process:
+            await owner.wait_state("RUNNING")
+            counted = await enqueue(owner, "count", {"to": 4, "stepSeconds": 0.05})
+            events = await asyncio.wait_for(task_events(url, owner, counted["id"]), WAIT)
+            done = await finished(owner, counted["id"])
+            failing = await enqueue(owner, "fail", {"reason": "no thanks"})
+            failed = await finished(owner, failing["id"])
+
+            async def report(token: str, **variables: Any) -> Any:
+                return await client.execute(TASK_PROGRESS, variables, token=token)
+
+            late = await report(owner.api_key, taskId=counted["id"], progress=0.5)
+            out_of_range = await report(owner.api_key, taskId=counted["id"], progress=1.5)
+            mallory = str((await client.register("mallory@example.com"))["accessToken"])
+            foreign = await report(mallory, taskId=counted["id"], progress=0.5)
+            unknown = await report(owner.api_key, taskId="tsk_nope", progress=0.5)
+
+    assert unconfigured.codes == ["BAD_USER_INPUT"]
+    assert done["state"] == "COMPLETED", output(tmp_path / "agent.log")
+    # The handler's answer, from that process; the attempt counted once.
+    assert done["result"] == {"counted": 4, "pid": process.pid}
+    assert done["attempts"] == 1 and done["progress"] == 1.0
+    progress = [e["progress"] for e in events if e["event"] == "TASK_PROGRESS"]
+    assert {0.25, 0.5, 0.75} <= set(progress), events
+    assert events[-1]["state"] == "COMPLETED"
+    assert failed["state"] == "FAILED"
+    assert failed["error"] == "RuntimeError: no thanks"
+    assert late.codes == ["CONFLICT"]
+    assert out_of_range.codes == ["BAD_USER_INPUT"]
+    assert foreign.codes == ["NOT_FOUND"]
+    assert unknown.codes == ["NOT_FOUND"]
+
+
+async def test_a_remote_task_waits_pending_until_a_process_attaches(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with (
+        server(database_url, tmp_path / "data", task_sweep_seconds=0.1) as url,
+        graphql_client(url) as client,
+    ):
+        owner = await new_owner(client, configuration=TASK_TYPES)
+        queued = await enqueue(owner, "count", {"to": 2, "stepSeconds": 0.01})
+        # No worker takes it while no process is attached (several sweeps pass).
+        await asyncio.sleep(2.5)
+
+        async def waiting() -> dict[str, Any] | None:
+            task = await task_of(owner, queued["id"])
+            return task if task["state"] == "PENDING" else None
+
+        waited = await eventually(waiting, within=5, what="the task PENDING")
+        with agent_process(url, owner, tmp_path / "agent.log") as process:
+            await owner.wait_state("RUNNING")
+            done = await finished(owner, queued["id"])
+
+    assert waited["attempts"] == 0
+    assert waited["error"] is None
+    assert waited["startedAt"] is None  # never claimed, so no events while it waited
+    assert done["state"] == "COMPLETED", output(tmp_path / "agent.log")
+    assert done["result"] == {"counted": 2, "pid": process.pid}
+    assert done["attempts"] == 1

@@ -9,7 +9,7 @@ import pytest
 
 from kai.cli import main
 from kai.sdk import ConnectionLost, RemoteAgent, RemoteAgentError
-from kai.sdk.agent import CHUNK, LOG, REPLY
+from kai.sdk.agent import CHUNK, LOG, REPLY, TASK_PROGRESS
 from kai.sdk.transport import graphql_ws_url
 from kai.sdk.usage import CpuMeter, memory_fraction
 
@@ -28,7 +28,7 @@ class FakeApi:
         return {}
 
     def sent(self) -> list[tuple[str, dict[str, Any]]]:
-        names = {REPLY: "reply", CHUNK: "chunk", LOG: "log"}
+        names = {REPLY: "reply", CHUNK: "chunk", LOG: "log", TASK_PROGRESS: "task"}
         return [(names[query], variables) for query, variables in self.calls]
 
 
@@ -154,9 +154,47 @@ async def test_a_prompt_without_a_handler_is_refused() -> None:
 async def test_other_kinds_are_ignored() -> None:
     api = FakeApi()
 
-    await RemoteAgent().handle_message({"id": "m", "kind": "TASK", "payload": {}}, api)
+    await RemoteAgent().handle_message({"id": "m", "kind": "SOMETHING", "payload": {}}, api)
 
     assert api.calls == []
+
+
+def task_message(task_type: str, payload: Any = None) -> dict[str, Any]:
+    body = {"taskId": "tsk_1", "type": task_type, "payload": payload}
+    return {"id": "tsk_1", "kind": "TASK", "payload": body}
+
+
+async def test_a_task_reports_progress_then_its_result_or_its_error() -> None:
+    agent = RemoteAgent()
+    api = FakeApi()
+
+    @agent.task("count")
+    async def count(payload: Any, progress: Any) -> Any:
+        await progress(0.5)
+        await progress(1.0)  # the end is sent with the result
+        return {"counted": payload["to"]}
+
+    @agent.task("fail")
+    def fail(payload: Any, progress: Any) -> Any:
+        raise RuntimeError("no thanks")
+
+    await agent.handle_message(task_message("count", {"to": 2}), api)
+    await agent.handle_message(task_message("fail"), api)
+    await agent.handle_message(task_message("nope"), api)
+
+    def final(progress: float, result: Any = None, error: str | None = None) -> Any:
+        variables = {"taskId": "tsk_1", "progress": progress, "result": result, "error": error}
+        return ("task", variables)
+
+    sent = api.sent()
+    assert sent[:3] == [
+        ("task", {"taskId": "tsk_1", "progress": 0.5}),
+        ("task", {"taskId": "tsk_1", "progress": 0.999}),
+        final(1.0, {"counted": 2}),
+    ]
+    assert sent[3] == final(0.0, error="RuntimeError: no thanks")
+    assert sent[4][1]["error"] == "unknown task type 'nope' (this agent knows: count, fail)"
+    assert agent.task_types == ["count", "fail"]
 
 
 @pytest.mark.parametrize("error", [ConnectionLost(), RemoteAgentError("gone", "NOT_FOUND")])

@@ -623,3 +623,30 @@ async def test_task_updates_follow_a_task_live_and_complete_after_its_end(
     ] * 4 + [("TASK_COMPLETE", queued["id"])]
     assert [m.type for m in again] == ["next", "complete"]
     assert again[0].payload["data"]["taskUpdates"]["state"] == "COMPLETED"
+
+
+async def test_a_stopped_agents_tasks_wait_unclaimed_and_run_once_it_runs_again(
+    client: GraphQLClient, services: Services
+) -> None:
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    await client.execute(
+        "mutation($id: ID!) { stopAgent(id: $id) { state } }", {"id": agent["id"]}, token=token
+    )
+
+    queued = await enqueue(client, token, agent["id"])
+    # Many sweeps (every 0.05 s) pass: none may dispatch or claim it.
+    await asyncio.sleep(0.5)
+    waiting = await services.tasks.get(task_id=queued["id"])
+    await client.execute(
+        "mutation($id: ID!) { restartAgent(id: $id) { state } }", {"id": agent["id"]}, token=token
+    )
+    done = await row_in(services, queued["id"], TaskState.COMPLETED)
+
+    assert waiting is not None
+    assert (waiting.state, waiting.started_at, waiting.dispatched) == (
+        TaskState.PENDING,
+        None,
+        False,
+    )
+    assert done.attempts == 1

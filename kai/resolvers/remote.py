@@ -12,12 +12,15 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.scalars import JSON
 
+from kai.errors import NotFound
 from kai.models.agent import Agent as AgentRow
 from kai.models.remote import RemoteMessage
 from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
+from kai.resolvers.task import load_task
 from kai.schema.agent import AgentStatus, LogEntry, LogLevel
 from kai.schema.remote import InboxMessage
+from kai.schema.task import Task
 from kai.services.agent_status import CommandStats
 from kai.services.remote import require_remote
 
@@ -63,6 +66,30 @@ class RemoteMutation:
         message = await load_message(info, str(message_id))
         await info.context.services.remote.chunk(message=message, delta=delta, done=done)
         return True
+
+    @strawberry.mutation(
+        description=(
+            "Report on an inbox TASK of a remote agent (progress 0..1). A result, an error "
+            "or progress 1 ends it: COMPLETED with the result, or a failed attempt."
+        )
+    )
+    async def agent_task_progress(
+        self,
+        info: Info,
+        task_id: strawberry.ID,
+        progress: float,
+        result: JSON | None = None,
+        error: str | None = None,
+    ) -> Task:
+        row = await load_task(info, str(task_id), PROCESS_PERMISSION)
+        services = info.context.services
+        agent = await services.agents.get(agent_id=row.agent_id)
+        if agent is None:
+            raise NotFound("Task")
+        await services.remote.task_progress(
+            task=row, agent=agent, progress=progress, result=result, error=error
+        )
+        return Task.from_row(await services.tasks.get(task_id=row.id) or row)
 
     @strawberry.mutation(
         description=(

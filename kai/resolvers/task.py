@@ -11,7 +11,9 @@ from kai.models.task import TERMINAL
 from kai.models.task import Task as TaskRow
 from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
+from kai.runtimes.base import accepted_task_types
 from kai.schema.task import Task, TaskInput
+from kai.services.agent import handle
 
 # How long cancelTask waits for a RUNNING task's worker to stop it before answering.
 CANCEL_WAIT_SECONDS = 2.0
@@ -66,7 +68,7 @@ class TaskMutation:
         row = await services.tasks.enqueue(
             agent=agent,
             owner_id=principal.user_id,
-            task_types=runtime.task_types,
+            task_types=accepted_task_types(runtime, handle(agent)),
             type=input.type,
             payload=input.payload,
             priority=input.priority if input.priority is not None else 0,

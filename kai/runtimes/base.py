@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 Progress = Callable[[float], Awaitable[None]]
+
+# The id of the task a `run_task` call runs (set by the TaskRunner), for runtimes
+# that hand the task on under its own name (remote).
+current_task_id: ContextVar[str | None] = ContextVar("current_task_id", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +23,8 @@ class AgentHandle:
     name: str
     type: str
     configuration: dict[str, Any] = field(default_factory=dict)
+    # Its state when the snapshot was taken (an AgentState value), if known.
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,11 @@ class RuntimeUnavailable(Exception):
 
 class CommandFailed(Exception):
     """The agent ran the command and it failed; the message goes back to the caller."""
+
+
+class TaskMustWait(Exception):
+    """The agent cannot take the task yet (a remote agent with no process attached):
+    the task waits PENDING, the attempt it started not counted."""
 
 
 class Runtime(Protocol):
@@ -67,3 +79,17 @@ class Reattachable(Protocol):
     """
 
     async def request_restart(self, agent: AgentHandle) -> None: ...
+
+
+@runtime_checkable
+class ConfiguredTaskTypes(Protocol):
+    """A runtime whose task types depend on the agent (remote: its configuration)."""
+
+    def task_types_for(self, agent: AgentHandle) -> tuple[str, ...]: ...
+
+
+def accepted_task_types(runtime: Runtime, agent: AgentHandle) -> tuple[str, ...]:
+    """The task types enqueueTask accepts for `agent`."""
+    if isinstance(runtime, ConfiguredTaskTypes):
+        return runtime.task_types_for(agent)
+    return runtime.task_types

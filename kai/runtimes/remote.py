@@ -15,6 +15,12 @@ replica and the request may arrive at another:
 No `delivered` in time means no process took the message, and `gone` that the
 process went away: both are RuntimeUnavailable. The caller bounds a command's
 wait; a prompt fails when its process stays silent for `idle_timeout`.
+
+A background task goes as a TASK message whose id is the task's id: the process
+answers it with agentTaskProgress(taskId), which publishes `progress` and, at
+the end, `done` (a result or an error) on `reply:<task id>`. The task's own
+timeout bounds the wait. With no process attached the task waits PENDING
+(TaskMustWait), its attempt not counted, until one attaches.
 """
 
 from __future__ import annotations
@@ -27,7 +33,15 @@ from typing import Any
 
 from kai.events.hub import EventHub, Interrupted, Overflow, Subscription
 from kai.models.base import new_id, utcnow
-from kai.runtimes.base import AgentHandle, CommandFailed, HealthSample, Progress, RuntimeUnavailable
+from kai.runtimes.base import (
+    AgentHandle,
+    CommandFailed,
+    HealthSample,
+    Progress,
+    RuntimeUnavailable,
+    TaskMustWait,
+    current_task_id,
+)
 
 # How long an inbox may take to pick a message up before "no process attached".
 DELIVERY_TIMEOUT = 5.0
@@ -42,7 +56,7 @@ class InboxKind(enum.StrEnum):
 
 
 # Kinds whose answer someone waits for: the inbox records them as pending.
-ANSWERED_KINDS = frozenset({InboxKind.COMMAND, InboxKind.PROMPT})
+ANSWERED_KINDS = frozenset({InboxKind.COMMAND, InboxKind.PROMPT, InboxKind.TASK})
 # Kinds after which the inbox ends: the process is asked to re-attach, or to exit.
 FINAL_KINDS = frozenset({InboxKind.RESTART, InboxKind.STOP})
 
@@ -55,10 +69,12 @@ def reply_channel(message_id: str) -> str:
     return f"reply:{message_id}"
 
 
-def inbox_message(kind: InboxKind, payload: dict[str, Any]) -> dict[str, Any]:
+def inbox_message(
+    kind: InboxKind, payload: dict[str, Any], *, message_id: str | None = None
+) -> dict[str, Any]:
     """An InboxMessage as it travels on the hub: {id, kind, payload, timestamp}."""
     return {
-        "id": new_id("msg"),
+        "id": message_id or new_id("msg"),
         "kind": kind.value,
         "payload": payload,
         "timestamp": utcnow().isoformat(),
@@ -68,6 +84,10 @@ def inbox_message(kind: InboxKind, payload: dict[str, Any]) -> dict[str, Any]:
 def close_inbox(inbox_id: str, reason: str) -> dict[str, Any]:
     """Ends the inbox `inbox_id` wherever it is held; never reaches a process."""
     return {"control": "close", "inbox_id": inbox_id, "reason": reason}
+
+
+class NotDelivered(RuntimeUnavailable):
+    """No inbox took the message in time: no process is attached."""
 
 
 class _Exchange:
@@ -86,7 +106,7 @@ class _Exchange:
                     message = await self._replies.get()
             except TimeoutError:
                 if not self._delivered:
-                    raise RuntimeUnavailable(
+                    raise NotDelivered(
                         "No agent process took the message: none is attached."
                     ) from None
                 raise CommandFailed(f"The agent process sent nothing for {timeout:g} s.") from None
@@ -108,13 +128,24 @@ class RemoteRuntime:
     name = "remote"
     description = (
         "A process of yours, anywhere, attached with kai.sdk.RemoteAgent (`kai agent run`): "
-        "it receives commands and prompts through agentInbox and answers them."
+        "it receives commands, prompts and tasks through agentInbox and answers them."
     )
     config_schema: dict[str, Any] = {
         "type": "object",
-        "description": "Free-form settings for your process; kAI does not interpret them.",
+        "description": (
+            "Settings for your process; kAI interprets only taskTypes, the task types "
+            "enqueueTask accepts for this agent (its process handles them with @agent.task)."
+        ),
+        "properties": {
+            "taskTypes": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                "uniqueItems": True,
+                "maxItems": 100,
+            }
+        },
     }
-    # Remote background tasks come with the tasks area.
+    # Per agent: its configuration's taskTypes (task_types_for).
     task_types: tuple[str, ...] = ()
     # STOPPED until its process attaches (agentInbox).
     auto_start = False
@@ -166,10 +197,35 @@ class RemoteRuntime:
                 elif kind == "reply":
                     raise CommandFailed(str(answer.get("error") or "the agent did not answer"))
 
+    def task_types_for(self, agent: AgentHandle) -> tuple[str, ...]:
+        types = agent.configuration.get("taskTypes")
+        if not isinstance(types, list):
+            return ()
+        return tuple(str(t) for t in types if isinstance(t, str))
+
     async def run_task(
         self, agent: AgentHandle, task_type: str, payload: Any, progress: Progress
     ) -> Any:
-        raise RuntimeUnavailable("Remote agents take no background tasks yet.")
+        task_id = current_task_id.get()
+        if task_id is None:
+            raise RuntimeUnavailable("A remote task is run by the task runner.")
+        if agent.state is not None and agent.state != "RUNNING":
+            raise TaskMustWait("No process is attached to the agent.")
+        body = {"taskId": task_id, "type": task_type, "payload": payload}
+        try:
+            async with self._exchange(agent, InboxKind.TASK, body, message_id=task_id) as exchange:
+                while True:
+                    answer = await exchange.next(None)
+                    kind = answer.get("kind")
+                    if kind == "progress":
+                        await progress(float(answer.get("progress") or 0.0))
+                    elif kind == "done":
+                        if answer.get("error") is not None:
+                            raise CommandFailed(str(answer["error"]))
+                        return answer.get("result")
+        except NotDelivered:
+            # Detached since the agent was read: wait for the next process.
+            raise TaskMustWait("No process took the task.") from None
 
     async def health(self, agent: AgentHandle) -> HealthSample | None:
         # Measured by the process itself and stored from its heartbeats.
@@ -177,9 +233,14 @@ class RemoteRuntime:
 
     @asynccontextmanager
     async def _exchange(
-        self, agent: AgentHandle, kind: InboxKind, payload: dict[str, Any]
+        self,
+        agent: AgentHandle,
+        kind: InboxKind,
+        payload: dict[str, Any],
+        *,
+        message_id: str | None = None,
     ) -> AsyncIterator[_Exchange]:
-        message = inbox_message(kind, payload)
+        message = inbox_message(kind, payload, message_id=message_id)
         # Listen first, so that no answer can come before anyone waits for it.
         async with self._hub.subscribe(reply_channel(message["id"])) as replies:
             if not await self._hub.publish(inbox_channel(agent.id), message):

@@ -51,7 +51,10 @@ class AgentType:
         description="JSON Schema that AgentConfigInput.configuration must satisfy for this type."
     )
     task_types: list[str] = strawberry.field(
-        description="Task types this agent type accepts in enqueueTask."
+        description=(
+            "Task types this agent type accepts in enqueueTask "
+            "(remote: each agent's own, its configuration's taskTypes)."
+        )
     )
 
     @classmethod

@@ -102,7 +102,9 @@ class TaskConnection:
 
 @strawberry.input(description="Background work to queue.")
 class TaskInput:
-    type: str = strawberry.field(description="One of the agent type's taskTypes.")
+    type: str = strawberry.field(
+        description="One of the agent type's taskTypes (remote: the agent's configured ones)."
+    )
     payload: JSON | None = strawberry.field(default=None, description="Given to the handler.")
     priority: int | None = strawberry.field(
         default=0, description="-1000..1000; higher runs first when workers are busy."

@@ -11,11 +11,16 @@
         for word in prompt.split():
             yield word + " "
 
+    @agent.task("count")          # the agent's configuration lists it in taskTypes
+    async def count(payload, progress):
+        await progress(0.5)
+        return {"counted": payload}
+
     await agent.run(url="https://kai.example.com", agent_id="agt_…", api_key="kai_…")
 
 `run` holds the agent's `agentInbox` over graphql-transport-ws (the agent is
-RUNNING while it does), runs a handler for each COMMAND and PROMPT, answers
-over the same socket (agentReply, agentStreamChunk), sends agentHeartbeat with
+RUNNING while it does), runs a handler for each COMMAND, PROMPT and TASK, answers
+over the same socket (agentReply, agentStreamChunk, agentTaskProgress), sends agentHeartbeat with
 this process's measured memory and CPU use, and reconnects with exponential
 backoff and jitter whenever the socket drops. RESTART reconnects at once; STOP
 (the agent was stopped or deleted) makes `run` return.
@@ -29,7 +34,7 @@ import inspect
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from websockets.exceptions import WebSocketException
@@ -48,8 +53,11 @@ log = logging.getLogger("kai.sdk")
 
 CommandHandler = Callable[[dict[str, Any]], Any]
 PromptHandler = Callable[[str, dict[str, Any] | None], AsyncIterator[str]]
+TaskProgress = Callable[[float], Awaitable[None]]
+TaskHandler = Callable[[Any, TaskProgress], Any]
 C = TypeVar("C", bound=CommandHandler)
 P = TypeVar("P", bound=PromptHandler)
+H = TypeVar("H", bound=TaskHandler)
 
 INBOX = """
 subscription Inbox($agentId: ID!) { agentInbox(agentId: $agentId) { id kind payload timestamp } }
@@ -64,6 +72,13 @@ mutation Chunk($messageId: ID!, $delta: String!, $done: Boolean!) {
   agentStreamChunk(messageId: $messageId, delta: $delta, done: $done)
 }
 """
+TASK_PROGRESS = """
+mutation TaskProgress($taskId: ID!, $progress: Float!, $result: JSON, $error: String) {
+  agentTaskProgress(taskId: $taskId, progress: $progress, result: $result, error: $error) { id }
+}
+"""
+# What a handler's progress() sends at most: progress 1 is the task's end, sent with its result.
+MAX_PROGRESS = 0.999
 HEARTBEAT = """
 mutation Heartbeat($agentId: ID!, $memoryUsage: Float, $cpuUsage: Float) {
   agentHeartbeat(agentId: $agentId, memoryUsage: $memoryUsage, cpuUsage: $cpuUsage) { state }
@@ -101,6 +116,7 @@ class RemoteAgent:
         self.request_timeout = request_timeout
         self._commands: dict[str, CommandHandler] = {}
         self._prompt: PromptHandler | None = None
+        self._tasks: dict[str, TaskHandler] = {}
         self._api: Api | None = None
         self._agent_id: str | None = None
         self._stopping: asyncio.Event | None = None
@@ -123,9 +139,24 @@ class RemoteAgent:
         self._prompt = handler
         return handler
 
+    def task(self, task_type: str) -> Callable[[H], H]:
+        """Registers `handler(payload, progress) -> JSON` (sync or async) for tasks of
+        `task_type`: `await progress(0.5)` reports; the return value is the result,
+        an exception the error. The agent's configuration lists the type in taskTypes."""
+
+        def register(handler: H) -> H:
+            self._tasks[task_type] = handler
+            return handler
+
+        return register
+
     @property
     def commands(self) -> list[str]:
         return sorted(self._commands)
+
+    @property
+    def task_types(self) -> list[str]:
+        return sorted(self._tasks)
 
     # -- helpers for handlers --------------------------------------------------
 
@@ -276,6 +307,8 @@ class RemoteAgent:
                 await self._run_command(message_id, payload, api)
             elif kind == "PROMPT":
                 await self._run_prompt(message_id, payload, api)
+            elif kind == "TASK":
+                await self._run_task(payload, api)
             else:
                 log.warning("ignoring an inbox message of kind %s", kind)
         except ConnectionLost:
@@ -332,6 +365,39 @@ class RemoteAgent:
                     await close()
         variables = {"messageId": message_id, "delta": "", "done": True}
         await self._call(api, CHUNK, variables)
+
+    async def _run_task(self, payload: dict[str, Any], api: Api) -> None:
+        task_id = str(payload.get("taskId"))
+        task_type = str(payload.get("type"))
+        handler = self._tasks.get(task_type)
+        reported = 0.0
+        result: Any = None
+        error: str | None = None
+
+        async def progress(value: float) -> None:
+            nonlocal reported
+            reported = min(max(float(value), 0.0), MAX_PROGRESS)
+            await self._call(api, TASK_PROGRESS, {"taskId": task_id, "progress": reported})
+
+        if handler is None:
+            known = ", ".join(self.task_types) or "none"
+            error = f"unknown task type {task_type!r} (this agent knows: {known})"
+        else:
+            try:
+                result = handler(payload.get("payload"), progress)
+                if inspect.isawaitable(result):
+                    result = await result
+                json.dumps(result)
+            except Exception as exc:
+                log.exception("task %s (%r) failed", task_id, task_type)
+                result, error = None, _describe(exc)
+        variables = {
+            "taskId": task_id,
+            "progress": 1.0 if error is None else reported,
+            "result": result,
+            "error": error,
+        }
+        await self._call(api, TASK_PROGRESS, variables)
 
     async def _call(self, api: Api, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         async with asyncio.timeout(self.request_timeout):

@@ -16,6 +16,7 @@ from kai.events.log import EventLog, append_event
 from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
+from kai.models.task import Task, TaskState
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import AgentHandle, Reattachable
 from kai.security.principal import Principal
@@ -38,6 +39,7 @@ def handle(agent: Agent) -> AgentHandle:
         name=agent.name,
         type=agent.type,
         configuration=dict(agent.configuration),
+        state=agent.state.value,
     )
 
 
@@ -233,6 +235,17 @@ class AgentService:
                 )
                 if moved.rowcount != 1:  # type: ignore[attr-defined]
                     continue
+                if to is not AgentState.RUNNING:
+                    # Its waiting tasks give back their wake-ups; a sweep sends
+                    # new ones once the agent runs again (TaskService.dispatch).
+                    await session.execute(
+                        update(Task)
+                        .where(
+                            col(Task.agent_id) == agent_id,
+                            col(Task.state) == TaskState.PENDING,
+                        )
+                        .values(dispatched=False)
+                    )
                 event = await append_event(
                     session,
                     agent_id=agent_id,

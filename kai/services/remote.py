@@ -5,9 +5,10 @@
   (Agent.inbox_id); a second process meets a RUNNING agent and gets CONFLICT.
   The inbox ends (the socket closed, STOP, RESTART, the heartbeat sweep) and
   the agent goes STOPPED, unless something else already moved it.
-- Delivery: each COMMAND or PROMPT the inbox hands to its process is recorded
-  (RemoteMessage), so an answer arriving on any replica can be checked against
-  the agent it belongs to; the final answer removes it.
+- Delivery: each COMMAND, PROMPT or TASK the inbox hands to its process is
+  recorded (RemoteMessage), so an answer arriving on any replica can be checked
+  against the agent it belongs to; the final answer removes it. A TASK message
+  is named after its task, and answered by task id (agentTaskProgress).
 - Heartbeats: a process silent past the heartbeat timeout turns its agent
   ERROR, and its inbox is closed so that the process, if it ever wakes, attaches
   again. `sweep` runs periodically in every replica; transitions that race
@@ -33,6 +34,7 @@ from kai.events.hub import EventHub, Interrupted, Overflow
 from kai.models.agent import Agent, AgentState
 from kai.models.base import new_id, utcnow
 from kai.models.remote import RemoteMessage
+from kai.models.task import Task, TaskState
 from kai.runtimes.remote import (
     ANSWERED_KINDS,
     FINAL_KINDS,
@@ -149,6 +151,11 @@ class RemoteService:
         """Record `message` as pending, tell its sender it was taken; False if the agent is gone."""
         try:
             async with transaction(self._sessionmaker) as session:
+                if message["kind"] == InboxKind.TASK:
+                    # Named after its task: an earlier attempt's message makes way.
+                    await session.execute(
+                        delete(RemoteMessage).where(col(RemoteMessage.id) == str(message["id"]))
+                    )
                 session.add(
                     RemoteMessage(
                         id=str(message["id"]),
@@ -202,6 +209,10 @@ class RemoteService:
         """The answer to a COMMAND, or the failure of a PROMPT."""
         if error is not None and len(error) > MAX_ERROR:
             raise BadUserInput(f"At most {MAX_ERROR} characters.", field="error")
+        if message.kind == InboxKind.TASK:
+            raise BadUserInput(
+                "A TASK is answered with agentTaskProgress(taskId).", field="messageId"
+            )
         if message.kind == InboxKind.PROMPT and error is None:
             raise BadUserInput(
                 "A PROMPT is answered with agentStreamChunk; agentReply only reports its error.",
@@ -222,6 +233,36 @@ class RemoteService:
         if done:
             await self._consume(message)
         await self._publish(message, {"kind": "chunk", "delta": delta, "done": done})
+
+    async def task_progress(
+        self,
+        *,
+        task: Task,
+        agent: Agent,
+        progress: float,
+        result: Any,
+        error: str | None,
+    ) -> None:
+        """A remote task's progress; with a result, an error or progress 1, its end.
+
+        Published on the task's reply channel, where the worker running it
+        (on whatever replica) records it.
+        """
+        require_remote(agent, field="taskId")
+        value = _fraction(progress, field="progress")
+        assert value is not None
+        if error is not None and len(error) > MAX_ERROR:
+            raise BadUserInput(f"At most {MAX_ERROR} characters.", field="error")
+        if task.state != TaskState.RUNNING:
+            raise Conflict(f"The task is {task.state.value}, not RUNNING.")
+        if error is None and result is None and value < 1.0:
+            answer: dict[str, Any] = {"kind": "progress", "progress": value}
+        else:
+            async with transaction(self._sessionmaker) as session:
+                await session.execute(delete(RemoteMessage).where(col(RemoteMessage.id) == task.id))
+            answer = {"kind": "done", "progress": value, "result": result, "error": error}
+        if not await self._hub.publish(reply_channel(task.id), answer):
+            raise ServiceUnavailable("The message broker is unreachable; the answer was lost.")
 
     async def _consume(self, message: RemoteMessage) -> None:
         """Takes the message off the pending list; of two final answers, the second is NOT_FOUND."""

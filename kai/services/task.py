@@ -24,7 +24,7 @@ from kai.db import transaction
 from kai.errors import BadUserInput, Conflict, NotFound, ServiceUnavailable
 from kai.events.hub import Overflow
 from kai.events.log import EventLog, append_event
-from kai.models.agent import Agent
+from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
@@ -89,7 +89,7 @@ class TaskService:
         if type not in task_types:
             known = ", ".join(task_types) or "none"
             raise BadUserInput(
-                f"Agents of type {agent.type} take no {type!r} tasks (they take: {known}).",
+                f"This {agent.type} agent takes no {type!r} tasks (it takes: {known}).",
                 field="input.type",
             )
         if not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
@@ -148,7 +148,12 @@ class TaskService:
             ) from exc
 
     async def dispatch(self, task_id: str) -> None:
-        """Send a wake-up for a due task, once: `dispatched` flips in the same statement."""
+        """Send a wake-up for a due task, once: `dispatched` flips in the same statement.
+
+        Only while the task's agent is RUNNING: a stopped agent's tasks (a remote
+        one with no process attached, say) wait PENDING, unclaimed and without
+        events, until it runs again and a sweep dispatches them.
+        """
         async with transaction(self._sessionmaker) as session:
             marked = await session.execute(
                 update(Task)
@@ -156,6 +161,7 @@ class TaskService:
                     col(Task.id) == task_id,
                     col(Task.state) == TaskState.PENDING,
                     col(Task.dispatched).is_(False),
+                    _agent_running(),
                 )
                 .values(dispatched=True)
             )
@@ -180,6 +186,7 @@ class TaskService:
                         col(Task.state) == TaskState.PENDING,
                         col(Task.dispatched).is_(False),
                         col(Task.not_before) <= utcnow(),
+                        _agent_running(),
                     )
                     .order_by(col(Task.priority).desc(), col(Task.created_at))
                     .limit(limit)
@@ -419,9 +426,12 @@ class TaskService:
         await self._events.publish([event])
         return retried
 
-    async def hand_back(self, *, task_id: str, worker_id: str) -> Task | None:
-        """A stopping worker returns a RUNNING task: PENDING again at once, and the
-        attempt it started does not count. One whose cancel was asked for ends CANCELLED."""
+    async def hand_back(
+        self, *, task_id: str, worker_id: str, delay_seconds: float = 0.0
+    ) -> Task | None:
+        """A worker returns a RUNNING task: PENDING again (at once, or after `delay_seconds`,
+        when the sweep dispatches it), and the attempt it started does not count. One
+        whose cancel was asked for ends CANCELLED."""
         async with transaction(self._sessionmaker) as session:
             moved = await session.execute(
                 update(Task)
@@ -436,7 +446,7 @@ class TaskService:
                     worker_id=None,
                     dispatched=False,
                     attempts=col(Task.attempts) - 1,
-                    not_before=utcnow(),
+                    not_before=utcnow() + timedelta(seconds=delay_seconds),
                 )
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -457,6 +467,8 @@ class TaskService:
                 worker_id=worker_id,
             )
         await self._events.publish([event])
+        if delay_seconds > 0:
+            return returned  # the sweep dispatches it when due
         try:
             await self.dispatch(task_id)
         except Exception as exc:  # the sweep dispatches it once the broker is back
@@ -644,3 +656,10 @@ def _task_cursor(after: str | None) -> tuple[datetime, str] | None:
     if created_at is None or created_at.tzinfo is None or not task_id.startswith("tsk_"):
         raise BadUserInput("Invalid cursor.", field="after")
     return created_at, task_id
+
+
+def _agent_running() -> ColumnElement[bool]:
+    running = select(col(Agent.id)).where(
+        col(Agent.id) == col(Task.agent_id), col(Agent.state) == AgentState.RUNNING
+    )
+    return running.exists()

@@ -11,7 +11,7 @@ from typing import Any
 from kai.events.hub import EventHub, Interrupted
 from kai.models.task import Task, TaskState
 from kai.runtimes import RuntimeRegistry
-from kai.runtimes.base import CommandFailed, RuntimeUnavailable
+from kai.runtimes.base import CommandFailed, RuntimeUnavailable, TaskMustWait, current_task_id
 from kai.services.agent import AgentService, handle
 from kai.services.task import TaskService
 from kai.workers.dispatch import CANCEL_CHANNEL
@@ -19,6 +19,8 @@ from kai.workers.dispatch import CANCEL_CHANNEL
 log = logging.getLogger(__name__)
 
 TIMEOUT_ERROR = "timeout"
+# How soon a task that must wait (its remote agent has no process) is tried again.
+WAIT_RETRY_SECONDS = 1.0
 
 
 class _Cancelled(Exception):
@@ -95,12 +97,16 @@ class TaskRunner:
             ):
                 raise _Cancelled()
 
-        job = asyncio.create_task(
-            asyncio.wait_for(
-                runtime.run_task(handle(agent), task.type, task.payload, report),
-                task.timeout_seconds,
+        token = current_task_id.set(task.id)
+        try:
+            job = asyncio.create_task(
+                asyncio.wait_for(
+                    runtime.run_task(handle(agent), task.type, task.payload, report),
+                    task.timeout_seconds,
+                )
             )
-        )
+        finally:
+            current_task_id.reset(token)
         self._running[task.id] = job
         if self._giving_back:  # claimed while give_back() ran
             job.cancel()
@@ -121,6 +127,11 @@ class TaskRunner:
                 state=TaskState.CANCELLED,
                 expect=(TaskState.RUNNING,),
                 worker_id=self.worker_id,
+            )
+        except TaskMustWait:
+            # Not an attempt: PENDING again soon, for the sweep to dispatch when due.
+            await self._tasks.hand_back(
+                task_id=task.id, worker_id=self.worker_id, delay_seconds=WAIT_RETRY_SECONDS
             )
         except (CommandFailed, RuntimeUnavailable) as exc:
             await self._tasks.retry_or_fail(

@@ -251,26 +251,31 @@ class TaskService:
         conditions = [col(Task.id) == task_id, col(Task.state).in_(list(expect))]
         if worker_id is not None:
             conditions.append(col(Task.worker_id) == worker_id)
+        values = {
+            "state": state,
+            "result": result,
+            "error": error,
+            "completed_at": utcnow(),
+            "progress": 1.0 if state is TaskState.COMPLETED else Task.progress,
+        }
+        return await self._move(task_id, conditions, values, AgentEventType.TASK_COMPLETE)
+
+    async def _move(
+        self,
+        task_id: str,
+        conditions: Sequence[ColumnElement[bool]],
+        values: dict[str, Any],
+        event_type: AgentEventType,
+    ) -> Task | None:
+        """One guarded UPDATE of a task and, if it matched, its event in the same
+        transaction, published after the commit. None when the guard did not hold."""
         async with transaction(self._sessionmaker) as session:
-            moved = await session.execute(
-                update(Task)
-                .where(*conditions)
-                .values(
-                    state=state,
-                    result=result,
-                    error=error,
-                    completed_at=utcnow(),
-                    progress=1.0 if state is TaskState.COMPLETED else Task.progress,
-                )
-            )
+            moved = await session.execute(update(Task).where(*conditions).values(values))
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             task = await session.get_one(Task, task_id, populate_existing=True)
             event = await append_event(
-                session,
-                agent_id=task.agent_id,
-                type=AgentEventType.TASK_COMPLETE,
-                data=task_event_data(task),
+                session, agent_id=task.agent_id, type=event_type, data=task_event_data(task)
             )
         await self._events.publish([event])
         return task
@@ -328,27 +333,17 @@ class TaskService:
     async def progress(self, *, task_id: str, worker_id: str, progress: float) -> bool:
         """Record progress (0..1); False when the task is no longer this worker's to run."""
         progress = min(max(float(progress), 0.0), 1.0)
-        async with transaction(self._sessionmaker) as session:
-            moved = await session.execute(
-                update(Task)
-                .where(
-                    col(Task.id) == task_id,
-                    col(Task.state) == TaskState.RUNNING,
-                    col(Task.worker_id) == worker_id,
-                )
-                .values(progress=progress, heartbeat_at=utcnow())
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                return False
-            task = await session.get_one(Task, task_id, populate_existing=True)
-            event = await append_event(
-                session,
-                agent_id=task.agent_id,
-                type=AgentEventType.TASK_PROGRESS,
-                data=task_event_data(task),
-            )
-        await self._events.publish([event])
-        return True
+        moved = await self._move(
+            task_id,
+            [
+                col(Task.id) == task_id,
+                col(Task.state) == TaskState.RUNNING,
+                col(Task.worker_id) == worker_id,
+            ],
+            {"progress": progress, "heartbeat_at": utcnow()},
+            AgentEventType.TASK_PROGRESS,
+        )
+        return moved is not None
 
     async def heartbeat(self, *, task_ids: Sequence[str], worker_id: str) -> set[str]:
         """Refresh the lease of running tasks; returns those to stop: their cancel was
@@ -392,28 +387,14 @@ class TaskService:
         ]
         if worker_id is not None:
             conditions.append(col(Task.worker_id) == worker_id)
-        async with transaction(self._sessionmaker) as session:
-            moved = await session.execute(
-                update(Task)
-                .where(*conditions)
-                .values(
-                    state=TaskState.PENDING,
-                    error=error,
-                    worker_id=None,
-                    dispatched=False,
-                    not_before=utcnow() + timedelta(seconds=delay),
-                )
-            )
-            if moved.rowcount == 1:  # type: ignore[attr-defined]
-                retried = await session.get_one(Task, task.id, populate_existing=True)
-                event = await append_event(
-                    session,
-                    agent_id=retried.agent_id,
-                    type=AgentEventType.TASK_PROGRESS,
-                    data=task_event_data(retried),
-                )
-            else:
-                retried = None
+        values = {
+            "state": TaskState.PENDING,
+            "error": error,
+            "worker_id": None,
+            "dispatched": False,
+            "not_before": utcnow() + timedelta(seconds=delay),
+        }
+        retried = await self._move(task.id, conditions, values, AgentEventType.TASK_PROGRESS)
         if retried is None:
             # No longer this worker's RUNNING task (then this moves nothing either),
             # or its cancel was asked for: then it ends CANCELLED.
@@ -423,7 +404,6 @@ class TaskService:
                 expect=(TaskState.RUNNING,),
                 worker_id=worker_id,
             )
-        await self._events.publish([event])
         return retried
 
     async def hand_back(
@@ -432,33 +412,23 @@ class TaskService:
         """A worker returns a RUNNING task: PENDING again (at once, or after `delay_seconds`,
         when the sweep dispatches it), and the attempt it started does not count. One
         whose cancel was asked for ends CANCELLED."""
-        async with transaction(self._sessionmaker) as session:
-            moved = await session.execute(
-                update(Task)
-                .where(
-                    col(Task.id) == task_id,
-                    col(Task.state) == TaskState.RUNNING,
-                    col(Task.worker_id) == worker_id,
-                    col(Task.cancel_requested).is_(False),
-                )
-                .values(
-                    state=TaskState.PENDING,
-                    worker_id=None,
-                    dispatched=False,
-                    attempts=col(Task.attempts) - 1,
-                    not_before=utcnow() + timedelta(seconds=delay_seconds),
-                )
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                returned = None
-            else:
-                returned = await session.get_one(Task, task_id, populate_existing=True)
-                event = await append_event(
-                    session,
-                    agent_id=returned.agent_id,
-                    type=AgentEventType.TASK_PROGRESS,
-                    data=task_event_data(returned),
-                )
+        returned = await self._move(
+            task_id,
+            [
+                col(Task.id) == task_id,
+                col(Task.state) == TaskState.RUNNING,
+                col(Task.worker_id) == worker_id,
+                col(Task.cancel_requested).is_(False),
+            ],
+            {
+                "state": TaskState.PENDING,
+                "worker_id": None,
+                "dispatched": False,
+                "attempts": col(Task.attempts) - 1,
+                "not_before": utcnow() + timedelta(seconds=delay_seconds),
+            },
+            AgentEventType.TASK_PROGRESS,
+        )
         if returned is None:
             return await self.finish(
                 task_id=task_id,
@@ -466,7 +436,6 @@ class TaskService:
                 expect=(TaskState.RUNNING,),
                 worker_id=worker_id,
             )
-        await self._events.publish([event])
         if delay_seconds > 0:
             return returned  # the sweep dispatches it when due
         try:

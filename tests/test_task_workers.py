@@ -30,6 +30,7 @@ from tests.redis_server import RedisProcess, redis_process
 from tests.servers import ROOT, clean_env, kai_serve
 from tests.task_runtime import LOG_ENV, traces
 from tests.test_agent import create_echo, signed_in
+from tests.ws_client import ws_connect
 
 ENQUEUE = """
 mutation Enqueue($agentId: ID!, $input: TaskInput!) {
@@ -427,3 +428,26 @@ def test_task_workers_share_events_through_redis_unless_told_otherwise() -> None
     assert Settings(_env_file=None, redis_url="redis://r:6379").broadcast_url == "redis://r:6379"
     with pytest.raises(ValueError, match="KAI_BROADCAST_URL"):
         Settings(_env_file=None, redis_url="redis://r:6379", broadcast_url="memory://")
+
+
+UPDATES = "subscription Updates($id: ID!) { taskUpdates(taskId: $id) { state progress } }"
+
+
+async def test_progress_of_a_task_in_a_worker_is_watched_live_on_a_server(
+    cluster: Cluster,
+) -> None:
+    with cluster.serve() as url:
+        async with api(url) as kai:
+            cluster.worker("--concurrency", "1")
+            # Not due until the subscription is in place, so every change is seen live.
+            task_id = await kai.enqueue("watched", seconds=1, delaySeconds=1)
+            async with ws_connect(url, "graphql-transport-ws", token=kai.token) as ws:
+                op = await ws.subscribe(UPDATES, {"id": task_id})
+                messages = await ws.until_complete(op, timeout=WAIT)
+
+    updates = [m.payload["data"]["taskUpdates"] for m in messages if m.type == "next"]
+    assert updates[0]["state"] == "PENDING"
+    assert updates[-1] == {"state": "COMPLETED", "progress": 1.0}
+    # The worker's progress reports reached this server's subscriber as they happened.
+    assert any(u["state"] == "RUNNING" and 0 < (u["progress"] or 0) < 1 for u in updates)
+    assert messages[-1].type == "complete"

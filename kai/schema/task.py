@@ -93,10 +93,7 @@ class TaskConnection:
                 TaskEdge(cursor=cursor, node=Task.from_row(row))
                 for row, cursor in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page),
         )
 
 

@@ -43,13 +43,6 @@ class Authenticator:
             return await self._from_api_key(credential)
         return await self._from_access_token(credential)
 
-    async def session_is_live(self, session_id: str) -> bool:
-        """For long-lived sockets: is the session still neither revoked nor expired?"""
-        now = utcnow()
-        async with self._sessionmaker() as db:
-            row = await db.get(AuthSession, session_id, populate_existing=True)
-        return row is not None and self._live(row, now)
-
     async def _from_access_token(self, token: str) -> Principal:
         claims = self._tokens.verify(token, token_type=TokenType.ACCESS)
         now = utcnow()

@@ -49,14 +49,6 @@ class CommandStats:
 
 
 @dataclass(frozen=True, slots=True)
-class TaskCounts:
-    pending: int = 0
-    running: int = 0
-    completed: int = 0
-    failed: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class Health:
     status: str
     uptime: float

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz."""
+"""The Starlette application: /graphql (HTTP and WebSocket), /files/{id}, /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from kai import migrate
 from kai.config import Settings
 from kai.graphql_app import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from kai.routes.files import download_file
 from kai.schema import build_schema
 from kai.schema.extensions import FlushAudit
 from kai.services.container import Services, open_services
@@ -56,12 +57,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", _graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", _graphql),
+            Route("/files/{file_id}", download_file, methods=["GET", "HEAD"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                max_upload_bytes=settings.max_upload_bytes,
+            ),
         ],
         lifespan=lifespan,
     )

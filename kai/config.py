@@ -14,6 +14,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 MIN_SECRET_BYTES = 32
 JWT_SECRET_FILE = "jwt_secret"
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "kai"}
+DEFAULT_MIME_TYPES = (
+    "text/plain",
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "application/json",
+)
 
 
 class UnsafeSettingsError(Exception):
@@ -86,11 +93,40 @@ class Settings(BaseSettings):
     ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=100, gt=0)
 
+    # Files: uploads, scanning, storage, downloads and search.
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    # Comma-separated in the environment; checked against the type sniffed from the content.
+    allowed_mime_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_MIME_TYPES)
+    )
+    # tcp://host:port, unix:///path or a socket path. Unset: no scanning (development only).
+    clamd_url: str | None = None
+    clamd_timeout_seconds: float = Field(default=60.0, gt=0)
+    # "none" lets production run without a virus scanner, deliberately.
+    scanner: Literal["clamd", "none"] | None = None
+    # Local blob directory (default <data_dir>/files); ignored when KAI_S3_BUCKET is set.
+    files_dir: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
+    download_url_ttl: int = Field(default=300, gt=0, le=7 * 24 * 3600)
+    # Unset: Qdrant local mode under <data_dir>/qdrant. A URL: a Qdrant server. ":memory:" too.
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection: str = "kai_files"
+    # Unset: WordLlama in-process. Set: an OpenAI-compatible /v1/embeddings endpoint.
+    embeddings_url: str | None = None
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_api_key: SecretStr | None = None
+    # At most this many characters of a file's text are indexed for search.
+    index_max_chars: int = Field(default=2_000_000, gt=0)
+
     rate_limit_auth_per_ip: int = 30
     rate_limit_auth_per_account: int = 10
     rate_limit_auth_window_seconds: float = 300.0
 
-    @field_validator("allowed_origins", "runtimes_extra", mode="before")
+    @field_validator("allowed_origins", "runtimes_extra", "allowed_mime_types", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -135,7 +171,23 @@ class Settings(BaseSettings):
             problems.append("KAI_DATABASE_URL must point at PostgreSQL, not SQLite")
         if not self.public_url.startswith("https://"):
             problems.append("KAI_PUBLIC_URL must be an https:// URL")
+        if self.scanner != "none" and not self.clamd_url:
+            problems.append("KAI_CLAMD_URL must point at clamd (or KAI_SCANNER=none, deliberately)")
         return problems
+
+    @property
+    def scanning_enabled(self) -> bool:
+        if self.scanner == "clamd" and not self.clamd_url:
+            raise UnsafeSettingsError("KAI_SCANNER=clamd needs KAI_CLAMD_URL")
+        return self.scanner != "none" and bool(self.clamd_url)
+
+    @property
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
+
+    @property
+    def resolved_qdrant_location(self) -> str:
+        return self.qdrant_url or str(self.data_dir / "qdrant")
 
     @property
     def is_production(self) -> bool:

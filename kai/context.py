@@ -34,6 +34,7 @@ def _loaders(services: Services) -> Loaders:
         status=services.agent_status,
         logs=services.agent_logs,
         tasks=services.tasks,
+        files=services.files,
     )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -65,6 +66,27 @@ def http_error(status: int, reason: str) -> JSONResponse:
         {"errors": [{"message": reason, "extensions": {"code": code.value}}]},
         status_code=status,
     )
+
+
+# Headers a browser cannot send cross-site without a CORS preflight (G9).
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "x-kai-csrf")
+CSRF_REFUSAL = (
+    "Multipart requests need an Authorization header or one of these headers: "
+    + ", ".join(PREFLIGHT_HEADERS)
+    + " (CSRF protection)."
+)
+
+
+def _csrf_safe(request: Request) -> bool:
+    """A multipart POST is a "simple" request a hostile page can make a browser send
+    with the user's ambient credentials; one with a bearer token or a non-simple
+    header cannot be forged that way (G9)."""
+    if request.method != "POST":
+        return True
+    if not request.headers.get("content-type", "").lower().startswith("multipart/"):
+        return True
+    headers = request.headers
+    return bool(headers.get("authorization")) or any(name in headers for name in PREFLIGHT_HEADERS)
 
 
 def _too_many_operations(limit: int) -> dict[str, Any]:
@@ -262,10 +284,16 @@ class KaiGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         response: Response
+        if not _csrf_safe(request):
+            response = http_error(400, CSRF_REFUSAL)
+            await response(scope, receive, send)
+            return
         try:
             response = await self.run(request)
         except HTTPException as exc:
             response = http_error(exc.status_code, exc.reason)
+        except StarletteHTTPException as exc:  # e.g. a multipart body that does not parse
+            response = http_error(exc.status_code, exc.detail)
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:

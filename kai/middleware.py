@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids, and the JSON body cap (G2)."""
+"""Pure ASGI middleware: request ids, and the body caps (G2, F1)."""
 
 from __future__ import annotations
 
@@ -39,33 +39,40 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+# Room for the multipart framing and the `operations` and `map` fields around a file.
+MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+
+
 class _TooLarge(Exception):
     pass
 
 
 class BodyLimitMiddleware:
-    """Refuses JSON bodies over the cap with 413, before and while they are read.
+    """Refuses bodies over the cap with 413, before and while they are read (G2, F1).
 
     A declared Content-Length over the cap is refused without reading; a chunked or
     understated body is cut off as soon as it passes the cap. Multipart uploads
-    have their own, larger cap.
+    have their own, larger cap: the upload limit plus room for the framing.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int):
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
+        self.max_multipart_bytes = max_upload_bytes + MULTIPART_OVERHEAD_BYTES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if headers.get("content-type", "").startswith("multipart/form-data"):
-            await self.app(scope, receive, send)
-            return
+        limit = self.max_bytes
+        if headers.get("content-type", "").lower().startswith("multipart/"):
+            # The exact cap on the file itself is checked as it is read; this one
+            # stops a body that cannot be under it without reading all of it (F1).
+            limit = self.max_multipart_bytes
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _refuse(send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, limit)
             return
         received = 0
         started = False
@@ -75,7 +82,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -88,7 +95,7 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _refuse(send, self.max_bytes)
+                await _refuse(send, limit)
 
 
 async def _refuse(send: Send, limit: int) -> None:

@@ -22,7 +22,9 @@ from kai import migrate
 from kai.app import create_app
 from kai.config import Settings
 from kai.db import create_engine
+from tests.clamd_server import clamd_url as clamd_url
 from tests.graphql_client import GraphQLClient
+from tests.s3_server import s3_server as s3_server
 
 TEST_SECRET = "test-secret-" + "x" * 40
 PG_ENV = "KAI_TEST_DATABASE_URL"
@@ -121,6 +123,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         # Tests sign in often from one address; the throttling tests lower these.
         "rate_limit_auth_per_ip": 10_000,
         "rate_limit_auth_per_account": 10_000,
+        # In-memory Qdrant: each test's index starts empty and costs no disk.
+        "qdrant_url": ":memory:",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -1,9 +1,12 @@
-"""A small OpenAI-compatible chat-completions server for tests; serve it with `serve_app`."""
+"""A small OpenAI-compatible server (chat completions, embeddings) for tests; see `serve_app`."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +27,8 @@ class Recorded:
 
 @dataclass
 class FakeOpenAI:
-    """Answers POST /v1/chat/completions; set the fields to change what it answers."""
+    """Answers POST /v1/chat/completions and /v1/embeddings; set the fields to change what it
+    answers."""
 
     api_key: str | None = "sk-fake-secret"
     chunks: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "!"])
@@ -41,9 +45,19 @@ class FakeOpenAI:
     chunk_delay: float = 0.0
     requests: list[Recorded] = field(default_factory=list)
     base_url: str = ""
+    # POST /v1/embeddings: bag-of-words vectors of this size (texts sharing words are near).
+    embedding_dim: int = 64
+    # Answer embeddings with `data` that is not a list, as a broken server might.
+    malformed_embeddings: bool = False
+    embedding_requests: list[Recorded] = field(default_factory=list)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._complete, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            ]
+        )
 
     async def _complete(self, request: Request) -> Response:
         body = await request.json()
@@ -70,6 +84,33 @@ class FakeOpenAI:
                 ],
                 "usage": {"prompt_tokens": 3, "completion_tokens": len(self.chunks)},
             }
+        )
+
+    async def _embeddings(self, request: Request) -> Response:
+        body = await request.json()
+        authorization = request.headers.get("authorization")
+        self.embedding_requests.append(Recorded(authorization, body))
+        if self.fail_status is not None:
+            return _error(self.fail_status, self.fail_message)
+        if self.api_key is not None and authorization != f"Bearer {self.api_key}":
+            sent = (authorization or "").removeprefix("Bearer ")
+            return _error(401, f"Incorrect API key provided: {sent}.")
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(texts, list) or not all(isinstance(t, str) and t for t in texts):
+            return _error(400, "'input' must be a non-empty string or list of them.")
+        if self.malformed_embeddings:
+            return JSONResponse({"object": "list", "data": "nope"})
+        data = [
+            {
+                "object": "embedding",
+                "index": index,
+                "embedding": _bag_of_words(t, self.embedding_dim),
+            }
+            for index, t in reversed(list(enumerate(texts)))  # out of order, as servers may
+        ]
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body.get("model", MODEL), "usage": {}}
         )
 
     async def _events(self, body: dict[str, Any]) -> AsyncIterator[str]:
@@ -102,3 +143,14 @@ def _error(status: int, message: str) -> JSONResponse:
         {"error": {"message": message, "type": "invalid_request_error", "code": None}},
         status_code=status,
     )
+
+
+def _bag_of_words(text: str, dim: int) -> list[float]:
+    """Each word adds ±1 to a dimension chosen by its hash; the vector is unit length."""
+    vector = [0.0] * dim
+    for word in re.findall(r"\w+", text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        slot = int.from_bytes(digest[:4], "big")
+        vector[slot % dim] += 1.0 if digest[4] & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]

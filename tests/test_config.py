@@ -15,12 +15,13 @@ SAFE_PRODUCTION = {
     "KAI_JWT_SECRET": "s" * 48,
     "KAI_DATABASE_URL": "postgresql+asyncpg://kai@db/kai",
     "KAI_PUBLIC_URL": "https://kai.example.com",
+    "KAI_CLAMD_URL": "tcp://clamd:3310",
 }
 
 
 def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `(KAI_[A-Z_]+)` \|", readme, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `(KAI_[A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
 
     assert documented == {f"KAI_{name.upper()}" for name in Settings.model_fields}
 
@@ -69,6 +70,7 @@ def test_production_accepts_safe_settings(monkeypatch: pytest.MonkeyPatch) -> No
         ("KAI_DATABASE_URL", "sqlite+aiosqlite:///kai.db", "KAI_DATABASE_URL"),
         ("KAI_PUBLIC_URL", "http://kai.example.com", "KAI_PUBLIC_URL"),
         ("KAI_JWT_SECRET", "short", "KAI_JWT_SECRET"),
+        ("KAI_CLAMD_URL", "", "KAI_CLAMD_URL"),
     ],
 )
 def test_production_refuses_each_unsafe_setting_by_name(
@@ -80,6 +82,19 @@ def test_production_refuses_each_unsafe_setting_by_name(
 
     with pytest.raises(UnsafeSettingsError, match=named):
         Settings(_env_file=None)
+
+
+def test_production_runs_without_a_scanner_only_when_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in SAFE_PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("KAI_CLAMD_URL")
+    monkeypatch.setenv("KAI_SCANNER", "none")
+
+    settings = Settings(_env_file=None)
+
+    assert not settings.scanning_enabled
 
 
 def test_production_graphiql_and_introspection_only_when_asked(

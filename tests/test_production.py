@@ -20,6 +20,7 @@ PRODUCTION = {
     "env": "production",
     "public_url": "https://kai.example.com",
     "jwt_secret": "p" * 48,
+    "scanner": "none",
 }
 INTROSPECTION = "{ __schema { types { name } } }"
 MISSPELT = "{ mee { id } }"

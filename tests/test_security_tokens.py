@@ -67,6 +67,7 @@ PRODUCTION = {
     "env": "production",
     "database_url": "postgresql+asyncpg://kai@db.example.test/kai",
     "public_url": "https://kai.example.test",
+    "clamd_url": "tcp://clamd.example.test:3310",
 }
 
 

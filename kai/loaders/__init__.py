@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kai.loaders.agent import AgentByIdLoader, CommandStatsByAgentIdLoader, LogsByAgentIdLoader
+from kai.loaders.file import FilesByAgentIdLoader
 from kai.loaders.task import TaskCountsByAgentIdLoader, TasksByAgentIdLoader
 from kai.loaders.user import UserByIdLoader
 from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService
+from kai.services.file import FileService
 from kai.services.task import TaskService
 
 
@@ -22,6 +24,7 @@ class Loaders:
     agent_by_id: AgentByIdLoader
     tasks_by_agent_id: TasksByAgentIdLoader
     task_counts_by_agent_id: TaskCountsByAgentIdLoader
+    files_by_agent_id: FilesByAgentIdLoader
 
     @classmethod
     def create(
@@ -31,6 +34,7 @@ class Loaders:
         status: AgentStatusService,
         logs: AgentLogService,
         tasks: TaskService,
+        files: FileService,
     ) -> Loaders:
         return cls(
             user_by_id=UserByIdLoader(sessionmaker),
@@ -39,4 +43,5 @@ class Loaders:
             agent_by_id=AgentByIdLoader(sessionmaker),
             tasks_by_agent_id=TasksByAgentIdLoader(tasks),
             task_counts_by_agent_id=TaskCountsByAgentIdLoader(tasks),
+            files_by_agent_id=FilesByAgentIdLoader(files),
         )

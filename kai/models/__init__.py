@@ -8,6 +8,7 @@ from kai.models.agent_log import AgentLog, LogLevel
 from kai.models.api_key import ApiKey
 from kai.models.audit import AuditEntry
 from kai.models.command import CommandRecord
+from kai.models.file import ScanStatus, StoredFile
 from kai.models.magic_link import MagicLink
 from kai.models.remote import RemoteMessage
 from kai.models.session import AuthSession
@@ -30,6 +31,8 @@ __all__ = [
     "MagicLink",
     "RemoteMessage",
     "Role",
+    "ScanStatus",
+    "StoredFile",
     "Task",
     "TaskState",
     "User",

@@ -33,7 +33,11 @@ class Task(SQLModel, table=True):
     )
 
     id: str = Field(default_factory=lambda: new_id("tsk"), primary_key=True, max_length=40)
-    agent_id: str = Field(foreign_key="agent.id", ondelete="CASCADE", max_length=40)
+    # None for the server's own work (a file's indexing), which no agent runs
+    # and the API never shows: Task.agent is non-null in the contract.
+    agent_id: str | None = Field(
+        default=None, foreign_key="agent.id", ondelete="CASCADE", max_length=40
+    )
     owner_id: str = Field(max_length=40)
     idempotency_key: str | None = Field(default=None, max_length=200)
     type: str = Field(max_length=64)

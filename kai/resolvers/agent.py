@@ -155,6 +155,8 @@ class AgentMutation:
         services = info.context.services
         # Before the rows go (ON DELETE CASCADE): PENDING never start, RUNNING are interrupted.
         await services.tasks.cancel_of_agent(agent_id=row.id)
+        # Its files' blobs and search passages are not rows: they go first, explicitly.
+        await services.files.delete_of_agent(agent_id=row.id)
         return strawberry.ID(await services.agents.delete(agent_id=row.id))
 
     @strawberry.mutation(

@@ -8,10 +8,12 @@ from kai.errors import NotFound
 from kai.models.base import utcnow
 from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
+from kai.resolvers.file import load_file
 from kai.resolvers.task import load_task
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
+from kai.schema.file import File
 from kai.schema.node import Node
 from kai.schema.task import Task
 from kai.schema.user import User
@@ -60,7 +62,18 @@ async def _task(info: Info, node_id: str) -> Node:
     return Task.from_row(await load_task(info, node_id, "task.read"))
 
 
-RESOLVERS = {"usr": _user, "key": _api_key, "aud": _audit_entry, "agt": _agent, "tsk": _task}
+async def _file(info: Info, node_id: str) -> Node:
+    return File.from_row(await load_file(info, node_id, "file.download"))
+
+
+RESOLVERS = {
+    "usr": _user,
+    "key": _api_key,
+    "aud": _audit_entry,
+    "agt": _agent,
+    "tsk": _task,
+    "fil": _file,
+}
 
 
 @strawberry.type

@@ -83,7 +83,9 @@ class RemoteMutation:
     ) -> Task:
         row = await load_task(info, str(task_id), PROCESS_PERMISSION)
         services = info.context.services
-        agent = await services.agents.get(agent_id=row.agent_id)
+        agent = (
+            await services.agents.get(agent_id=row.agent_id) if row.agent_id is not None else None
+        )
         if agent is None:
             raise NotFound("Task")
         await services.remote.task_progress(

@@ -27,7 +27,12 @@ async def load_task(info: Info, task_id: str, permission: str) -> TaskRow:
     """
     services = info.context.services
     row = await services.tasks.get(task_id=task_id)
-    agent = await services.agents.get(agent_id=row.agent_id) if row is not None else None
+    # The server's own tasks (no agent) are not the API's to show.
+    agent = (
+        await services.agents.get(agent_id=row.agent_id)
+        if row is not None and row.agent_id is not None
+        else None
+    )
     await info.context.authorize(
         permission,
         resource=f"task:{task_id}",

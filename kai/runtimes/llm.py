@@ -18,6 +18,7 @@ from kai.runtimes.base import (
     Progress,
     RuntimeUnavailable,
 )
+from kai.runtimes.openai_errors import error_message
 
 CONNECT_TIMEOUT = 5.0
 # Per read: a streamed answer may take minutes as long as chunks keep coming.
@@ -290,18 +291,7 @@ async def _read(response: httpx.Response, limit: int, *, truncate: bool = False)
 
 async def _error_message(response: httpx.Response) -> str:
     raw = await _read(response, MAX_ERROR_BYTES, truncate=True)
-    message: Any = None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        error = data.get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        message = message or data.get("detail") or data.get("message")
-    if not isinstance(message, str) or not message.strip():
-        message = raw.decode(errors="replace").strip() or response.reason_phrase
-    return str(message)[:MAX_ERROR_CHARS]
+    return error_message(raw, max_chars=MAX_ERROR_CHARS) or response.reason_phrase
 
 
 def _scrub(text: str, key: str | None) -> str:

@@ -14,6 +14,7 @@ from kai.resolvers.agent import AgentMutation, AgentQuery, AgentSubscription
 from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
 from kai.resolvers.audit import AuditQuery
 from kai.resolvers.auth import AuthMutation, AuthQuery
+from kai.resolvers.file import FileMutation, FileQuery
 from kai.resolvers.node import NodeQuery
 from kai.resolvers.remote import RemoteMutation, RemoteSubscription
 from kai.resolvers.task import TaskMutation, TaskQuery, TaskSubscription
@@ -22,18 +23,27 @@ from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.extensions import ErrorCodes
+from kai.schema.file import File
 from kai.schema.task import Task
 from kai.schema.user import User
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, AgentQuery, TaskQuery, NodeQuery):
+class Query(
+    AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, AgentQuery, TaskQuery, FileQuery, NodeQuery
+):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
 class Mutation(
-    AuthMutation, ApiKeyMutation, UserMutation, AgentMutation, RemoteMutation, TaskMutation
+    AuthMutation,
+    ApiKeyMutation,
+    UserMutation,
+    AgentMutation,
+    RemoteMutation,
+    TaskMutation,
+    FileMutation,
 ):
     pass
 
@@ -51,7 +61,7 @@ class KaiSchema(strawberry.Schema):
 
 
 # Types reachable only through the Node interface must be named to the schema.
-NODE_TYPES = [User, ApiKey, AuditEntry, Agent, Task]
+NODE_TYPES = [User, ApiKey, AuditEntry, Agent, Task, File]
 
 
 def build_schema(

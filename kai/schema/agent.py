@@ -4,7 +4,7 @@ import asyncio
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -26,6 +26,9 @@ from kai.services import agent_status
 from kai.services.agent_config import redact
 from kai.services.command import Chunk
 from kai.services.pagination import Page
+
+if TYPE_CHECKING:
+    from kai.schema.file import File
 
 AgentState = strawberry.enum(
     AgentStateValue, name="AgentState", description="Where an agent is in its lifecycle."
@@ -267,6 +270,21 @@ class Agent(Node):
             (self.row.id, (state, first, after))
         )
         return TaskConnection.from_page(page)
+
+    @strawberry.field(description="Files uploaded for it, newest first.")
+    async def files(
+        self, info: strawberry.Info
+    ) -> list[Annotated[File, strawberry.lazy("kai.schema.file")]]:
+        from kai.schema.file import File
+
+        await info.context.authorize(
+            "file.download",
+            resource=f"agent:{self.row.id}",
+            owner_id=self.row.owner_id,
+            agent_id=self.row.id,
+        )
+        rows = await info.context.loaders.files_by_agent_id.load(self.row.id)
+        return [File.from_row(row) for row in rows]
 
     @classmethod
     def from_row(cls, row: AgentRow) -> Agent:

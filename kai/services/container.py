@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,12 +30,17 @@ from kai.services.api_key import ApiKeyService
 from kai.services.audit import AuditService
 from kai.services.auth import AuthService
 from kai.services.command import CommandService
+from kai.services.file import INDEX_TASK, FileService
 from kai.services.mail import BackgroundMailer, build_mailer
 from kai.services.remote import RemoteService
 from kai.services.task import TaskService
 from kai.services.user import UserService
+from kai.storage import from_settings
 from kai.workers.dispatch import Dispatcher, LocalDispatcher
+from kai.workers.runner import SystemTask
 from kai.workers.taskiq_dispatch import TaskiqDispatcher, build_broker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,9 @@ class Services:
     remote: RemoteService
     tasks: TaskService
     dispatcher: Dispatcher
+    files: FileService
+    # The server's own background work, by task type (no agent runs it).
+    system_tasks: dict[str, SystemTask]
 
 
 def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
@@ -100,9 +109,24 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         dispatcher=dispatcher,
         backoff_base_seconds=settings.task_backoff_seconds,
     )
+    scanner = from_settings.scanner(settings)
+    if scanner is None:
+        log.warning("no virus scanner configured: uploads are stored unscanned (SKIPPED)")
+    files = FileService(
+        sessionmaker=sessionmaker,
+        blobs=from_settings.blob_store(settings),
+        scanner=scanner,
+        search_index=from_settings.search_index(settings),
+        signer=from_settings.download_signer(settings),
+        tasks=tasks,
+        max_upload_bytes=settings.max_upload_bytes,
+        allowed_types=settings.allowed_mime_types,
+        index_max_chars=settings.index_max_chars,
+    )
     passwords.warm_up()
     await hub.start()
     try:
+        await files.blobs.start()
         if isinstance(dispatcher, TaskiqDispatcher):
             await dispatcher.start()
         yield Services(
@@ -141,8 +165,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             ),
             tasks=tasks,
             dispatcher=dispatcher,
+            files=files,
+            system_tasks={INDEX_TASK: files.index},
         )
     finally:
+        await files.search_index.aclose()
+        await from_settings.close_embedder(files.search_index.embedder)
+        await files.blobs.aclose()
         if isinstance(dispatcher, TaskiqDispatcher):
             await dispatcher.stop()
         await runtimes.aclose()

@@ -21,7 +21,7 @@ from kai.db import transaction
 from kai.errors import BadUserInput, Conflict, NotFound, ServiceUnavailable
 from kai.events.log import EventLog, append_event
 from kai.models.agent import Agent, AgentState
-from kai.models.agent_event import AgentEventType
+from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
 from kai.services.task_queries import TaskQueries
@@ -125,6 +125,33 @@ class TaskService(TaskQueries):
         if delay_seconds == 0:
             await self._dispatch_or_fail(task)
         return await self.get(task_id=task.id) or task
+
+    async def enqueue_system(
+        self,
+        *,
+        owner_id: str,
+        type: str,
+        payload: Any,
+        retries: int = 3,
+        timeout_seconds: float | None = None,
+    ) -> Task:
+        """Queue the server's own work (a file's indexing), on the same workers and with
+        the same retries, but with no agent and out of the API's sight."""
+        task = Task(
+            agent_id=None,
+            owner_id=owner_id,
+            type=type,
+            payload=payload,
+            max_retries=retries,
+            timeout_seconds=timeout_seconds,
+        )
+        async with transaction(self._sessionmaker) as session:
+            session.add(task)
+        try:
+            await self.dispatch(task.id)
+        except Exception as exc:  # the sweep dispatches it once the broker is back
+            log.warning("could not dispatch system task %s: %r", task.id, exc)
+        return task
 
     async def _dispatch_or_fail(self, task: Task) -> None:
         try:
@@ -266,10 +293,8 @@ class TaskService(TaskQueries):
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             task = await session.get_one(Task, task_id, populate_existing=True)
-            event = await append_event(
-                session, agent_id=task.agent_id, type=event_type, data=task_event_data(task)
-            )
-        await self._events.publish([event])
+            events = await _task_event(session, task, event_type)
+        await self._events.publish(events)
         return task
 
     async def claim(self, *, task_id: str | None, worker_id: str) -> Task | None:
@@ -313,13 +338,8 @@ class TaskService(TaskQueries):
             if taken is None:
                 return None
             task = await session.get_one(Task, taken, populate_existing=True)
-            event = await append_event(
-                session,
-                agent_id=task.agent_id,
-                type=AgentEventType.TASK_PROGRESS,
-                data=task_event_data(task),
-            )
-        await self._events.publish([event])
+            events = await _task_event(session, task, AgentEventType.TASK_PROGRESS)
+        await self._events.publish(events)
         return task
 
     async def progress(self, *, task_id: str, worker_id: str, progress: float) -> bool:
@@ -485,7 +505,20 @@ class TaskService(TaskQueries):
 
 
 def _agent_running() -> ColumnElement[bool]:
+    """The task's agent is RUNNING, or it is the server's own task (no agent)."""
     running = select(col(Agent.id)).where(
         col(Agent.id) == col(Task.agent_id), col(Agent.state) == AgentState.RUNNING
     )
-    return running.exists()
+    return or_(col(Task.agent_id).is_(None), running.exists())
+
+
+async def _task_event(
+    session: AsyncSession, task: Task, event_type: AgentEventType
+) -> list[AgentEvent]:
+    """The agent event of a task's change; the server's own tasks have no agent to tell."""
+    if task.agent_id is None:
+        return []
+    event = await append_event(
+        session, agent_id=task.agent_id, type=event_type, data=task_event_data(task)
+    )
+    return [event]

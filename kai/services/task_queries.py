@@ -54,7 +54,7 @@ class TaskQueries:
             ).all()
         out: dict[str, dict[TaskState, int]] = {}
         for agent_id, state, count in rows:
-            out.setdefault(agent_id, {})[TaskState(state)] = int(count)
+            out.setdefault(str(agent_id), {})[TaskState(state)] = int(count)
         return out
 
     async def list_many(
@@ -97,6 +97,7 @@ class TaskQueries:
             rows = (await session.scalars(query)).all()
         by_agent: dict[str, list[Task]] = defaultdict(list)
         for row in rows:
+            assert row.agent_id is not None  # selected by agent
             by_agent[row.agent_id].append(row)
         return {
             agent_id: make_page(
@@ -115,9 +116,10 @@ class TaskQueries:
         agent) is deleted.
         """
         task = await self.get(task_id=task_id)
-        if task is None:
+        if task is None or task.agent_id is None:  # the server's own tasks have no events
             return
-        after = await self._events.last_seq(agent_id=task.agent_id)
+        agent_id = task.agent_id
+        after = await self._events.last_seq(agent_id=agent_id)
         task = await self.get(task_id=task_id)
         if task is None:
             return
@@ -126,7 +128,7 @@ class TaskQueries:
             return
         last = _snapshot(task)
         while True:
-            events = self._events.follow(agent_id=task.agent_id, after=after)
+            events = self._events.follow(agent_id=agent_id, after=after)
             try:
                 async with aclosing(events):
                     async for event in events:

@@ -26,6 +26,7 @@ async def run_tasks_here(services: Services) -> AsyncIterator[TaskRunner | None]
             runtimes=services.agents.runtimes,
             hub=services.hub,
             heartbeat_seconds=settings.task_heartbeat_seconds,
+            system_tasks=services.system_tasks,
         )
         await runner.start()
         dispatcher.start(runner.run_next)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from kai.events.hub import EventHub, Interrupted
@@ -23,6 +24,15 @@ TIMEOUT_ERROR = "timeout"
 WAIT_RETRY_SECONDS = 1.0
 
 
+ProgressReporter = Callable[[float], Awaitable[None]]
+# The server's own work, by task type: (payload, report progress) -> result.
+SystemTask = Callable[[Any, ProgressReporter], Coroutine[Any, Any, Any]]
+
+
+async def _fail(reason: str) -> None:
+    raise CommandFailed(reason)
+
+
 class _Cancelled(Exception):
     """The task's cancellation was asked for while it ran."""
 
@@ -37,12 +47,14 @@ class TaskRunner:
         hub: EventHub,
         heartbeat_seconds: float = 1.0,
         worker_id: str | None = None,
+        system_tasks: Mapping[str, SystemTask] | None = None,
     ):
         self._tasks = tasks
         self._agents = agents
         self._runtimes = runtimes
         self._hub = hub
         self._heartbeat_seconds = heartbeat_seconds
+        self._system_tasks = dict(system_tasks or {})
         self.worker_id = worker_id or f"wrk_{uuid.uuid4().hex[:16]}"
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
@@ -86,25 +98,18 @@ class TaskRunner:
         return True
 
     async def execute(self, task: Task) -> None:
-        agent = await self._agents.get(agent_id=task.agent_id)
-        if agent is None:
-            return  # deleted with its tasks
-        runtime = self._runtimes.get(agent.type)
-
         async def report(value: float) -> None:
             if not await self._tasks.progress(
                 task_id=task.id, worker_id=self.worker_id, progress=value
             ):
                 raise _Cancelled()
 
+        work = await self._work(task, report)
+        if work is None:
+            return  # its agent was deleted, and the task with it
         token = current_task_id.set(task.id)
         try:
-            job = asyncio.create_task(
-                asyncio.wait_for(
-                    runtime.run_task(handle(agent), task.type, task.payload, report),
-                    task.timeout_seconds,
-                )
-            )
+            job = asyncio.create_task(asyncio.wait_for(work, task.timeout_seconds))
         finally:
             current_task_id.reset(token)
         self._running[task.id] = job
@@ -153,6 +158,20 @@ class TaskRunner:
         finally:
             self._running.pop(task.id, None)
             self._cancelled.discard(task.id)
+
+    async def _work(self, task: Task, report: ProgressReporter) -> Coroutine[Any, Any, Any] | None:
+        """What runs the task: its agent's runtime, or for the server's own tasks (no
+        agent) the system handler of its type."""
+        if task.agent_id is None:
+            handler = self._system_tasks.get(task.type)
+            if handler is None:
+                return _fail(f"no handler for system task type {task.type!r}")
+            return handler(task.payload, report)
+        agent = await self._agents.get(agent_id=task.agent_id)
+        if agent is None:
+            return None
+        runtime = self._runtimes.get(agent.type)
+        return runtime.run_task(handle(agent), task.type, task.payload, report)
 
     def _interrupt(self, task_id: str) -> None:
         job = self._running.get(task_id)

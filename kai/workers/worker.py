@@ -54,6 +54,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
             runtimes=services.agents.runtimes,
             hub=services.hub,
             heartbeat_seconds=settings.task_heartbeat_seconds,
+            system_tasks=services.system_tasks,
         )
 
         async def run_next(task_id: str | None = None) -> bool:

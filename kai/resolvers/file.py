@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from typing import TypeGuard
+
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+
+from kai.errors import BadUserInput
+from kai.models.file import StoredFile
+from kai.resolvers import Info
+from kai.resolvers.agent import load_agent
+from kai.schema.file import File, SearchHit
+from kai.security.principal import Principal
+from kai.services.file import visible_to
+
+
+async def load_file(info: Info, file_id: str, permission: str) -> StoredFile:
+    """The file, if the caller holds `permission` on it; else FORBIDDEN or NOT_FOUND (audited).
+
+    Its owner (and ADMIN) acts on it; an API key limited to some agents, only on
+    the files of those agents.
+    """
+    row = await info.context.services.files.get(file_id=file_id)
+    principal = await info.context.principal()
+    await info.context.authorize(
+        permission,
+        resource=f"file:{file_id}",
+        found=row is not None and visible_to(principal, row),
+    )
+    assert row is not None
+    return row
+
+
+async def _authorize_scope(info: Info, permission: str, agent_id: str | None) -> Principal:
+    """`permission` on one agent's files (its ownership checked) or on the caller's own."""
+    if agent_id is not None:
+        await load_agent(info, agent_id, permission)
+        return await info.context.principal()
+    return await info.context.authorize(permission, resource="file:*")
+
+
+@strawberry.type
+class FileQuery:
+    @strawberry.field(description="The caller's files (ADMIN: everyone's), newest first.")
+    async def files(self, info: Info, agent_id: strawberry.ID | None = None) -> list[File]:
+        principal = await _authorize_scope(
+            info, "file.download", str(agent_id) if agent_id is not None else None
+        )
+        rows = await info.context.services.files.listing(
+            principal=principal, agent_id=str(agent_id) if agent_id is not None else None
+        )
+        return [File.from_row(row) for row in rows]
+
+    @strawberry.field(description="One file, if the caller may see it.")
+    async def file(self, info: Info, id: strawberry.ID) -> File | None:
+        return File.from_row(await load_file(info, str(id), "file.download"))
+
+    @strawberry.field(description="Semantic search over the text of the caller's files.")
+    async def search(
+        self,
+        info: Info,
+        query: str,
+        agent_id: strawberry.ID | None = None,
+        limit: int | None = 10,
+    ) -> list[SearchHit]:
+        principal = await _authorize_scope(
+            info, "file.download", str(agent_id) if agent_id is not None else None
+        )
+        hits = await info.context.services.files.search(
+            principal=principal,
+            query=query,
+            agent_id=str(agent_id) if agent_id is not None else None,
+            limit=limit if limit is not None else 10,
+        )
+        return [
+            SearchHit(file=File.from_row(row), chunk=chunk, score=score)
+            for row, chunk, score in hits
+        ]
+
+
+@strawberry.type
+class FileMutation:
+    @strawberry.mutation(
+        description=(
+            "Uploads a file (GraphQL multipart request). Its type is sniffed from the content "
+            "and must be allowed; it is virus-scanned before it is stored."
+        )
+    )
+    async def upload_file(
+        self, info: Info, file: Upload, agent_id: strawberry.ID | None = None
+    ) -> File:
+        principal = await _authorize_scope(
+            info, "file.upload", str(agent_id) if agent_id is not None else None
+        )
+        if agent_id is None and principal.agent_ids is not None:
+            raise BadUserInput(
+                "This API key is limited to some agents: upload for one of them.",
+                field="agentId",
+            )
+        if not _is_upload(file):
+            raise BadUserInput("file must be a multipart file part.", field="file")
+        try:
+            row = await info.context.services.files.upload(
+                owner_id=principal.user_id,
+                agent_id=str(agent_id) if agent_id is not None else None,
+                source=file,
+            )
+        finally:
+            await file.close()
+        return File.from_row(row)
+
+    @strawberry.mutation(description="Deletes the file, its stored bytes and its search passages.")
+    async def delete_file(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        row = await load_file(info, str(id), "file.delete")
+        await info.context.services.files.delete(row)
+        return strawberry.ID(row.id)
+
+
+def _is_upload(value: object) -> TypeGuard[UploadFile]:
+    return isinstance(value, UploadFile)

@@ -1,0 +1,380 @@
+"""Files: upload (hash, sniff, scan, store, then the row), list, download, delete, search.
+
+The order of an upload is the point (F2, F5, F8): the whole content is hashed,
+sniffed and scanned before a blob is written, the blob is written before the
+row, and a failure at any step removes what the earlier steps made. So nothing
+that is infected, spoofed or over the limit ever lands, and a row always has
+its blob.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from kai.db import transaction
+from kai.errors import BadUserInput, ErrorCode, KaiError, NotFound, ServiceUnavailable
+from kai.models.base import utcnow
+from kai.models.file import ScanStatus, StoredFile
+from kai.security.principal import Principal
+from kai.services.task import TaskService
+from kai.storage.blobs import BlobStore, BlobStoreUnavailable
+from kai.storage.names import sanitise_filename
+from kai.storage.scanner import Scanner, ScannerUnavailable
+from kai.storage.search_index import SearchIndex
+from kai.storage.signing import DownloadSigner
+from kai.storage.sniff import HEAD_BYTES, ContentSniffer, decide_type
+from kai.storage.text import INDEXED_TYPES, extract_text
+
+log = logging.getLogger(__name__)
+
+INDEX_TASK = "file.index"
+READ_CHUNK = 1 << 20
+MAX_QUERY_CHARS = 1000
+MAX_SEARCH_LIMIT = 50
+
+
+class PayloadTooLarge(KaiError):
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class MalwareDetected(KaiError):
+    code = ErrorCode.MALWARE_DETECTED
+
+
+class TamperedBlob(Exception):
+    """A stored blob no longer matches the checksum taken at upload (F6)."""
+
+
+def visible_to(principal: Principal, row: StoredFile) -> bool:
+    """Its owner and ADMIN see a file; an API key limited to some agents, only the
+    files of those agents."""
+    if not principal.may_act_on(row.owner_id):
+        return False
+    if principal.agent_ids is None:
+        return True
+    return row.agent_id is not None and principal.may_use_agent(row.agent_id)
+
+
+class UploadSource(Protocol):
+    """What an upload is read from: Starlette's UploadFile, spooled to disk as it arrived."""
+
+    @property
+    def filename(self) -> str | None: ...
+
+    @property
+    def content_type(self) -> str | None: ...
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+    async def seek(self, offset: int) -> None: ...
+
+
+class FileService:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        blobs: BlobStore,
+        scanner: Scanner | None,
+        search_index: SearchIndex,
+        signer: DownloadSigner,
+        tasks: TaskService,
+        max_upload_bytes: int,
+        allowed_types: Sequence[str],
+        index_max_chars: int,
+    ):
+        self._sessionmaker = sessionmaker
+        self.blobs = blobs
+        self.scanner = scanner
+        self.search_index = search_index
+        self.signer = signer
+        self._tasks = tasks
+        self.max_upload_bytes = max_upload_bytes
+        self._allowed = frozenset(allowed_types)
+        self._index_max_chars = index_max_chars
+
+    # -- upload -------------------------------------------------------------------
+
+    async def upload(
+        self, *, owner_id: str, agent_id: str | None, source: UploadSource
+    ) -> StoredFile:
+        name = sanitise_filename(source.filename)
+        declared = source.content_type
+        sniffer = ContentSniffer()
+        digest = hashlib.sha256()
+        size = 0
+
+        async def inspected() -> AsyncIterator[bytes]:
+            nonlocal size
+            checked_magic = False
+            async for chunk in _chunks(source):
+                size += len(chunk)
+                if size > self.max_upload_bytes:
+                    raise PayloadTooLarge(
+                        f"The file is over the {self.max_upload_bytes}-byte upload limit."
+                    )
+                digest.update(chunk)
+                sniffer.feed(chunk)
+                if not checked_magic and size >= HEAD_BYTES:
+                    checked_magic = True
+                    if (magic := sniffer.magic()) is not None:
+                        # A spoofed binary is refused here, not after a full scan.
+                        decide_type(declared, [magic], self._allowed)
+                yield chunk
+
+        scan_status = await self._scan(inspected())
+        mime_type = decide_type(declared, sniffer.candidates(), self._allowed)
+        await source.seek(0)
+        row = await self._store(
+            source,
+            StoredFile(
+                owner_id=owner_id,
+                agent_id=agent_id,
+                original_name=name,
+                size=size,
+                mime_type=mime_type,
+                checksum=digest.hexdigest(),
+                scan_status=scan_status,
+                storage_key=secrets.token_hex(16),
+            ),
+        )
+        if mime_type in INDEXED_TYPES:
+            await self._tasks.enqueue_system(
+                owner_id=owner_id, type=INDEX_TASK, payload={"fileId": row.id}, retries=3
+            )
+        return row
+
+    async def _scan(self, content: AsyncIterator[bytes]) -> ScanStatus:
+        """Reads the whole upload through the scanner (or through nothing, when none is
+        configured: development only), raising what the inspection raises."""
+        if self.scanner is None:
+            async for _ in content:
+                pass
+            return ScanStatus.SKIPPED
+        try:
+            signature = await self.scanner.scan(content)
+        except ScannerUnavailable as exc:
+            # Never "clean" by default (F5): no scan, no file.
+            log.error("virus scanner unavailable, upload refused: %s", exc)
+            raise ServiceUnavailable(
+                "The virus scanner is unavailable; the file was not stored."
+            ) from exc
+        if signature is not None:
+            log.warning("upload refused: malware %s detected", signature)
+            raise MalwareDetected(
+                f"The virus scanner found {signature}; the file was not stored.",
+                signature=signature,
+            )
+        return ScanStatus.CLEAN
+
+    async def _store(self, source: UploadSource, row: StoredFile) -> StoredFile:
+        """The blob, then the row; whatever fails (or is cancelled) takes the blob back."""
+        try:
+            await self.blobs.put(row.storage_key, _chunks(source))
+        except BlobStoreUnavailable as exc:
+            log.error("blob store unavailable, upload refused: %s", exc)
+            raise ServiceUnavailable(
+                "File storage is unavailable; the file was not stored."
+            ) from exc
+        try:
+            async with transaction(self._sessionmaker) as session:
+                session.add(row)
+        except BaseException as exc:
+            await asyncio.shield(self._forget_blob(row.storage_key))
+            if isinstance(exc, IntegrityError):  # the agent was deleted meanwhile
+                raise NotFound("Agent") from exc
+            raise
+        return row
+
+    async def _forget_blob(self, key: str) -> None:
+        try:
+            await self.blobs.delete(key)
+        except Exception as exc:
+            log.error("could not remove blob %s after a failed upload: %r", key, exc)
+
+    # -- read -----------------------------------------------------------------------
+
+    async def get(self, *, file_id: str) -> StoredFile | None:
+        async with self._sessionmaker() as session:
+            return await session.get(StoredFile, file_id)
+
+    async def listing(self, *, principal: Principal, agent_id: str | None) -> Sequence[StoredFile]:
+        """The caller's files (ADMIN: everyone's), newest first; an API key limited to
+        some agents sees only those agents' files."""
+        query = select(StoredFile).order_by(
+            col(StoredFile.uploaded_at).desc(), col(StoredFile.id).desc()
+        )
+        if not principal.is_admin:
+            query = query.where(col(StoredFile.owner_id) == principal.user_id)
+        if agent_id is not None:
+            query = query.where(col(StoredFile.agent_id) == agent_id)
+        if principal.agent_ids is not None:
+            query = query.where(col(StoredFile.agent_id).in_(sorted(principal.agent_ids)))
+        async with self._sessionmaker() as session:
+            return (await session.scalars(query)).all()
+
+    async def by_agents(self, agent_ids: Sequence[str]) -> dict[str, list[StoredFile]]:
+        """Every file of each agent, newest first: one statement for a whole list of agents."""
+        async with self._sessionmaker() as session:
+            rows = await session.scalars(
+                select(StoredFile)
+                .where(col(StoredFile.agent_id).in_(agent_ids))
+                .order_by(col(StoredFile.uploaded_at).desc(), col(StoredFile.id).desc())
+            )
+            found: dict[str, list[StoredFile]] = {agent_id: [] for agent_id in agent_ids}
+            for row in rows:
+                assert row.agent_id is not None
+                found[row.agent_id].append(row)
+            return found
+
+    def url(self, row: StoredFile) -> str:
+        return self.signer.url(row.id)
+
+    @asynccontextmanager
+    async def download(self, row: StoredFile) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The blob's bytes, checked against the upload's size and checksum as they go.
+
+        The last chunk is held back until the whole content is verified: a tampered
+        blob ends the response short of its Content-Length, which every client
+        reports as an error, instead of delivering the wrong bytes in full.
+        """
+        async with self.blobs.open(row.storage_key) as chunks:
+            yield _verified(chunks, row)
+
+    # -- delete ---------------------------------------------------------------------
+
+    async def delete(self, row: StoredFile) -> None:
+        """Search passages, then the blob, then the row: a failure leaves the row, so
+        deleting again finishes the job, and no row is ever left without its blob."""
+        try:
+            await self.search_index.remove_file(row.id)
+            await self.blobs.delete(row.storage_key)
+        except Exception as exc:
+            log.error("could not delete file %s: %r", row.id, exc)
+            raise ServiceUnavailable("File storage is unavailable; the file was kept.") from exc
+        async with transaction(self._sessionmaker) as session:
+            await session.execute(delete(StoredFile).where(col(StoredFile.id) == row.id))
+
+    async def delete_of_agent(self, *, agent_id: str) -> int:
+        """An agent's files go before the agent does (blobs and passages included)."""
+        rows = (await self.by_agents([agent_id]))[agent_id]
+        for row in rows:
+            await self.delete(row)
+        return len(rows)
+
+    # -- search ---------------------------------------------------------------------
+
+    async def index(self, payload: Any, report: Any) -> dict[str, Any]:
+        """The `file.index` task: the file's text, chunked, embedded, into the index.
+
+        Safe to run again (a retry, a redelivery): the file's passages are replaced.
+        """
+        file_id = str((payload or {}).get("fileId", ""))
+        row = await self.get(file_id=file_id)
+        if row is None:
+            return {"fileId": file_id, "passages": 0, "skipped": "file deleted"}
+        text = await self._text_of(row)
+        await report(0.5)
+        passages = await self.search_index.index_file(
+            file_id=row.id, owner_id=row.owner_id, agent_id=row.agent_id, text=text
+        )
+        async with transaction(self._sessionmaker) as session:
+            stored = await session.get(StoredFile, row.id)
+            if stored is not None:
+                stored.indexed_at = utcnow()
+        if stored is None:  # deleted while it was being indexed: take the passages back
+            await self.search_index.remove_file(row.id)
+        return {"fileId": row.id, "passages": passages}
+
+    async def _text_of(self, row: StoredFile) -> str:
+        """Extraction reads a file (pypdf needs one it can seek): the blob, spooled to a
+        temporary file, then read in a thread."""
+        with tempfile.TemporaryDirectory(prefix="kai-index-") as directory:
+            path = Path(directory) / "blob"
+            with path.open("wb") as spool:
+                async with self.download(row) as chunks:
+                    async for chunk in chunks:
+                        await asyncio.to_thread(spool.write, chunk)
+            return await asyncio.to_thread(
+                extract_text, path, row.mime_type, max_chars=self._index_max_chars
+            )
+
+    async def search(
+        self, *, principal: Principal, query: str, agent_id: str | None, limit: int
+    ) -> list[tuple[StoredFile, str, float]]:
+        """Passages of the caller's own files, best first."""
+        if len(query) > MAX_QUERY_CHARS:
+            raise BadUserInput(f"query is at most {MAX_QUERY_CHARS} characters.", field="query")
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise BadUserInput(f"limit must be 1 to {MAX_SEARCH_LIMIT}.", field="limit")
+        narrowed = principal.agent_ids is not None and agent_id is None
+        passages = await self.search_index.search(
+            query,
+            owner_id=principal.user_id,
+            agent_id=agent_id,
+            # A key limited to some agents filters afterwards: fetch enough to fill the page.
+            limit=limit * 5 if narrowed else limit,
+        )
+        ids = {passage.file_id for passage in passages}
+        async with self._sessionmaker() as session:
+            rows = {
+                row.id: row
+                for row in await session.scalars(
+                    select(StoredFile).where(
+                        col(StoredFile.id).in_(ids), col(StoredFile.owner_id) == principal.user_id
+                    )
+                )
+            }
+        hits: list[tuple[StoredFile, str, float]] = []
+        for passage in passages:
+            row = rows.get(passage.file_id)
+            if row is None:  # deleted since it was indexed
+                continue
+            if principal.agent_ids is not None and row.agent_id not in principal.agent_ids:
+                continue
+            hits.append((row, passage.chunk, passage.score))
+        return hits[:limit]
+
+
+async def _chunks(source: UploadSource) -> AsyncIterator[bytes]:
+    while chunk := await source.read(READ_CHUNK):
+        yield chunk
+
+
+async def _verified(chunks: AsyncIterator[bytes], row: StoredFile) -> AsyncIterator[bytes]:
+    digest = hashlib.sha256()
+    size = 0
+    held: bytes | None = None
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > row.size:
+            break
+        digest.update(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    if size != row.size or digest.hexdigest() != row.checksum:
+        log.error(
+            "file %s: stored blob %s does not match its checksum (size %d, expected %d); "
+            "download aborted",
+            row.id,
+            row.storage_key,
+            size,
+            row.size,
+        )
+        raise TamperedBlob(row.id)
+    if held is not None:
+        yield held

@@ -1,0 +1,1 @@
+"""Where uploaded files live: blob stores, scanner, text search."""

@@ -1,0 +1,105 @@
+"""Uploads as clients send them: the GraphQL multipart request spec, streamed or not."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from tests.graphql_client import GraphQLClient, Result
+
+FILE_FIELDS = """
+  id originalName size mimeType checksum scanStatus uploadedAt url
+  uploadedBy { id email } agent { id }
+"""
+UPLOAD = f"""
+mutation Upload($file: Upload!, $agentId: ID) {{
+  uploadFile(file: $file, agentId: $agentId) {{ {FILE_FIELDS} }}
+}}
+"""
+FILE = f"query File($id: ID!) {{ file(id: $id) {{ {FILE_FIELDS} }} }}"
+FILES = "query Files($agentId: ID) { files(agentId: $agentId) { id originalName } }"
+DELETE_FILE = "mutation DeleteFile($id: ID!) { deleteFile(id: $id) }"
+SEARCH = """
+query Search($query: String!, $agentId: ID, $limit: Int) {
+  search(query: $query, agentId: $agentId, limit: $limit) { chunk score file { id originalName } }
+}
+"""
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def multipart_head(
+    boundary: str,
+    *,
+    filename: str,
+    content_type: str | None,
+    agent_id: str | None = None,
+    query: str = UPLOAD,
+) -> bytes:
+    operations = {"query": query, "variables": {"file": None, "agentId": agent_id}}
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+        f"{json.dumps(operations)}\r\n",
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
+        f"{json.dumps({'0': ['variables.file']})}\r\n",
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; '
+        f'filename="{_quoted(filename)}"\r\n',
+    ]
+    if content_type is not None:
+        parts.append(f"Content-Type: {content_type}\r\n")
+    parts.append("\r\n")
+    return "".join(parts).encode()
+
+
+def multipart_tail(boundary: str) -> bytes:
+    return f"\r\n--{boundary}--\r\n".encode()
+
+
+async def upload(
+    client: GraphQLClient,
+    token: str | None,
+    content: bytes | Iterable[bytes],
+    *,
+    filename: str = "notes.txt",
+    content_type: str | None = "text/plain",
+    agent_id: str | None = None,
+    chunked: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Result:
+    """POST one file; `chunked` streams it with no Content-Length, as a lying client may."""
+    boundary = "kai-" + secrets.token_hex(8)
+    head = multipart_head(boundary, filename=filename, content_type=content_type, agent_id=agent_id)
+    tail = multipart_tail(boundary)
+    pieces = [content] if isinstance(content, bytes) else content
+    all_headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    if token is not None:
+        all_headers["authorization"] = f"Bearer {token}"
+    all_headers.update(headers or {})
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield head
+        for piece in pieces:
+            yield piece
+        yield tail
+
+    body: Any
+    body = stream() if chunked else head + b"".join(pieces) + tail
+    response = await client.http.post("/graphql", content=body, headers=all_headers)
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {"raw": response.text}
+    return Result(response.status_code, payload, response.headers)
+
+
+def zeros(total: int, chunk: int = 1 << 20) -> Iterable[bytes]:
+    block = b"\0" * chunk
+    sent = 0
+    while sent < total:
+        size = min(chunk, total - sent)
+        yield block[:size]
+        sent += size

@@ -88,7 +88,7 @@ def _graphql_view(services: Services) -> KaiGraphQL:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [FlushAudit]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    schema = build_schema(extensions=extensions, suggestions=not settings.is_production)
+    schema = build_schema(extensions=extensions, suggestions=settings.field_suggestions_enabled)
     return KaiGraphQL(schema, services=services)
 
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
 
     graphiql: bool | None = None
     introspection: bool | None = None
+    field_suggestions: bool | None = None
+    # Queries (never mutations) over GET: handy in development, a CSRF surface in production.
+    allow_get: bool | None = None
     permissions: dict[str, list[str]] | None = None
 
     max_body_bytes: int = 1024 * 1024
@@ -171,6 +174,11 @@ class Settings(BaseSettings):
             problems.append("KAI_DATABASE_URL must point at PostgreSQL, not SQLite")
         if not self.public_url.startswith("https://"):
             problems.append("KAI_PUBLIC_URL must be an https:// URL")
+        if self.broadcast_url.startswith("memory"):
+            problems.append(
+                "KAI_BROADCAST_URL (or KAI_REDIS_URL) must name a shared broker, not memory://: "
+                "replicas and workers would not see each other's events"
+            )
         if self.scanner != "none" and not self.clamd_url:
             problems.append("KAI_CLAMD_URL must point at clamd (or KAI_SCANNER=none, deliberately)")
         return problems
@@ -200,6 +208,16 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        if self.field_suggestions is not None:
+            return self.field_suggestions
+        return not self.is_production
+
+    @property
+    def get_queries_enabled(self) -> bool:
+        return self.allow_get if self.allow_get is not None else not self.is_production
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -270,7 +270,7 @@ class KaiGraphQL(GraphQL[Context, None]):
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
-            allow_queries_via_get=not settings.is_production,
+            allow_queries_via_get=settings.get_queries_enabled,
             multipart_uploads_enabled=True,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             allowed_origins=settings.allowed_origins,

@@ -16,6 +16,7 @@ SAFE_PRODUCTION = {
     "KAI_DATABASE_URL": "postgresql+asyncpg://kai@db/kai",
     "KAI_PUBLIC_URL": "https://kai.example.com",
     "KAI_CLAMD_URL": "tcp://clamd:3310",
+    "KAI_BROADCAST_URL": "redis://redis:6379",
 }
 
 
@@ -71,6 +72,7 @@ def test_production_accepts_safe_settings(monkeypatch: pytest.MonkeyPatch) -> No
         ("KAI_PUBLIC_URL", "http://kai.example.com", "KAI_PUBLIC_URL"),
         ("KAI_JWT_SECRET", "short", "KAI_JWT_SECRET"),
         ("KAI_CLAMD_URL", "", "KAI_CLAMD_URL"),
+        ("KAI_BROADCAST_URL", "memory://", "KAI_BROADCAST_URL"),
     ],
 )
 def test_production_refuses_each_unsafe_setting_by_name(

@@ -15,13 +15,23 @@ from kai.app import create_app
 from kai.db import create_engine
 from tests.conftest import make_settings, postgres_database
 from tests.graphql_client import GraphQLClient
+from tests.redis_server import redis_url_or_skip
 
-PRODUCTION = {
-    "env": "production",
-    "public_url": "https://kai.example.com",
-    "jwt_secret": "p" * 48,
-    "scanner": "none",
-}
+
+def production(database: str, tmp_path: Path) -> Any:
+    """What production needs to start: PostgreSQL, a shared broker (the test Redis),
+    an explicit choice about the virus scanner."""
+    return make_settings(
+        database,
+        tmp_path,
+        env="production",
+        public_url="https://kai.example.com",
+        jwt_secret="p" * 48,
+        scanner="none",
+        broadcast_url=redis_url_or_skip(),
+    )
+
+
 INTROSPECTION = "{ __schema { types { name } } }"
 MISSPELT = "{ mee { id } }"
 
@@ -32,7 +42,7 @@ async def production_client(tmp_path: Path) -> AsyncIterator[GraphQLClient]:
         engine = create_engine(database)
         await migrate.upgrade(engine)
         await engine.dispose()
-        app = create_app(make_settings(database, tmp_path, **PRODUCTION))
+        app = create_app(production(database, tmp_path))
         async with LifespanManager(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
@@ -74,7 +84,7 @@ async def test_development_does_suggest_fields(client: GraphQLClient) -> None:
 
 async def test_production_refuses_to_start_with_pending_migrations(tmp_path: Path) -> None:
     async with postgres_database() as database:
-        app: Any = create_app(make_settings(database, tmp_path, **PRODUCTION))
+        app: Any = create_app(production(database, tmp_path))
 
         with pytest.raises(RuntimeError, match="kai migrate"):
             async with LifespanManager(app):

@@ -68,6 +68,7 @@ PRODUCTION = {
     "database_url": "postgresql+asyncpg://kai@db.example.test/kai",
     "public_url": "https://kai.example.test",
     "clamd_url": "tcp://clamd.example.test:3310",
+    "broadcast_url": "redis://redis.example.test:6379",
 }
 
 

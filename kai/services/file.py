@@ -152,9 +152,12 @@ class FileService:
             ),
         )
         if mime_type in INDEXED_TYPES:
-            await self._tasks.enqueue_system(
-                owner_id=owner_id, type=INDEX_TASK, payload={"fileId": row.id}, retries=3
-            )
+            try:
+                await self._tasks.enqueue_system(
+                    owner_id=owner_id, type=INDEX_TASK, payload={"fileId": row.id}, retries=3
+                )
+            except Exception as exc:  # the file is stored: failing the upload now would lie
+                log.error("file %s stored but not queued for indexing: %r", row.id, exc)
         return row
 
     async def _scan(self, content: AsyncIterator[bytes]) -> ScanStatus:
@@ -183,13 +186,15 @@ class FileService:
     async def _store(self, source: UploadSource, row: StoredFile) -> StoredFile:
         """The blob, then the row; whatever fails (or is cancelled) takes the blob back."""
         try:
-            await self.blobs.put(row.storage_key, _chunks(source))
+            written = await self.blobs.put(row.storage_key, _chunks(source))
         except BlobStoreUnavailable as exc:
             log.error("blob store unavailable, upload refused: %s", exc)
             raise ServiceUnavailable(
                 "File storage is unavailable; the file was not stored."
             ) from exc
         try:
+            if written != row.size:  # the spooled upload changed under us: never store that
+                raise RuntimeError(f"stored {written} bytes of a {row.size}-byte upload")
             async with transaction(self._sessionmaker) as session:
                 session.add(row)
         except BaseException as exc:

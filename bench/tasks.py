@@ -333,6 +333,10 @@ async def main() -> None:
                 "KAI_JWT_SECRET": SECRET,
                 "KAI_DATA_DIR": str(Path(scratch) / "data"),
                 "KAI_LOG_LEVEL": "WARNING",
+                # One user enqueues hundreds of tasks a second: no per-minute budgets.
+                "KAI_RATE_LIMIT_QUERY_PER_MINUTE": "0",
+                "KAI_RATE_LIMIT_MUTATION_PER_MINUTE": "0",
+                "KAI_RATE_LIMIT_SUBSCRIBE_PER_MINUTE": "0",
             }
             processes = Processes(env, Path(scratch))
             try:

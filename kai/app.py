@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql (HTTP and WebSocket), /files/{id}, /healthz, /readyz."""
+"""The Starlette application: /graphql (HTTP and WebSocket), /files/{id}, /healthz, /readyz,
+/metrics."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.extensions import DisableIntrospection, SchemaExtension
@@ -20,15 +22,21 @@ from kai import migrate
 from kai.config import Settings
 from kai.graphql_app import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from kai.observability.http import MetricsMiddleware
+from kai.observability.operations import ObserveOperations
+from kai.observability.readiness import readiness
+from kai.observability.task_counts import count_tasks_forever
+from kai.observability.tracing import start_tracing, tracing_extension
 from kai.routes.files import download_file
 from kai.schema import build_schema
 from kai.schema.extensions import FlushAudit
+from kai.schema.limits import QueryLimits
+from kai.schema.rate_limits import RateLimits
 from kai.services.container import Services, open_services
 from kai.workers.local import run_tasks_here
 
 log = logging.getLogger(__name__)
 
-READY_TIMEOUT = 2.0
 PRUNE_INTERVAL = 60.0
 # The heartbeat sweep runs this often, at most: a silent agent turns ERROR soon after its timeout.
 SWEEP_INTERVAL = 5.0
@@ -39,19 +47,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
-            await _prepare_database(services)
-            app.state.services = services
-            app.state.graphql = _graphql_view(services)
-            pruning = asyncio.create_task(_prune_events(services))
-            sweeping = asyncio.create_task(_sweep_remote_agents(services))
-            async with run_tasks_here(services):
-                log.info("kAI ready on %s (%s)", settings.public_url, settings.env)
-                try:
-                    yield
-                finally:
-                    pruning.cancel()
-                    sweeping.cancel()
+        tracer_provider = start_tracing(settings) if settings.otel_endpoint else None
+        try:
+            async with open_services(settings) as services:
+                await _prepare_database(services)
+                app.state.services = services
+                app.state.graphql = _graphql_view(services, tracer_provider)
+                background = [
+                    asyncio.create_task(_prune_events(services)),
+                    asyncio.create_task(_sweep_remote_agents(services)),
+                    asyncio.create_task(count_tasks_forever(services.tasks)),
+                ]
+                async with run_tasks_here(services):
+                    log.info("kAI ready on %s (%s)", settings.public_url, settings.env)
+                    try:
+                        yield
+                    finally:
+                        for task in background:
+                            task.cancel()
+                        # Awaited before the engine goes: a query cut off mid-way must
+                        # give its connection back while the pool still exists.
+                        await asyncio.gather(*background, return_exceptions=True)
+        finally:
+            if tracer_provider is not None:
+                tracer_provider.shutdown()  # flushes the spans still queued
 
     return Starlette(
         routes=[
@@ -59,9 +78,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", _graphql),
             Route("/files/{file_id}", download_file, methods=["GET", "HEAD"]),
             Route("/healthz", healthz),
+            Route("/metrics", metrics_endpoint),
             Route("/readyz", readyz),
         ],
         middleware=[
+            Middleware(MetricsMiddleware),
             Middleware(RequestIdMiddleware),
             Middleware(
                 BodyLimitMiddleware,
@@ -83,12 +104,26 @@ class _GraphQLEndpoint:
 _graphql = _GraphQLEndpoint()
 
 
-def _graphql_view(services: Services) -> KaiGraphQL:
+def _graphql_view(services: Services, tracer_provider: TracerProvider | None) -> KaiGraphQL:
     settings = services.settings
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [FlushAudit]
+    limits = QueryLimits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_query_tokens,
+    )
+    extensions.append(limits.extension)
+    extensions.append(RateLimits)  # after validation, before any resolver
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    schema = build_schema(extensions=extensions, suggestions=settings.field_suggestions_enabled)
+    observers: list[type[SchemaExtension]] = [ObserveOperations]
+    if tracer_provider is not None:
+        observers.append(tracing_extension(tracer_provider))
+    schema = build_schema(
+        extensions=extensions,
+        observers=observers,
+        suggestions=settings.field_suggestions_enabled,
+    )
     return KaiGraphQL(schema, services=services)
 
 
@@ -130,14 +165,14 @@ async def healthz(_: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    services: Services = request.app.state.services
-    try:
-        async with asyncio.timeout(READY_TIMEOUT), services.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means "not ready", and says why
-        log.warning("readiness: database unreachable: %r", exc)
-        return JSONResponse(
-            {"status": "unavailable", "checks": {"database": f"unreachable: {type(exc).__name__}"}},
-            status_code=503,
-        )
-    return JSONResponse({"status": "ok", "checks": {"database": "ok"}})
+    ready, checks = await readiness(request.app.state.services)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    if not request.app.state.services.settings.metrics_enabled:
+        return Response(status_code=404)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="on SIGTERM, how long running tasks may finish before they are handed back",
     )
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on this port (GET /metrics)"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
@@ -85,17 +89,21 @@ def _serve(args: argparse.Namespace) -> int:
 
     from kai import logs
     from kai.app import create_app
+    from kai.shutdown import GracefulServer
 
     settings = _settings()
-    logs.configure(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
+    logs.configure(settings.log_level, json_lines=settings.json_logs)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=args.host,
         port=args.port,
         log_config=None,
         proxy_headers=False,
         ws_max_size=1024 * 1024,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
     )
+    GracefulServer(config, app=app).run()
     return 0
 
 
@@ -112,7 +120,12 @@ def _worker(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"task_concurrency": args.concurrency})
     if args.grace_seconds < 0:
         raise SystemExit("kai: --grace-seconds must be 0 or more")
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, json_lines=settings.json_logs)
+    if args.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        # A thread of its own: scrapes answer even while the event loop is busy.
+        start_http_server(args.metrics_port, addr=args.metrics_host)
     asyncio.run(run_worker(settings, grace_seconds=args.grace_seconds))
     return 0
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from kai.security.client_ip import parse_networks
+
 MIN_SECRET_BYTES = 32
 JWT_SECRET_FILE = "jwt_secret"
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "kai"}
@@ -43,6 +45,15 @@ class Settings(BaseSettings):
     # Comma-separated in the environment: KAI_ALLOWED_ORIGINS=https://a.example,https://b.example
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
+    # Unset: JSON lines in production, readable text in development.
+    log_format: Literal["text", "json"] | None = None
+    metrics_enabled: bool = True
+    # OTLP/HTTP collector (e.g. http://otel-collector:4318). Unset: no tracing at all.
+    otel_endpoint: str | None = None
+    otel_service_name: str = "kai"
+    otel_sample_ratio: float = Field(default=0.1, ge=0, le=1)
+    # On SIGTERM: how long in-flight requests may finish after WebSockets are closed.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
     jwt_secret: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "EdDSA"] = "HS256"
@@ -70,6 +81,13 @@ class Settings(BaseSettings):
     permissions: dict[str, list[str]] | None = None
 
     max_body_bytes: int = 1024 * 1024
+    # Every GraphQL document, HTTP and WebSocket alike (G1-G3, W4): QUERY_TOO_COMPLEX past them.
+    max_query_depth: int = Field(default=10, gt=0)
+    max_aliases: int = Field(default=15, gt=0)
+    max_query_tokens: int = Field(default=2000, gt=0)
+    # Bounds running an HTTP query or mutation (G5); above command_timeout_seconds, so a
+    # sendCommand can answer with its own timeout first.
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
 
     broadcast_url: str = "memory://"
     command_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -128,8 +146,20 @@ class Settings(BaseSettings):
     rate_limit_auth_per_ip: int = 30
     rate_limit_auth_per_account: int = 10
     rate_limit_auth_window_seconds: float = 300.0
+    # Root fields per minute, per user (session) or API key; anonymous calls per client IP.
+    # 0: unlimited.
+    rate_limit_query_per_minute: int = Field(default=600, ge=0)
+    rate_limit_mutation_per_minute: int = Field(default=120, ge=0)
+    rate_limit_subscribe_per_minute: int = Field(default=60, ge=0)
+    rate_limit_upload_per_minute: int = Field(default=30, ge=0)
+    rate_limit_agent_per_minute: int = Field(default=6000, ge=0)
+    rate_limit_anonymous_per_minute: int = Field(default=120, ge=0)
+    # Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("allowed_origins", "runtimes_extra", "allowed_mime_types", mode="before")
+    @field_validator(
+        "allowed_origins", "runtimes_extra", "allowed_mime_types", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -140,6 +170,12 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo here would silently trust nobody, or everybody
+        return value
 
     @model_validator(mode="after")
     def _share_events_with_workers(self) -> Settings:
@@ -208,6 +244,10 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" if self.log_format else self.is_production
 
     @property
     def field_suggestions_enabled(self) -> bool:

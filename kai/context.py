@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from kai.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from kai.loaders import Loaders
 from kai.security.audit import Auditor
+from kai.security.client_ip import client_ip
 from kai.security.principal import Principal
 from kai.services.container import Services
 
@@ -59,7 +60,7 @@ class Context:
             services=services,
             connection=connection,
             request_id=request_id,
-            client_ip=connection.client.host if connection.client else None,
+            client_ip=client_ip(connection, services.settings.trusted_proxies),
             credential=bearer_credential(connection.headers.get("authorization")),
             loaders=_loaders(services),
             auditor=Auditor(services.sessionmaker, request_id),
@@ -136,7 +137,11 @@ class Context:
         return principal
 
     async def throttle(self, operation: str, *, account: str | None = None) -> None:
-        """Count one attempt per client IP and, when known, per account (A8)."""
+        """Count one attempt per client IP and, when known, per account (A8).
+
+        Each resolver call counts, so aliases cannot multiply attempts. A limit of 0
+        is unlimited.
+        """
         settings = self.services.settings
         limiter = self.services.rate_limiter
         window = settings.rate_limit_auth_window_seconds

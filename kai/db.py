@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,6 +31,32 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_async_engine(url, **kwargs)
+
+
+# SQLSTATEs of a database that is away rather than of a bad statement: class 08
+# (connection exception), 57P (operator intervention: shutting down, terminated by an
+# administrator or a crash, starting up) and 53300 (too many connections).
+_AWAY_SQLSTATES = ("08", "57P", "53300")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database is down, restarting or unreachable: a service
+    outage to answer SERVICE_UNAVAILABLE or wait out, not a bug.
+
+    asyncpg's errors reach SQLAlchemy as a plain DBAPIError, not an OperationalError:
+    a connection cut mid-statement (PostgreSQL stopped or restarted) is one whose
+    connection SQLAlchemy invalidated, and a connection refused while PostgreSQL shuts
+    down or starts up ("the database system is shutting down", 57P03) is known only
+    by its SQLSTATE.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate.startswith(_AWAY_SQLSTATES)
+    return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

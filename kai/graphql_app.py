@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import weakref
 from datetime import timedelta
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -36,6 +40,8 @@ from kai.services.container import Services
 
 log = logging.getLogger(__name__)
 
+# A server shutting down closes its sockets with this (RFC 6455 "going away").
+CLOSE_GOING_AWAY = 1001
 # Closes a socket whose credentials stopped working (logout, expiry, revoked key).
 CLOSE_CREDENTIALS_REVOKED = 4403
 # The close codes graphql-transport-ws defines, used for legacy graphql-ws too (W2).
@@ -61,10 +67,40 @@ def http_error(status: int, reason: str) -> JSONResponse:
     """A refused HTTP request still answers in GraphQL's shape, with a code."""
     if reason == "Unsupported content type":
         status, reason = 415, "Send application/json, or multipart/form-data for uploads."
+    if reason == "Batching is not enabled":  # a body that is an array of operations (G4)
+        reason = BATCHING_REFUSAL
     code = _error_code(status, reason)
     return JSONResponse(
         {"errors": [{"message": reason, "extensions": {"code": code.value}}]},
         status_code=status,
+    )
+
+
+BATCHING_REFUSAL = (
+    "Batched requests (an array of operations) are not accepted: send one operation per request."
+)
+# How long the audit rows of a timed-out request may take to be written.
+AUDIT_FLUSH_GRACE_SECONDS = 5.0
+
+
+class RequestTimedOut(Exception):
+    """Running an HTTP query or mutation took longer than KAI_REQUEST_TIMEOUT_SECONDS (G5)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"timed out after {seconds:g} s")
+        self.seconds = seconds
+
+
+def timeout_response(seconds: float) -> JSONResponse:
+    """503, in GraphQL's shape: nothing of the operation's answer is sent, the failure is the
+    server's and temporary, and proxies, monitoring and clients recognise a 503 as such."""
+    message = (
+        f"The request did not finish within {seconds:g} s and was cancelled; "
+        "retry later, or ask for less."
+    )
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": ErrorCode.SERVICE_UNAVAILABLE}}]},
+        status_code=503,
     )
 
 
@@ -163,6 +199,14 @@ class TransportWSHandler(_SocketLifecycle, BaseGraphQLTransportWSHandler[Context
         if self._closed_by_us():  # e.g. 4413 from a subscription: nothing more to say
             return
         await super().send_message(message)
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        # Strawberry closes the socket (4400) on a syntax error; a document over the token
+        # limit is one too, but it is that operation's refusal, like depth and aliases (W4).
+        if (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX:
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
 
     async def shutdown(self) -> None:
         try:
@@ -277,6 +321,17 @@ class KaiGraphQL(GraphQL[Context, None]):
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
         )
         self.services = services
+        # Open sockets, closed with 1001 when the server shuts down (weak: a socket
+        # that ended without its handler's clean-up is not kept alive by this).
+        self.sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
+
+    async def close_sockets(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> int:
+        """Close every open socket, so its client reconnects (to another replica)."""
+        sockets = [s for s in self.sockets if s.application_state is WebSocketState.CONNECTED]
+        for websocket in sockets:
+            with contextlib.suppress(Exception):  # already gone: nothing to say
+                await websocket.close(code, reason)
+        return len(sockets)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -294,9 +349,77 @@ class KaiGraphQL(GraphQL[Context, None]):
             response = http_error(exc.status_code, exc.reason)
         except StarletteHTTPException as exc:  # e.g. a multipart body that does not parse
             response = http_error(exc.status_code, exc.detail)
+        except RequestTimedOut as exc:
+            response = timeout_response(exc.seconds)
         await response(scope, receive, send)
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Runs an HTTP query or mutation within KAI_REQUEST_TIMEOUT_SECONDS (G5).
+
+        The body has been read by now, so a slow upload does not count; a subscription
+        over HTTP (a stream) is not bounded here. Past the limit the operation's task is
+        cancelled where it waits (a database query, an agent's answer), and the client
+        gets a 503 instead of a socket that hangs.
+        """
+        streaming = not isinstance(request_data, list) and request_data.protocol != "http"
+        operation = super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        if streaming:
+            return await operation
+        seconds = self.services.settings.request_timeout_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                return await operation
+        except TimeoutError:
+            log.warning(
+                "request %s timed out after %g s and was cancelled", context.request_id, seconds
+            )
+            # FlushAudit did not get to write the permission checks of the cancelled work.
+            with contextlib.suppress(Exception):  # the auditor logs what it could not write
+                async with asyncio.timeout(AUDIT_FLUSH_GRACE_SECONDS):
+                    await context.auditor.flush()
+            raise RequestTimedOut(seconds) from None
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """A `map` that does not fit `operations` (a list for a map, a path that is not
+        text or leads nowhere) is a 400 like a missing file, not a crash (500)."""
+        try:
+            return await super().parse_multipart(request)
+        except (AttributeError, TypeError, ValueError, IndexError, RecursionError) as exc:
+            raise HTTPException(400, "The multipart `map` does not fit `operations`.") from exc
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON text or JSONDecodeError: a 400 over HTTP, 4400 on a socket.
+
+        json.loads alone let through what later crashed (a 500, or an
+        INTERNAL_SERVER_ERROR): bytes that are not UTF-8, nesting past the recursion
+        limit, integers past Python's 4300 digits, a bare value for a body, and
+        unpaired surrogates ("\\ud800"), which are not text: no database, hash or
+        response can encode them.
+        """
+        try:
+            value = json.loads(data)
+            json.dumps(value, ensure_ascii=False).encode()
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+            raise json.JSONDecodeError(f"unreadable JSON ({type(exc).__name__})", "", 0) from exc
+        if not isinstance(value, dict | list):
+            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
+        return value
+
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        if isinstance(request, WebSocket):
+            self.sockets.add(request)
         return Context.build(
             services=self.services,
             connection=request,

@@ -123,6 +123,14 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         # Tests sign in often from one address; the throttling tests lower these.
         "rate_limit_auth_per_ip": 10_000,
         "rate_limit_auth_per_account": 10_000,
+        # Likewise the per-minute budgets of each operation family; tests/test_rate_limits.py
+        # lowers them.
+        "rate_limit_query_per_minute": 10_000,
+        "rate_limit_mutation_per_minute": 10_000,
+        "rate_limit_subscribe_per_minute": 10_000,
+        "rate_limit_upload_per_minute": 10_000,
+        "rate_limit_agent_per_minute": 10_000,
+        "rate_limit_anonymous_per_minute": 10_000,
         # In-memory Qdrant: each test's index starts empty and costs no disk.
         "qdrant_url": ":memory:",
     }

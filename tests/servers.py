@@ -94,7 +94,15 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) 
         time.sleep(0.1)
 
 
+# Tests call a served kAI often, as one user from one address: budgets far above the
+# defaults (as tests/conftest.py make_settings), unless a test sets its own.
+TEST_RATE_LIMITS = {
+    f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "10000"
+    for family in ("QUERY", "MUTATION", "SUBSCRIBE", "UPLOAD", "AGENT", "ANONYMOUS")
+}
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
     """The environment without the caller's KAI_* settings, plus `overrides`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAI_")}
-    return env | overrides
+    return env | TEST_RATE_LIMITS | overrides

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
-import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import Route
 
-from kai.app import readyz
 from kai.db import create_engine
 from tests.graphql_client import GraphQLClient
+from tests.servers import free_port
 
 REGISTER = """
 mutation Register($input: RegisterInput!) { register(input: $input) { user { id } } }
@@ -26,23 +24,26 @@ async def test_healthz_and_readyz_answer_ok(client: GraphQLClient) -> None:
 
     assert health.status_code == 200
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+    # The embedded default: the database and the local files directory, nothing else.
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "files": "ok"}}
 
 
-async def test_readyz_is_503_with_a_reason_when_the_database_is_unreachable() -> None:
-    class Services:
-        engine = create_engine("postgresql+asyncpg://kai@127.0.0.1:9/kai")
-
-    app = Starlette(routes=[Route("/readyz", readyz)])
-    app.state.services = Services()
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        response = await http.get("/readyz")
-    await Services.engine.dispose()
+async def test_readyz_is_503_with_a_reason_when_the_database_is_unreachable(
+    client: GraphQLClient, app: Any
+) -> None:
+    services = app.state.services
+    unreachable = create_engine(f"postgresql+asyncpg://kai@127.0.0.1:{free_port()}/kai")
+    app.state.services = dataclasses.replace(services, engine=unreachable)
+    try:
+        response = await client.http.get("/readyz")
+    finally:
+        app.state.services = services
+        await unreachable.dispose()
 
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["checks"]["database"].startswith("unreachable")
+    assert response.json()["checks"]["files"] == "ok"
 
 
 async def test_malformed_json_is_400_in_graphql_shape(client: GraphQLClient) -> None:

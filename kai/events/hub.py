@@ -37,6 +37,7 @@ from broadcaster import Event
 
 from kai.events.link import OPERATION_TIMEOUT, Link, LinkDown, make_backend
 from kai.events.subscription import Closed, Interrupted, Overflow, Subscription
+from kai.observability import metrics
 
 __all__ = ["Closed", "EventHub", "Interrupted", "Overflow", "Subscription"]
 
@@ -143,6 +144,7 @@ class EventHub:
             return False
         try:
             await self._bounded(link.backend.publish(channel, json.dumps(message, default=str)))
+            metrics.EVENTS_PUBLISHED.inc()
         except Exception as exc:
             log.warning("publish on %s failed: %r", channel, exc)
             self._lost(link, exc)

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from kai.observability import metrics
+
 
 class Interrupted(Exception):
     """The live stream was broken and restored: messages may have been missed."""
@@ -32,11 +34,15 @@ class Subscription:
 
     def offer(self, message: dict[str, Any]) -> None:
         if self._dead is not None:
+            metrics.EVENTS_DROPPED.inc()
             return
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
+            metrics.EVENTS_DROPPED.inc()
             self.kill(Overflow())
+            return
+        metrics.EVENTS_DELIVERED.inc()
 
     def signal(self, error: Exception) -> None:
         """Deliver `error` in order; if there is no room, the subscriber is too far behind."""

@@ -6,8 +6,9 @@ import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
-from kai.errors import BadUserInput
+from kai.errors import BadUserInput, KaiError
 from kai.models.file import StoredFile
+from kai.observability import metrics
 from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
 from kai.schema.file import File, SearchHit
@@ -106,6 +107,9 @@ class FileMutation:
                 agent_id=str(agent_id) if agent_id is not None else None,
                 source=file,
             )
+        except KaiError as exc:
+            metrics.UPLOADS_REFUSED.labels(exc.code.value).inc()
+            raise
         finally:
             await file.close()
         return File.from_row(row)

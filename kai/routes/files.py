@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from kai.context import bearer_credential
+from kai.db import database_unavailable
 from kai.errors import ErrorCode, KaiError
 from kai.models.file import StoredFile
 from kai.security.audit import Auditor
@@ -54,8 +55,16 @@ def content_disposition(name: str) -> str:
 async def download_file(request: Request) -> Response:
     services: Services = request.app.state.services
     file_id = request.path_params["file_id"]
-    row = await services.files.get(file_id=file_id)
-    refusal = await _refusal(request, services, file_id, row)
+    try:
+        row = await services.files.get(file_id=file_id)
+        refusal = await _refusal(request, services, file_id, row)
+    except Exception as exc:  # the database away: a 503 in the API's shape, not a bare 500
+        if not database_unavailable(exc):
+            raise
+        log.warning("database unavailable for download of %s: %r", file_id, exc)
+        return _error(
+            ErrorCode.SERVICE_UNAVAILABLE, "A backing service is unavailable; retry shortly."
+        )
     if refusal is not None:
         return refusal
     assert row is not None

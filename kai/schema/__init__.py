@@ -6,9 +6,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import (
+    GraphQLDefaultInput,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from kai.resolvers.agent import AgentMutation, AgentQuery, AgentSubscription
 from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
@@ -24,6 +34,7 @@ from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.extensions import ErrorCodes
 from kai.schema.file import File
+from kai.schema.input_text import RefuseNulText
 from kai.schema.task import Task
 from kai.schema.user import User
 
@@ -54,10 +65,46 @@ class Subscription(AgentSubscription, RemoteSubscription, TaskSubscription):
 
 
 class KaiSchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _object_defaults_as_literals(self._schema)
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        # `execute` cannot run a subscription (its resolver yields): one sent over
+        # HTTP answered INTERNAL_SERVER_ERROR. Subscriptions run over WebSocket,
+        # through `stream`; refused here, HTTP answers 400 with a code.
+        allowed = kwargs.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
+        kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
+        return await super().execute(*args, **kwargs)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Expected errors are answers, not incidents; the ErrorCodes extension
         # logs the unexpected ones, with the request id, before masking them.
         return
+
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        # Strawberry strips only "Cannot query field ... Did you mean"; unknown
+        # arguments, types and input fields carry suggestions too (G7).
+        if "Did you mean" in error.message:
+            error.message = error.message.split("Did you mean")[0].strip()
+
+
+def _object_defaults_as_literals(schema: GraphQLSchema) -> None:
+    """Introspection writes each default value as a literal with graphql-core's
+    legacy ast_from_value, which cannot write an object for a custom scalar
+    (`params: JSON = {}`): the whole introspection query failed. graphql-core
+    writes a `default` given as an external value (GraphQLDefaultInput) itself."""
+    for named in schema.type_map.values():
+        values: list[Any] = []
+        if isinstance(named, GraphQLInputObjectType):
+            values.extend(named.fields.values())
+        if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType)):
+            for field in named.fields.values():
+                values.extend(field.args.values())
+        for value in values:
+            if value.default is None and isinstance(value.default_value, dict):
+                value.default = GraphQLDefaultInput(value.default_value)
 
 
 # Types reachable only through the Node interface must be named to the schema.
@@ -67,14 +114,16 @@ NODE_TYPES = [User, ApiKey, AuditEntry, Agent, Task, File]
 def build_schema(
     *,
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
+    observers: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     suggestions: bool = True,
 ) -> strawberry.Schema:
+    """`observers` wrap everything, error coding included (metrics, traces)."""
     return KaiSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=NODE_TYPES,
-        extensions=[ErrorCodes, *extensions],
+        extensions=[*observers, ErrorCodes, RefuseNulText, *extensions],
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
 

@@ -12,10 +12,20 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult
 
+from kai.db import database_unavailable
 from kai.errors import ErrorCode, KaiError
 
 # The database being down is a service outage, not a bug.
 UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+def _unavailable(original: object) -> bool:
+    """A backing service is away: UNAVAILABLE, or the database's other ways of saying so
+    (a connection cut mid-statement, PostgreSQL shutting down or starting up)."""
+    return isinstance(original, UNAVAILABLE) or (
+        isinstance(original, BaseException) and database_unavailable(original)
+    )
+
 
 log = logging.getLogger("kai.errors")
 
@@ -61,7 +71,7 @@ class ErrorCodes(SchemaExtension):
             return _with_code(error, error.message, {"code": ErrorCode.BAD_USER_INPUT})
         context = self.execution_context.context
         request_id = getattr(context, "request_id", None)
-        if isinstance(original, UNAVAILABLE):
+        if _unavailable(original):
             log.warning("backing service unavailable (request %s): %r", request_id, original)
         else:
             log.error(
@@ -77,7 +87,7 @@ class ErrorCodes(SchemaExtension):
 
 def _masked(original: object, request_id: str | None) -> tuple[str, dict[str, Any]]:
     """What a client learns of an unexpected failure: a code, never its details."""
-    if isinstance(original, UNAVAILABLE):
+    if _unavailable(original):
         return "A backing service is unavailable; retry shortly.", {
             "code": ErrorCode.SERVICE_UNAVAILABLE
         }

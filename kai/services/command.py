@@ -118,6 +118,12 @@ class CommandService:
         except Exception:
             log.exception("agent %s: command %r raised", agent.id, record.command)
             error = "the agent's runtime failed unexpectedly"
+        except asyncio.CancelledError:
+            # The request ended first (KAI_REQUEST_TIMEOUT_SECONDS, a server stopping):
+            # the command is recorded as failed, never left without an outcome, so a
+            # retry with its idempotency key answers at once instead of waiting on it.
+            await self._record_cancelled(record, started)
+            raise
         duration = (time.perf_counter() - started) * 1000
         return await self._finish(
             record, success=success, result=result, error=error, duration=duration
@@ -159,6 +165,25 @@ class CommandService:
             finished = await session.get_one(CommandRecord, record.id, populate_existing=True)
         await self._events.publish([event])
         return finished
+
+    async def _record_cancelled(self, record: CommandRecord, started: float) -> None:
+        duration = (time.perf_counter() - started) * 1000
+        finish = self._finish(
+            record,
+            success=False,
+            result=None,
+            error="cancelled before the agent answered: the request ended",
+            duration=duration,
+        )
+        try:
+            # Shielded: a second cancellation does not cut the write short.
+            await asyncio.shield(finish)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "agent %s: could not record command %s as cancelled", record.agent_id, record.id
+            )
 
     async def _forget(self, record: CommandRecord) -> None:
         # Nothing ran: a retry with the same key must be free to run it.

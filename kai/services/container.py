@@ -21,7 +21,8 @@ from kai.runtimes.remote import RemoteRuntime
 from kai.security import passwords
 from kai.security.authenticate import Authenticator
 from kai.security.permissions import PermissionMatrix
-from kai.security.rate_limit import MemoryRateLimiter, RateLimiter
+from kai.security.rate_limit import RateLimiter
+from kai.security.rate_limit_redis import rate_limiter_for
 from kai.security.tokens import TokenService
 from kai.services.agent import AgentService
 from kai.services.agent_log import AgentLogService
@@ -123,6 +124,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         allowed_types=settings.allowed_mime_types,
         index_max_chars=settings.index_max_chars,
     )
+    rate_limiter: RateLimiter = rate_limiter_for(settings.redis_url)
     passwords.warm_up()
     await hub.start()
     try:
@@ -144,7 +146,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             api_keys=ApiKeyService(sessionmaker=sessionmaker, ttl_days=settings.api_key_ttl_days),
             users=UserService(sessionmaker=sessionmaker),
             audit=AuditService(sessionmaker=sessionmaker),
-            rate_limiter=MemoryRateLimiter(),
+            rate_limiter=rate_limiter,
             mailer=mailer,
             hub=hub,
             events=events,
@@ -177,4 +179,5 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await runtimes.aclose()
         await mailer.drain()
         await hub.stop()
+        await rate_limiter.aclose()
         await engine.dispose()

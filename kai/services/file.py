@@ -28,6 +28,7 @@ from kai.db import transaction
 from kai.errors import BadUserInput, ErrorCode, KaiError, NotFound, ServiceUnavailable
 from kai.models.base import utcnow
 from kai.models.file import ScanStatus, StoredFile
+from kai.observability import metrics
 from kai.security.principal import Principal
 from kai.services.task import TaskService
 from kai.storage.blobs import BlobStore, BlobStoreUnavailable
@@ -151,6 +152,7 @@ class FileService:
                 storage_key=secrets.token_hex(16),
             ),
         )
+        metrics.UPLOAD_BYTES.inc(row.size)
         if mime_type in INDEXED_TYPES:
             try:
                 await self._tasks.enqueue_system(

@@ -18,6 +18,7 @@ from kai.errors import BadUserInput
 from kai.events.hub import Overflow
 from kai.events.log import EventLog
 from kai.models.agent_event import AgentEventType
+from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
 from kai.services.pagination import Page, decode_cursor, make_page, page_size
 
@@ -56,6 +57,21 @@ class TaskQueries:
         for agent_id, state, count in rows:
             out.setdefault(str(agent_id), {})[TaskState(state)] = int(count)
         return out
+
+    async def totals(self) -> tuple[dict[TaskState, int], int]:
+        """(tasks by state, all processes; PENDING tasks due now): what /metrics reports."""
+        async with self._sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(col(Task.state), func.count()).group_by(col(Task.state))
+                )
+            ).all()
+            due = await session.scalar(
+                select(func.count()).where(
+                    col(Task.state) == TaskState.PENDING, col(Task.not_before) <= utcnow()
+                )
+            )
+        return {TaskState(state): int(count) for state, count in rows}, int(due or 0)
 
     async def list_many(
         self,

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
 
+from kai.db import database_unavailable
 from kai.events.hub import EventHub, Interrupted
 from kai.models.task import Task, TaskState
 from kai.runtimes import RuntimeRegistry
@@ -19,9 +20,15 @@ from kai.workers.dispatch import CANCEL_CHANNEL
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 TIMEOUT_ERROR = "timeout"
 # How soon a task that must wait (its remote agent has no process) is tried again.
 WAIT_RETRY_SECONDS = 1.0
+# While the database is away, the runner's own reads and writes are tried again this often
+# (doubling from the first, up to the last), for this long at most.
+OUTAGE_RETRY_SECONDS = (0.1, 2.0)
+OUTAGE_GIVE_UP_SECONDS = 300.0
 
 
 ProgressReporter = Callable[[float], Awaitable[None]]
@@ -37,6 +44,71 @@ class _Cancelled(Exception):
     """The task's cancellation was asked for while it ran."""
 
 
+async def _outlasting_outages(task_id: str, call: Callable[[], Awaitable[_T]]) -> _T:
+    """`call()`, one of the runner's own reads or writes of a task, tried again while the
+    database is away (restarting, failing over) instead of failing the run with it.
+    Past OUTAGE_GIVE_UP_SECONDS the error is raised: the lease watchdog takes over."""
+    delay, longest = OUTAGE_RETRY_SECONDS
+    give_up = asyncio.get_running_loop().time() + OUTAGE_GIVE_UP_SECONDS
+    failed = False
+    while True:
+        try:
+            value = await call()
+        except Exception as exc:
+            if not database_unavailable(exc) or asyncio.get_running_loop().time() > give_up:
+                raise
+            if not failed:
+                log.warning("task %s: database unavailable, trying again: %r", task_id, exc)
+            failed = True
+        else:
+            if failed:
+                log.info("task %s: database back", task_id)
+            return value
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, longest)
+
+
+class _OutcomeWrites:
+    """The writes that end a run, outlasting a database outage. A run whose outcome could
+    not be written would stay RUNNING until the lease watchdog counts the attempt against
+    `retries` ("worker lost"): a restart of the database must not cost a finished task.
+    An outage longer than the lease gives the task away all the same, and then the
+    write, guarded by the worker's id, moves nothing."""
+
+    def __init__(self, tasks: TaskService):
+        self._tasks = tasks
+
+    async def finish(
+        self,
+        *,
+        task_id: str,
+        state: TaskState,
+        expect: Sequence[TaskState],
+        worker_id: str,
+        result: Any = None,
+    ) -> None:
+        await _outlasting_outages(
+            task_id,
+            lambda: self._tasks.finish(
+                task_id=task_id, state=state, expect=expect, result=result, worker_id=worker_id
+            ),
+        )
+
+    async def retry_or_fail(self, *, task: Task, error: str, worker_id: str) -> None:
+        await _outlasting_outages(
+            task.id,
+            lambda: self._tasks.retry_or_fail(task=task, error=error, worker_id=worker_id),
+        )
+
+    async def hand_back(self, *, task_id: str, worker_id: str, delay_seconds: float = 0.0) -> None:
+        await _outlasting_outages(
+            task_id,
+            lambda: self._tasks.hand_back(
+                task_id=task_id, worker_id=worker_id, delay_seconds=delay_seconds
+            ),
+        )
+
+
 class TaskRunner:
     def __init__(
         self,
@@ -50,6 +122,7 @@ class TaskRunner:
         system_tasks: Mapping[str, SystemTask] | None = None,
     ):
         self._tasks = tasks
+        self._outcome = _OutcomeWrites(tasks)
         self._agents = agents
         self._runtimes = runtimes
         self._hub = hub
@@ -99,12 +172,21 @@ class TaskRunner:
 
     async def execute(self, task: Task) -> None:
         async def report(value: float) -> None:
-            if not await self._tasks.progress(
-                task_id=task.id, worker_id=self.worker_id, progress=value
-            ):
+            try:
+                moved = await self._tasks.progress(
+                    task_id=task.id, worker_id=self.worker_id, progress=value
+                )
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                # A progress report is not worth the run: the database is away (restarting),
+                # the handler goes on, and a cancel is still caught by the heartbeat.
+                log.warning("task %s: progress not recorded, database unavailable", task.id)
+                return
+            if not moved:
                 raise _Cancelled()
 
-        work = await self._work(task, report)
+        work = await _outlasting_outages(task.id, lambda: self._work(task, report))
         if work is None:
             return  # its agent was deleted, and the task with it
         token = current_task_id.set(task.id)
@@ -118,16 +200,16 @@ class TaskRunner:
         try:
             result = await job
         except TimeoutError:
-            await self._tasks.retry_or_fail(
+            await self._outcome.retry_or_fail(
                 task=task, error=TIMEOUT_ERROR, worker_id=self.worker_id
             )
         except (asyncio.CancelledError, _Cancelled):
             if task.id not in self._cancelled and asyncio.current_task().cancelling():  # type: ignore[union-attr]
                 raise  # this runner itself is being stopped: the watchdog retries the task
             if self._giving_back and task.id not in self._cancelled:
-                await self._tasks.hand_back(task_id=task.id, worker_id=self.worker_id)
+                await self._outcome.hand_back(task_id=task.id, worker_id=self.worker_id)
                 return
-            await self._tasks.finish(
+            await self._outcome.finish(
                 task_id=task.id,
                 state=TaskState.CANCELLED,
                 expect=(TaskState.RUNNING,),
@@ -135,20 +217,20 @@ class TaskRunner:
             )
         except TaskMustWait:
             # Not an attempt: PENDING again soon, for the sweep to dispatch when due.
-            await self._tasks.hand_back(
+            await self._outcome.hand_back(
                 task_id=task.id, worker_id=self.worker_id, delay_seconds=WAIT_RETRY_SECONDS
             )
         except (CommandFailed, RuntimeUnavailable) as exc:
-            await self._tasks.retry_or_fail(
+            await self._outcome.retry_or_fail(
                 task=task, error=str(exc) or type(exc).__name__, worker_id=self.worker_id
             )
         except Exception as exc:
             log.exception("task %s (%s) raised", task.id, task.type)
-            await self._tasks.retry_or_fail(
+            await self._outcome.retry_or_fail(
                 task=task, error=f"handler failed: {type(exc).__name__}", worker_id=self.worker_id
             )
         else:
-            await self._tasks.finish(
+            await self._outcome.finish(
                 task_id=task.id,
                 state=TaskState.COMPLETED,
                 expect=(TaskState.RUNNING,),

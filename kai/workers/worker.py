@@ -19,6 +19,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
 from kai.config import Settings
+from kai.observability.task_counts import count_tasks_forever
 from kai.services.container import open_services
 from kai.workers.runner import TaskRunner
 from kai.workers.sweeper import sweep_forever
@@ -82,6 +83,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
             )
         )
         giving_back = asyncio.create_task(_give_back_after(stop, now, grace_seconds, runner))
+        counting = asyncio.create_task(count_tasks_forever(services.tasks))
         log.info("kai worker %s ready: %d tasks at once", runner.worker_id, concurrency)
         try:
             await receiver.listen(stop)
@@ -97,7 +99,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
                     log.info("returned %d unprocessed task messages", returned)
             except Exception as exc:  # the lease watchdog and reclaiming recover the rest
                 log.warning("could not hand everything back: %r", exc)
-            for background in (sweeper, giving_back):
+            for background in (sweeper, giving_back, counting):
                 background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await background

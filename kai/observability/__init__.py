@@ -1,0 +1,1 @@
+"""Watching kAI run: Prometheus metrics, OpenTelemetry traces."""

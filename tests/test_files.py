@@ -3,7 +3,6 @@ and every kind of bad input of SECURITY.md's Files section."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -29,7 +28,7 @@ from tests.servers import serve_app
 from tests.support import client_at, running_app, services_of
 from tests.test_agent import DELETE, create_echo, signed_in
 from tests.test_file_sniff import ELF, PDF, PNG
-from tests.uploads import DELETE_FILE, FILE, FILES, multipart_head, upload, zeros
+from tests.uploads import DELETE_FILE, FILE, FILES, hang_up_half_way, upload, zeros
 
 MiB = 1024 * 1024
 NOTES = b"Meeting notes: ship the files API on Thursday.\n"
@@ -438,23 +437,6 @@ async def test_F8_an_upload_cut_off_half_way_leaves_nothing(
     async with serve_app(app) as base_url:
         async with httpx.AsyncClient(base_url=base_url) as http:
             token = await signed_in(GraphQLClient(http))
-        host, port = urlsplit(base_url).hostname, urlsplit(base_url).port
-        assert host and port
-        _reader, writer = await asyncio.open_connection(host, port)
-        head = multipart_head("cut", filename="half.txt", content_type="text/plain")
-        writer.write(
-            (
-                "POST /graphql HTTP/1.1\r\nHost: test\r\n"
-                f"Authorization: Bearer {token}\r\n"
-                "Content-Type: multipart/form-data; boundary=cut\r\n"
-                f"Content-Length: {len(head) + 8 * MiB}\r\n\r\n"
-            ).encode()
-            + head
-        )
-        for chunk in zeros(4 * MiB):
-            writer.write(chunk.replace(b"\0", b"a"))
-            await writer.drain()
-        writer.close()
-        await asyncio.sleep(0.5)  # the server notices the hang-up
+        await hang_up_half_way(base_url, token, declared=8 * MiB, sent=4 * MiB)
         await nothing_stored(app, settings)
     assert set(os.listdir(tempfile.gettempdir())) - temp_before == set()

@@ -3,11 +3,9 @@ nothing left behind by a refused or interrupted upload (F8)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -22,7 +20,7 @@ from tests.support import client_at, running_app
 from tests.test_agent import signed_in
 from tests.test_file_sniff import PNG
 from tests.test_files import relative, stored_rows
-from tests.uploads import DELETE_FILE, multipart_head, upload, zeros
+from tests.uploads import DELETE_FILE, hang_up_half_way, upload, zeros
 
 MiB = 1024 * 1024
 
@@ -99,23 +97,6 @@ async def test_F8_s3_upload_cut_off_half_way_leaves_nothing(
     async with serve_app(app) as base_url:
         async with httpx.AsyncClient(base_url=base_url) as http:
             token = await signed_in(GraphQLClient(http))
-        split = urlsplit(base_url)
-        assert split.hostname and split.port
-        _reader, writer = await asyncio.open_connection(split.hostname, split.port)
-        head = multipart_head("cut", filename="half.txt", content_type="text/plain")
-        writer.write(
-            (
-                "POST /graphql HTTP/1.1\r\nHost: test\r\n"
-                f"Authorization: Bearer {token}\r\n"
-                "Content-Type: multipart/form-data; boundary=cut\r\n"
-                f"Content-Length: {len(head) + 20 * MiB}\r\n\r\n"
-            ).encode()
-            + head
-        )
-        for chunk in zeros(12 * MiB):
-            writer.write(chunk.replace(b"\0", b"a"))
-            await writer.drain()
-        writer.close()
-        await asyncio.sleep(0.5)
+        await hang_up_half_way(base_url, token, declared=20 * MiB, sent=12 * MiB)
         assert await bucket_state(s3_server, s3_settings.s3_bucket) == ([], [])
         assert await stored_rows(app) == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.graphql_client import GraphQLClient, Result
 
@@ -103,3 +105,26 @@ def zeros(total: int, chunk: int = 1 << 20) -> Iterable[bytes]:
         size = min(chunk, total - sent)
         yield block[:size]
         sent += size
+
+
+async def hang_up_half_way(base_url: str, token: str, *, declared: int, sent: int) -> None:
+    """A client that declares a `declared`-byte text upload, sends `sent` bytes of it and
+    hangs up; returns once the server had time to notice."""
+    split = urlsplit(base_url)
+    assert split.hostname and split.port
+    _reader, writer = await asyncio.open_connection(split.hostname, split.port)
+    head = multipart_head("cut", filename="half.txt", content_type="text/plain")
+    writer.write(
+        (
+            "POST /graphql HTTP/1.1\r\nHost: test\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            "Content-Type: multipart/form-data; boundary=cut\r\n"
+            f"Content-Length: {len(head) + declared}\r\n\r\n"
+        ).encode()
+        + head
+    )
+    for chunk in zeros(sent):
+        writer.write(chunk.replace(b"\0", b"a"))
+        await writer.drain()
+    writer.close()
+    await asyncio.sleep(0.5)

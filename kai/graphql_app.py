@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +20,11 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -36,6 +41,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 
 from kai.context import Context, bearer_credential
 from kai.errors import ErrorCode, KaiError
+from kai.event_streams import EventStreams, TextStream, prefers_event_stream
 from kai.services.container import Services
 
 log = logging.getLogger(__name__)
@@ -142,6 +148,19 @@ def _well_formed_subscribe(message: dict[str, Any]) -> bool:
         and isinstance(payload.get("variables") or {}, dict)
         and isinstance(payload.get("operationName") or "", str)
     )
+
+
+def _is_subscription(request_data: GraphQLRequestData | list[GraphQLRequestData]) -> bool:
+    """Whether a streamed request is a subscription (unbounded by the request timeout).
+    A document that does not parse is not: Strawberry answers it with its error."""
+    if isinstance(request_data, list) or not isinstance(request_data.query, str):
+        return False
+    try:
+        document = parse(request_data.query, no_location=True)
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, request_data.operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 class _SocketLifecycle:
@@ -319,19 +338,54 @@ class KaiGraphQL(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             allowed_origins=settings.allowed_origins,
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
+            # graphql-sse in distinct connections mode: POST /graphql with
+            # Accept: text/event-stream, for clients that WebSockets cannot reach.
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL,
+                GRAPHQL_WS_PROTOCOL,
+                GRAPHQL_SSE_PROTOCOL,
+            ),
         )
         self.services = services
         # Open sockets, closed with 1001 when the server shuts down (weak: a socket
         # that ended without its handler's clean-up is not kept alive by this).
         self.sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
+        self.event_streams = EventStreams(auth_check_seconds=settings.ws_auth_check_seconds)
 
     async def close_sockets(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> int:
-        """Close every open socket, so its client reconnects (to another replica)."""
+        """Close every open socket and SSE stream, so its client reconnects (to another
+        replica)."""
+        streams = self.event_streams.close_all()
         sockets = [s for s in self.sockets if s.application_state is WebSocketState.CONNECTED]
         for websocket in sockets:
             with contextlib.suppress(Exception):  # already gone: nothing to say
                 await websocket.close(code, reason)
-        return len(sockets)
+        return len(sockets) + streams
+
+    def _get_stream_transport_from_headers(self, headers: Any) -> Any:
+        """Strawberry streams whenever Accept mentions text/event-stream; kAI only when the
+        client prefers the stream to JSON (content negotiation: urql asks for both)."""
+        accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+        if not prefers_event_stream(accept):
+            return None
+        return super()._get_stream_transport_from_headers(headers)
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: TextStream,
+        sub_response: Response,
+        headers: Any,
+    ) -> Response:
+        """A graphql-sse response ends when its credentials stop working, when the server
+        shuts down, and (a query or mutation) at the request timeout."""
+        context = getattr(request.state, "kai_context", None)
+        if isinstance(context, Context) and str(headers.get("Content-Type", "")).startswith(
+            "text/event-stream"
+        ):
+            deadline = getattr(request.state, "sse_deadline", None)
+            stream = self.event_streams.guard(stream, context=context, deadline=deadline)
+        return await super().create_streaming_response(request, stream, sub_response, headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -370,6 +424,9 @@ class KaiGraphQL(GraphQL[Context, None]):
         gets a 503 instead of a socket that hangs.
         """
         streaming = not isinstance(request_data, list) and request_data.protocol != "http"
+        if streaming and not _is_subscription(request_data):
+            # A query or mutation sent over SSE streams one result: bounded like any other.
+            request.state.sse_deadline = self.services.settings.request_timeout_seconds
         operation = super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
@@ -420,11 +477,14 @@ class KaiGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         if isinstance(request, WebSocket):
             self.sockets.add(request)
-        return Context.build(
+        context = Context.build(
             services=self.services,
             connection=request,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
         )
+        if not isinstance(request, WebSocket):
+            request.state.kai_context = context  # an SSE stream's guard needs it
+        return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """Authenticate the connection_init payload: {"authorization": "Bearer ..."} (W2)."""

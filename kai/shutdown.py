@@ -26,6 +26,9 @@ class GracefulServer(uvicorn.Server):
         if view is not None:
             closed = await view.close_sockets(reason="server shutting down")
             if closed:
-                log.info("closed %d WebSockets (1001) for their clients to reconnect", closed)
+                log.info(
+                    "closed %d WebSockets (1001) and event streams for their clients to reconnect",
+                    closed,
+                )
         # uvicorn's own: waits for in-flight requests (up to the grace), then the lifespan.
         await super().shutdown(sockets)

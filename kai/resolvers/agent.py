@@ -6,9 +6,10 @@ from contextlib import aclosing
 from datetime import datetime
 
 import strawberry
+from starlette.websockets import WebSocket
 from strawberry.scalars import JSON
 
-from kai.errors import BadUserInput
+from kai.errors import BadUserInput, ServiceUnavailable
 from kai.events.hub import Overflow
 from kai.models.agent import Agent as AgentRow
 from kai.resolvers import Info
@@ -47,10 +48,15 @@ async def load_agent(info: Info, agent_id: str, permission: str) -> AgentRow:
 
 
 async def close_too_slow(info: Info) -> None:
-    websocket = info.context.connection
-    close = getattr(websocket, "close", None)
-    if close is not None:
-        await close(code=CLOSE_TOO_SLOW, reason="Subscriber too slow; resume with `after`")
+    """A socket is closed with 4413; an SSE stream ends with an error event (the client
+    reconnects, as for any dropped stream, and resumes with `after`)."""
+    connection = info.context.connection
+    if isinstance(connection, WebSocket):
+        await connection.close(
+            code=CLOSE_TOO_SLOW, reason="Subscriber too slow; resume with `after`"
+        )
+        return
+    raise ServiceUnavailable("Subscriber too slow: reconnect and resume with `after`.")
 
 
 @strawberry.type

@@ -21,6 +21,7 @@ from strawberry.http.streaming import SSETransport
 
 from kai.context import Context
 from kai.errors import ErrorCode, KaiError
+from kai.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class EventStreams:
             items = aiter(stream())
             end = asyncio.ensure_future(self._until_end(context, deadline))
             self.open += 1
+            metrics.EVENT_STREAMS.inc()
             try:
                 while True:
                     step = asyncio.ensure_future(anext(items))
@@ -86,6 +88,7 @@ class EventStreams:
                     return
             finally:
                 self.open -= 1
+                metrics.EVENT_STREAMS.dec()
                 end.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await end

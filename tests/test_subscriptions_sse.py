@@ -186,6 +186,8 @@ async def test_shutdown_ends_sse_streams_without_complete_so_clients_reconnect(
         async with sse_subscribe(http, EVENTS, variables, token=token) as stream:
             assert seqs(await stream.results(1, "agentEvents")) == [2]
             view = app.state.graphql
+            metrics = (await http.get("/metrics")).text
+            assert "kai_event_streams_open 1.0" in metrics
 
             assert await view.close_sockets(reason="server shutting down") == 1
 

@@ -31,6 +31,9 @@ HTTP_RESPONSES = Counter(
     "kai_http_responses_total", "HTTP responses, by route and status.", ["route", "status"]
 )
 WEBSOCKETS = Gauge("kai_websockets_open", "WebSocket connections open now.")
+EVENT_STREAMS = Gauge(
+    "kai_event_streams_open", "graphql-sse (Server-Sent Events) responses open now."
+)
 SUBSCRIPTIONS = Gauge("kai_subscriptions_active", "GraphQL subscriptions running now.")
 EVENTS_PUBLISHED = Counter(
     "kai_events_published_total", "Messages this process published on the event hub."

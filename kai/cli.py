@@ -93,7 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     logs.configure(settings.log_level, json_lines=settings.json_logs)
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=True)
     config = uvicorn.Config(
         app,
         host=args.host,

@@ -78,7 +78,11 @@ class Context:
             elif not self.credential:
                 raise Unauthenticated()
             else:
-                self._principal = await self.services.authenticator.authenticate(self.credential)
+                authenticator = self.services.authenticator
+                found, user = await authenticator.authenticate_user(self.credential)
+                # The row was read just now, for this request: `me` and owners reuse it.
+                self.loaders.user_by_id.prime(user.id, user)
+                self._principal = found
         principal: Principal | None = self._principal
         return principal
 

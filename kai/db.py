@@ -24,6 +24,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Connections past pool_size are closed when given back, and each new one is a
+        # thread, a file open and four PRAGMAs: under load the default 5 churned.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -39,11 +39,17 @@ class Authenticator:
         self._idle = timedelta(seconds=settings.session_idle_timeout_seconds)
 
     async def authenticate(self, credential: str) -> Principal:
+        principal, _ = await self.authenticate_user(credential)
+        return principal
+
+    async def authenticate_user(self, credential: str) -> tuple[Principal, User]:
+        """The principal, and the user's row as read for it: a request that shows the
+        caller (`me`, an agent's `owner`) need not read it again."""
         if looks_like_api_key(credential):
             return await self._from_api_key(credential)
         return await self._from_access_token(credential)
 
-    async def _from_access_token(self, token: str) -> Principal:
+    async def _from_access_token(self, token: str) -> tuple[Principal, User]:
         claims = self._tokens.verify(token, token_type=TokenType.ACCESS)
         now = utcnow()
         async with self._sessionmaker() as db:
@@ -65,15 +71,16 @@ class Authenticator:
             raise Unauthenticated()
         if now - auth_session.last_used_at > TOUCH_INTERVAL:
             await self._touch(AuthSession, auth_session.id)
-        return Principal(
+        principal = Principal(
             user_id=user.id,
             email=user.email,
             role=user.role,
             grant=Grant(self._matrix.patterns(user.role)),
             session_id=auth_session.id,
         )
+        return principal, user
 
-    async def _from_api_key(self, key: str) -> Principal:
+    async def _from_api_key(self, key: str) -> tuple[Principal, User]:
         now = utcnow()
         async with self._sessionmaker() as db:
             row = (
@@ -93,7 +100,7 @@ class Authenticator:
             raise Unauthenticated()
         if api_key.last_used_at is None or now - api_key.last_used_at > TOUCH_INTERVAL:
             await self._touch(ApiKey, api_key.id)
-        return Principal(
+        principal = Principal(
             user_id=user.id,
             email=user.email,
             role=user.role,
@@ -101,6 +108,7 @@ class Authenticator:
             api_key_id=api_key.id,
             agent_ids=frozenset(api_key.agent_ids) if api_key.agent_ids is not None else None,
         )
+        return principal, user
 
     def _live(self, auth_session: AuthSession, now: datetime) -> bool:
         return (

@@ -1,0 +1,142 @@
+"""What bench/http.py and bench/queries.py share: the queries, and seeding agents through the API.
+
+Seeding goes through kAI's own GraphQL API (over a real socket or an in-process ASGI
+transport), so the rows are exactly what users would have made: `echo` agents, and for
+every tenth agent one uploaded file (a small PNG: not indexed for search, so no
+background task runs while the benchmark does), one finished command (so the status
+has command timings to aggregate) and one task delayed by an hour (so the task counts
+are not empty and no worker touches the database while the query is measured).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+PASSWORD = "correct horse battery staple"
+SECRET = "bench-secret-" + "x" * 40
+
+ME = "{ me { id email } }"
+NESTED_AGENTS = (
+    "{ agents { id name owner { id email } status { state health { status } } "
+    "files { id originalName size } } }"
+)
+
+REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }"
+CREATE_AGENT = "mutation($input: AgentConfigInput!) { createAgent(input: $input) { id } }"
+COMMAND = """
+mutation($agentId: ID!) {
+  sendCommand(agentId: $agentId, command: {command: "ping", params: {n: 1}}) { success }
+}
+"""
+ENQUEUE = """
+mutation($agentId: ID!) {
+  enqueueTask(agentId: $agentId, input: {type: "echo", delaySeconds: 3600}) { id }
+}
+"""
+UPLOAD = """
+mutation($file: Upload!, $agentId: ID) { uploadFile(file: $file, agentId: $agentId) { id } }
+"""
+
+
+class GraphQLFailed(RuntimeError):
+    pass
+
+
+def data_of(response: httpx.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        raise GraphQLFailed(f"HTTP {response.status_code}: {response.text[:500]}") from None
+    if response.status_code != 200 or body.get("errors"):
+        raise GraphQLFailed(f"HTTP {response.status_code}: {json.dumps(body)[:1000]}")
+    return body["data"]
+
+
+def png(extra: int = 64) -> bytes:
+    """A PNG signature and IHDR chunk (what the sniffer reads), then some bytes."""
+    ihdr = struct.pack(">IIBBBBB", 16, 16, 8, 6, 0, 0, 0)
+    head = (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + b"IHDR"
+        + ihdr
+        + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    )
+    return head + os.urandom(extra)
+
+
+@dataclass
+class Seeded:
+    token: str
+    agent_ids: list[str]
+    files: int
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, token: str = ""):
+        self.http = http
+        self.token = token
+
+    async def call(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        return data_of(response)
+
+    async def upload(self, agent_id: str, index: int) -> None:
+        operations = {"query": UPLOAD, "variables": {"file": None, "agentId": agent_id}}
+        response = await self.http.post(
+            "/graphql",
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.file"]}),
+            },
+            files={"0": (f"file-{index}.png", png(), "image/png")},
+            headers={"authorization": f"Bearer {self.token}"},
+        )
+        data_of(response)
+
+
+async def seed(
+    http: httpx.AsyncClient, agents: int, *, every: int = 10, parallel: int = 8
+) -> Seeded:
+    """Registers the first user (an ADMIN: `agents` lists every agent) and makes `agents`
+    echo agents; every `every`-th gets a file, a command and a delayed task."""
+    api = Api(http)
+    email = f"bench-{secrets.token_hex(4)}@example.com"
+    registered = await api.call(REGISTER, {"input": {"email": email, "password": PASSWORD}})
+    api.token = registered["register"]["accessToken"]
+    gate = asyncio.Semaphore(parallel)
+    files = 0
+
+    async def one(index: int) -> str:
+        nonlocal files
+        async with gate:
+            created = await api.call(
+                CREATE_AGENT, {"input": {"name": f"agent-{index:04d}", "type": "echo"}}
+            )
+            agent_id = str(created["createAgent"]["id"])
+            if index % every == 0:
+                await api.upload(agent_id, index)
+                await api.call(COMMAND, {"agentId": agent_id})
+                await api.call(ENQUEUE, {"agentId": agent_id})
+                files += 1
+            return agent_id
+
+    agent_ids = await asyncio.gather(*(one(i) for i in range(agents)))
+    return Seeded(token=api.token, agent_ids=list(agent_ids), files=files)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

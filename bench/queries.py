@@ -1,0 +1,257 @@
+"""SQL statements and time of the nested agents query, at 10, 100 and 1,000 agents.
+
+The query (the same as bench/http.py's):
+
+    { agents { id name owner { id email } status { state health { status } }
+               files { id originalName size } } }
+
+runs in-process: kAI's app with its lifespan, through httpx's ASGITransport, on SQLite
+in a temp directory, and on PostgreSQL too when a server is named (`--postgres`, else
+KAI_BENCH_DATABASE_URL or KAI_TEST_DATABASE_URL): a fresh database for each size,
+dropped at the end. For each size a new database is seeded through the API (`echo`
+agents; every tenth with a file, a finished command and a delayed task), the query
+is warmed up, then run `--repeats` times one at a time; every statement the engine
+sends is counted (a SQLAlchemy `before_cursor_execute` listener, as
+tests/test_agent_queries.py does) and each query timed.
+
+The number of statements must not depend on the number of agents (relation fields go
+through DataLoaders): the bench prints them, and exits with status 1 when they differ
+between repeats or sizes.
+
+    uv run python bench/queries.py [--sizes 10,100,1000] [--repeats 20] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import logging
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _seed import NESTED_AGENTS, SECRET, data_of, seed  # bench/ is first on sys.path
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from kai.app import create_app
+from kai.config import Settings
+
+HIGH = 100_000_000  # rate limits far above what seeding needs
+
+
+@dataclass
+class Run:
+    backend: str
+    agents: int
+    statements: list[list[str]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    seed_seconds: float = 0.0
+
+    @property
+    def counts(self) -> set[int]:
+        return {len(s) for s in self.statements}
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.seconds) * 1000
+
+    @property
+    def p90_ms(self) -> float:
+        ordered = sorted(self.seconds)
+        return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))] * 1000
+
+
+# Set while the measured query runs: the app's own housekeeping (task counts for
+# /metrics every 5 s, the remote agents' sweep) runs in tasks started before it, whose
+# statements are not the query's (SQLAlchemy carries context variables into its greenlets).
+MEASURING: contextvars.ContextVar[bool] = contextvars.ContextVar("measuring", default=False)
+
+
+@contextmanager
+def counting(engine: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if MEASURING.get():
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    token = MEASURING.set(True)
+    try:
+        yield statements
+    finally:
+        MEASURING.reset(token)
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def settings_for(database_url: str, data_dir: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        env="development",
+        data_dir=data_dir,
+        database_url=database_url,
+        jwt_secret=SECRET,
+        qdrant_url=":memory:",
+        log_level="WARNING",
+        # No background sweep while statements are counted: it would be counted too.
+        task_sweep_seconds=3600,
+        rate_limit_query_per_minute=HIGH,
+        rate_limit_mutation_per_minute=HIGH,
+        rate_limit_upload_per_minute=HIGH,
+        rate_limit_auth_per_ip=HIGH,
+        rate_limit_auth_per_account=HIGH,
+    )
+
+
+@asynccontextmanager
+async def sqlite_database(scratch: Path, name: str) -> AsyncIterator[str]:
+    yield f"sqlite+aiosqlite:///{scratch / name}.db"
+
+
+@asynccontextmanager
+async def postgres_database(admin_url: str) -> AsyncIterator[str]:
+    name = f"kai_bench_queries_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+
+async def measure(backend: str, database_url: str, scratch: Path, agents: int, repeats: int) -> Run:
+    run = Run(backend, agents)
+    # As `kai serve` runs it (kai/cli.py): start-up objects out of the collector's full passes.
+    settings = settings_for(database_url, scratch / f"data-{backend}-{agents}")
+    app = create_app(settings, freeze_heap=True)
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
+        engine = app.state.services.engine.sync_engine
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            began = time.perf_counter()
+            seeded = await seed(http, agents)
+            run.seed_seconds = time.perf_counter() - began
+            headers = {"authorization": f"Bearer {seeded.token}"}
+
+            async def query() -> Any:
+                body = {"query": NESTED_AGENTS}
+                return data_of(await http.post("/graphql", json=body, headers=headers))
+
+            # Warm-up: caches, and the session's "last used" touch (once a minute) if due.
+            for _ in range(3):
+                answer = await query()
+            listed = answer["agents"]
+            if len(listed) != agents or sum(len(a["files"]) for a in listed) != seeded.files:
+                raise SystemExit(f"bench: {backend}, {agents} agents: unexpected answer")
+            for _ in range(repeats):
+                with counting(engine) as statements:
+                    began = time.perf_counter()
+                    await query()
+                    run.seconds.append(time.perf_counter() - began)
+                run.statements.append(statements)
+    return run
+
+
+def shorten(statement: str, width: int = 150) -> str:
+    flat = re.sub(r"\s+", " ", statement).strip()
+    # Expanded IN lists and VALUES rows would make the same statement look different.
+    flat = re.sub(r"\((?:\s*(?:\?|\$\d+(?:::[A-Z ]+)?|__\[POSTCOMPILE_\w+\])\s*,?)+\)", "(…)", flat)
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def report(runs: list[Run]) -> bool:
+    print(
+        f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+    print("nested agents query, in-process (httpx ASGITransport), one at a time:")
+    print("  backend    | agents | statements | median ms | p90 ms | seeding s")
+    for run in runs:
+        counts = "/".join(str(c) for c in sorted(run.counts))
+        print(
+            f"  {run.backend:10s} | {run.agents:6d} | {counts:>10s} | {run.median_ms:9.1f} | "
+            f"{run.p90_ms:6.1f} | {run.seed_seconds:9.1f}"
+        )
+    constant = True
+    for backend in dict.fromkeys(run.backend for run in runs):
+        mine = [run for run in runs if run.backend == backend]
+        seen: set[int] = set().union(*(run.counts for run in mine))
+        ok = len(seen) == 1
+        constant = constant and ok
+        print(
+            f"{backend}: {'constant' if ok else 'NOT CONSTANT'}: "
+            f"{', '.join(f'{r.agents} agents: {sorted(r.counts)}' for r in mine)}"
+        )
+        print(f"  the statements of one query ({mine[0].agents} agents):")
+        for number, statement in enumerate(mine[0].statements[0], 1):
+            print(f"    {number:2d}. {shorten(statement)}")
+        if not ok:
+            largest = mine[-1].statements[-1]
+            print(f"  and of one with {mine[-1].agents} agents:")
+            for number, statement in enumerate(largest, 1):
+                print(f"    {number:2d}. {shorten(statement)}")
+    return constant
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument(
+        "--sizes", default="10,100,1000", help="agent counts, comma-separated (10,100,1000)"
+    )
+    parser.add_argument("--repeats", type=int, default=20, help="timed queries per size")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("KAI_BENCH_DATABASE_URL") or os.environ.get("KAI_TEST_DATABASE_URL"),
+        help="PostgreSQL server (asyncpg URL) to run on too, in fresh databases; default: "
+        "KAI_BENCH_DATABASE_URL, else KAI_TEST_DATABASE_URL; unset: SQLite only",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parser.parse_args()
+    try:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    except ValueError:
+        parser.error("--sizes: numbers separated by commas")
+    if args.repeats < 1 or not sizes or min(sizes) < 1:
+        parser.error("--repeats and every size must be at least 1")
+    postgres = None if args.no_postgres else args.postgres
+    # "No virus scanner configured", once per app: expected here (no uploads are scanned).
+    logging.getLogger("kai.services.container").setLevel(logging.ERROR)
+
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="kai-bench-queries-") as scratch_name:
+        scratch = Path(scratch_name)
+        for agents in sizes:
+            async with sqlite_database(scratch, f"kai-{agents}") as url:
+                runs.append(await measure("sqlite", url, scratch, agents, args.repeats))
+            print(f"  sqlite, {agents} agents: {runs[-1].median_ms:.1f} ms", flush=True)
+        if postgres:
+            for agents in sizes:
+                async with postgres_database(postgres) as url:
+                    runs.append(await measure("postgresql", url, scratch, agents, args.repeats))
+                print(f"  postgresql, {agents} agents: {runs[-1].median_ms:.1f} ms", flush=True)
+        else:
+            print("  (no PostgreSQL: set KAI_BENCH_DATABASE_URL or pass --postgres to add it)")
+    if not report(runs):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

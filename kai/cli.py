@@ -101,6 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=False,
         ws_max_size=1024 * 1024,
+        ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
     )
     GracefulServer(config, app=app).run()

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     runtimes_extra: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=100, gt=0)
+    # permessage-deflate costs some 40 KiB of zlib state per socket, on both sides.
+    ws_compression: bool = False
 
     # Files: uploads, scanning, storage, downloads and search.
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)

@@ -22,6 +22,7 @@ from strawberry.http.streaming import SSETransport
 from kai.context import Context
 from kai.errors import ErrorCode, KaiError
 from kai.observability import metrics
+from kai.security.credential_checks import CredentialChecks
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def error_events(error: dict[str, Any]) -> str:
 class EventStreams:
     """The open graphql-sse responses of this process."""
 
-    def __init__(self, *, auth_check_seconds: float):
+    def __init__(self, *, auth_check_seconds: float, checks: CredentialChecks):
         self.auth_check_seconds = auth_check_seconds
+        self.checks = checks
         self._closing: asyncio.Event | None = None
         self.open = 0
 
@@ -131,7 +133,7 @@ class EventStreams:
         while True:
             await asyncio.sleep(self.auth_check_seconds)
             try:
-                await context.services.authenticator.authenticate(context.credential or "")
+                await self.checks.check(context.credential or "")
             except KaiError as exc:
                 return StreamEnd(
                     error={"message": exc.message, "extensions": {"code": exc.code.value}}

@@ -42,6 +42,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 from kai.context import Context, bearer_credential
 from kai.errors import ErrorCode, KaiError
 from kai.event_streams import EventStreams, TextStream, prefers_event_stream
+from kai.security.credential_checks import CredentialChecks
 from kai.services.container import Services
 
 log = logging.getLogger(__name__)
@@ -350,7 +351,12 @@ class KaiGraphQL(GraphQL[Context, None]):
         # Open sockets, closed with 1001 when the server shuts down (weak: a socket
         # that ended without its handler's clean-up is not kept alive by this).
         self.sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
-        self.event_streams = EventStreams(auth_check_seconds=settings.ws_auth_check_seconds)
+        self.credential_checks = CredentialChecks(
+            services.authenticator, max_age=settings.ws_auth_check_seconds / 2
+        )
+        self.event_streams = EventStreams(
+            auth_check_seconds=settings.ws_auth_check_seconds, checks=self.credential_checks
+        )
 
     async def close_sockets(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> int:
         """Close every open socket and SSE stream, so its client reconnects (to another
@@ -516,7 +522,7 @@ class KaiGraphQL(GraphQL[Context, None]):
             try:
                 # Also refreshes the role a later subscribe is checked against (S10).
                 context.refresh_principal(
-                    await self.services.authenticator.authenticate(context.credential or "")
+                    await self.credential_checks.check(context.credential or "")
                 )
             except KaiError:
                 with contextlib.suppress(Exception):

@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -661,3 +661,39 @@ async def test_follow_gives_overflow_when_its_reader_falls_a_buffer_behind(
                 await anext(follower)
         finally:
             await follower.aclose()
+
+
+async def test_sockets_of_one_credential_share_its_re_checks(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 sockets re-checked every 0.2 s: about one query per 0.1 s, not 100 a second,
+    and a logout still closes every one of them."""
+    async with kai_server(sqlite_url, tmp_path, ws_auth_check_seconds=0.2) as server:
+        token, agent_id = await owner_with_agent(server)
+        authenticator = server.services.authenticator
+        calls = 0
+        authenticate = authenticator.authenticate
+
+        async def counted(credential: str) -> Any:
+            nonlocal calls
+            calls += 1
+            return await authenticate(credential)
+
+        monkeypatch.setattr(authenticator, "authenticate", counted)
+        async with AsyncExitStack() as stack:
+            sockets = [
+                await stack.enter_async_context(ws_connect(server.url, TRANSPORT_WS, token=token))
+                for _ in range(20)
+            ]
+            for ws in sockets:
+                op = await ws.subscribe(EVENTS, {"agentId": agent_id, "after": 1})
+                assert seqs(await ws.results(op, 1, "agentEvents")) == [2]
+            calls = 0
+            await asyncio.sleep(1.0)
+            checks_in_a_second = calls
+
+            assert (await server.client.execute(LOGOUT, token=token)).ok()["logout"] is True
+            codes = [(await ws.closed(timeout=5))[0] for ws in sockets]
+
+    assert 1 <= checks_in_a_second <= 15  # per socket it would be 100
+    assert codes == [4403] * 20

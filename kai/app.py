@@ -30,6 +30,7 @@ from kai.observability.task_counts import count_tasks_forever
 from kai.observability.tracing import start_tracing, tracing_extension
 from kai.routes.files import download_file
 from kai.schema import build_schema
+from kai.schema.document_cache import ParsedDocuments
 from kai.schema.extensions import FlushAudit
 from kai.schema.limits import QueryLimits
 from kai.schema.rate_limits import RateLimits
@@ -123,7 +124,9 @@ def _graphql_view(services: Services, tracer_provider: TracerProvider | None) ->
     extensions.append(RateLimits)  # after validation, before any resolver
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    # After everything that sets the rules (in on_operation): they are part of the key.
+    # After everything that sets the rules and parser options (in on_operation): they
+    # are part of the keys.
+    extensions.append(ParsedDocuments().extension)
     extensions.append(ValidDocuments().extension)
     observers: list[type[SchemaExtension]] = [ObserveOperations]
     if tracer_provider is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -240,6 +241,8 @@ class TaskRunner:
         finally:
             self._running.pop(task.id, None)
             self._cancelled.discard(task.id)
+            if inspect.getcoroutinestate(work) == inspect.CORO_CREATED:
+                work.close()  # cancelled before its first step: it never ran, say so quietly
 
     async def _work(self, task: Task, report: ProgressReporter) -> Coroutine[Any, Any, Any] | None:
         """What runs the task: its agent's runtime, or for the server's own tasks (no

@@ -151,13 +151,16 @@ def _well_formed_subscribe(message: dict[str, Any]) -> bool:
     )
 
 
-def _is_subscription(request_data: GraphQLRequestData | list[GraphQLRequestData]) -> bool:
+def _is_subscription(
+    request_data: GraphQLRequestData | list[GraphQLRequestData], max_tokens: int
+) -> bool:
     """Whether a streamed request is a subscription (unbounded by the request timeout).
-    A document that does not parse is not: Strawberry answers it with its error."""
+    A document that does not parse, or is over the token limit (G3: not worth parsing
+    whole here), is not: Strawberry answers it with its error."""
     if isinstance(request_data, list) or not isinstance(request_data.query, str):
         return False
     try:
-        document = parse(request_data.query, no_location=True)
+        document = parse(request_data.query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return False
     operation = get_operation_ast(document, request_data.operation_name)
@@ -430,7 +433,8 @@ class KaiGraphQL(GraphQL[Context, None]):
         gets a 503 instead of a socket that hangs.
         """
         streaming = not isinstance(request_data, list) and request_data.protocol != "http"
-        if streaming and not _is_subscription(request_data):
+        max_tokens = self.services.settings.max_query_tokens
+        if streaming and not _is_subscription(request_data, max_tokens):
             # A query or mutation sent over SSE streams one result: bounded like any other.
             request.state.sse_deadline = self.services.settings.request_timeout_seconds
         operation = super().execute_operation(

@@ -24,6 +24,7 @@ from kai.config import Settings
 from kai.db import create_engine
 from tests.clamd_server import clamd_url as clamd_url
 from tests.graphql_client import GraphQLClient
+from tests.redis_server import redis_fixture as redis_fixture
 from tests.s3_server import s3_server as s3_server
 
 TEST_SECRET = "test-secret-" + "x" * 40

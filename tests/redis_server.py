@@ -125,3 +125,12 @@ def redis_process(directory: Path) -> Iterator[RedisProcess]:
         if server.process is not None and server.process.poll() is None:
             server.thaw()
             server.kill()
+
+
+@pytest.fixture(name="redis")
+def redis_fixture(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server of the test's own (tests that kill or restart it)."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    with redis_process(directory) as server:
+        yield server

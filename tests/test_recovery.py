@@ -35,7 +35,7 @@ from kai.db import create_engine, database_unavailable
 from tests.conftest import TEST_SECRET
 from tests.graphql_client import GraphQLClient
 from tests.postgres_server import PostgresProcess, postgres_process
-from tests.redis_server import RedisProcess, redis_process
+from tests.redis_server import RedisProcess
 from tests.servers import clean_env
 from tests.test_agent import COMMAND, CREATE, signed_in
 from tests.test_files import relative
@@ -87,14 +87,6 @@ class System:
 @pytest.fixture
 def postgres() -> Iterator[PostgresProcess]:
     with postgres_process() as server:
-        yield server
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    with redis_process(directory) as server:
         yield server
 
 
@@ -263,17 +255,10 @@ class Load:
         return [o.value for o in self.outcomes if o.operation == operation and o.value is not None]
 
 
-class Subscriber:
-    """Follows agentEvents like a careful client: on any end of the socket it connects
-    again and resumes after the last seq it saw."""
+class BackgroundLoop:
+    """`_run` as a task from `start` until `stop` cancels it."""
 
-    def __init__(self, url: str, token: str, agent_id: str):
-        self.url = url
-        self.token = token
-        self.agent_id = agent_id
-        self.events: list[dict[str, Any]] = []
-        self.ends: list[str] = []  # why each connection ended
-        self._task: asyncio.Task[None] | None = None
+    _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -283,6 +268,21 @@ class Subscriber:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Subscriber(BackgroundLoop):
+    """Follows agentEvents like a careful client: on any end of the socket it connects
+    again and resumes after the last seq it saw."""
+
+    def __init__(self, url: str, token: str, agent_id: str):
+        self.url = url
+        self.token = token
+        self.agent_id = agent_id
+        self.events: list[dict[str, Any]] = []
+        self.ends: list[str] = []  # why each connection ended
 
     async def _run(self) -> None:
         while True:
@@ -320,22 +320,12 @@ class Probe:
     checks: dict[str, str]
 
 
-class Readiness:
+class Readiness(BackgroundLoop):
     """GET /readyz every 0.2 s."""
 
     def __init__(self, http: httpx.AsyncClient):
         self.http = http
         self.probes: list[Probe] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:

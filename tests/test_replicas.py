@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import TEST_SECRET, postgres_database
 from tests.graphql_client import GraphQLClient
-from tests.redis_server import RedisProcess, redis_process
+from tests.redis_server import RedisProcess
 from tests.servers import ROOT, clean_env, kai_serve
 from tests.test_agent import COMMAND, create_echo, signed_in
 from tests.ws_client import TRANSPORT_WS, WSClient, ws_connect
@@ -61,14 +61,6 @@ def replica(name: str, env: dict[str, str]) -> Iterator[Replica]:
 
         # The thread ends at EOF, when kai_serve has stopped the process.
         threading.Thread(target=drain, name=f"{name} output", daemon=True).start()
-        yield server
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    with redis_process(directory) as server:
         yield server
 
 

@@ -30,7 +30,7 @@ import pytest
 
 from tests.conftest import TEST_SECRET, postgres_database
 from tests.graphql_client import GraphQLClient
-from tests.redis_server import RedisProcess, redis_process
+from tests.redis_server import RedisProcess
 from tests.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
 from tests.servers import ROOT, clean_env, free_port
 from tests.task_runtime import LOG_ENV
@@ -236,14 +236,6 @@ class System:
 async def database_url() -> AsyncIterator[str]:
     async with postgres_database() as url:  # empty: replica A migrates it on start
         yield url
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    with redis_process(directory) as server:
-        yield server
 
 
 @pytest.fixture

@@ -64,7 +64,11 @@ class EventStreams:
         self.closing.set()
         return self.open
 
-    def guard(self, stream: TextStream, *, context: Context, deadline: float | None) -> TextStream:
+    def guard(
+        self, stream: TextStream, *, context: Context, deadline: float | None, result: Any = None
+    ) -> TextStream:
+        """`result`: the operation's result stream, closed here once the response ends."""
+
         async def guarded() -> AsyncGenerator[str, None]:
             items = aiter(stream())
             end = asyncio.ensure_future(self._until_end(context, deadline))
@@ -96,6 +100,9 @@ class EventStreams:
                     await end
                 with contextlib.suppress(Exception):
                     await items.aclose()  # type: ignore[attr-defined]
+                if hasattr(result, "aclose"):
+                    with contextlib.suppress(Exception):
+                        await result.aclose()
 
         return guarded
 

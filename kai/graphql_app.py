@@ -393,7 +393,10 @@ class KaiGraphQL(GraphQL[Context, None]):
             "text/event-stream"
         ):
             deadline = getattr(request.state, "sse_deadline", None)
-            stream = self.event_streams.guard(stream, context=context, deadline=deadline)
+            result = getattr(request.state, "sse_result", None)
+            stream = self.event_streams.guard(
+                stream, context=context, deadline=deadline, result=result
+            )
         return await super().create_streaming_response(request, stream, sub_response, headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -441,7 +444,11 @@ class KaiGraphQL(GraphQL[Context, None]):
             request, request_adapter, request_data, context, root_value, sub_response
         )
         if streaming:
-            return await operation
+            result = await operation
+            # Strawberry's stream does not close this generator when its client goes: the
+            # stream's guard does (else it is finalised by the garbage collector, mid-yield).
+            request.state.sse_result = result
+            return result
         seconds = self.services.settings.request_timeout_seconds
         try:
             async with asyncio.timeout(seconds):

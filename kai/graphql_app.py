@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import weakref
+from contextlib import aclosing
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.streaming import SSETransport
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -38,10 +41,12 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     OperationMessage,
     StartMessage,
 )
+from strawberry.types.execution import PreExecutionError
 
 from kai.context import Context, bearer_credential
 from kai.errors import ErrorCode, KaiError
-from kai.event_streams import EventStreams, TextStream, prefers_event_stream
+from kai.graphql.sse import EventStreams
+from kai.graphql.sse_negotiation import prefers_event_stream
 from kai.security.credential_checks import CredentialChecks
 from kai.services.container import Services
 
@@ -186,9 +191,13 @@ class _SocketLifecycle:
         self.context.forget_principal()
         self.context.renew_loaders()
 
-    def _end(self) -> None:
-        for task in list(self.context.background):
+    async def _end(self) -> None:
+        """Stops what lives as long as the socket (its credential watch), and waits for it."""
+        tasks = list(self.context.background)
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 class TransportWSHandler(_SocketLifecycle, BaseGraphQLTransportWSHandler[Context, None]):
@@ -235,7 +244,7 @@ class TransportWSHandler(_SocketLifecycle, BaseGraphQLTransportWSHandler[Context
         try:
             await super().shutdown()
         finally:
-            self._end()
+            await self._end()
 
 
 class LegacyWSHandler(_SocketLifecycle, BaseGraphQLWSHandler[Context, None]):
@@ -255,7 +264,8 @@ class LegacyWSHandler(_SocketLifecycle, BaseGraphQLWSHandler[Context, None]):
             await super().handle()
         finally:
             timer.cancel()
-            self._end()
+            await asyncio.wait([timer])
+            await self._end()
 
     async def _close_unless_initialised(self) -> None:
         await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
@@ -327,6 +337,58 @@ class LegacyWSHandler(_SocketLifecycle, BaseGraphQLWSHandler[Context, None]):
             return
         await super().send_message(message)
 
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        """Strawberry's, but the operation's stream is closed by this task on every way out.
+
+        Strawberry's left it open after a refused document (a validation error returns
+        from inside the loop) and after a failed send, and `stop` closed it from the
+        socket's task while this one was still running it.
+        """
+        try:
+            stream = await self.schema.subscribe(
+                query=query,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=self.context,
+                root_value=self.root_value,
+            )
+            async with aclosing(stream):
+                first = True
+                async for result in stream:
+                    if first and isinstance(result, PreExecutionError):
+                        assert result.errors
+                        error: Any = result.errors[0].formatted
+                        await self.send_message(
+                            {"type": "error", "id": operation_id, "payload": error}
+                        )
+                        return
+                    await self.send_data_message(result, operation_id)
+                    first = False
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            # Stopped (by `stop`, or the socket closing): the client is told, if still there.
+            with contextlib.suppress(Exception):
+                await self.send_message({"type": "complete", "id": operation_id})
+        except WebSocketDisconnected:
+            pass  # the client went while it was being sent a result
+        except Exception:  # the task's outcome is read by nobody: say it here
+            log.exception("graphql-ws operation %s failed", operation_id)
+        finally:
+            self.tasks.pop(operation_id, None)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        """Stops the operation's task and waits for it to close its stream itself."""
+        task = self.tasks.pop(operation_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
 
 class KaiGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
@@ -379,25 +441,34 @@ class KaiGraphQL(GraphQL[Context, None]):
             return None
         return super()._get_stream_transport_from_headers(headers)
 
-    async def create_streaming_response(
+    async def _create_streaming_response(
         self,
-        request: Request | WebSocket,
-        stream: TextStream,
+        request: Request,
+        result: Any,
+        protocol: Any,
         sub_response: Response,
-        headers: Any,
     ) -> Response:
-        """A graphql-sse response ends when its credentials stop working, when the server
-        shuts down, and (a query or mutation) at the request timeout."""
+        """kAI's graphql-sse response replaces Strawberry's, which left the operation's
+        stream to the garbage collector when its client went (kai.graphql.sse)."""
+        transport = self._get_stream_transport(protocol)
+        if not isinstance(transport, SSETransport):  # only graphql-sse is enabled
+            await result.aclose()
+            raise HTTPException(400, f"Streaming over {protocol} is not supported.")
+
+        async def encode(value: Any) -> str:
+            response = await self.process_result(request, value)
+            return transport.encode_next(response, self.encode_json_string)
+
         context = getattr(request.state, "kai_context", None)
-        if isinstance(context, Context) and str(headers.get("Content-Type", "")).startswith(
-            "text/event-stream"
-        ):
-            deadline = getattr(request.state, "sse_deadline", None)
-            result = getattr(request.state, "sse_result", None)
-            stream = self.event_streams.guard(
-                stream, context=context, deadline=deadline, result=result
-            )
-        return await super().create_streaming_response(request, stream, sub_response, headers)
+        return self.event_streams.response(
+            stream=result,
+            encode=encode,
+            transport=transport,
+            context=context if isinstance(context, Context) else None,
+            deadline=getattr(request.state, "sse_deadline", None),
+            status_code=sub_response.status_code or 200,
+            headers={**sub_response.headers, **transport.headers},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -444,11 +515,7 @@ class KaiGraphQL(GraphQL[Context, None]):
             request, request_adapter, request_data, context, root_value, sub_response
         )
         if streaming:
-            result = await operation
-            # Strawberry's stream does not close this generator when its client goes: the
-            # stream's guard does (else it is finalised by the garbage collector, mid-yield).
-            request.state.sse_result = result
-            return result
+            return await operation  # its response owns the stream (_create_streaming_response)
         seconds = self.services.settings.request_timeout_seconds
         try:
             async with asyncio.timeout(seconds):
@@ -500,7 +567,7 @@ class KaiGraphQL(GraphQL[Context, None]):
             request_id=request.scope.get("state", {}).get("request_id", "-"),
         )
         if not isinstance(request, WebSocket):
-            request.state.kai_context = context  # an SSE stream's guard needs it
+            request.state.kai_context = context  # an SSE response's watchers need it
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:

@@ -27,8 +27,24 @@ from tests.graphql_client import GraphQLClient
 from tests.redis_server import redis_fixture as redis_fixture
 from tests.s3_server import s3_server as s3_server
 
+pytest_plugins = ("tests.stream_leaks",)
+
 TEST_SECRET = "test-secret-" + "x" * 40
 PG_ENV = "KAI_TEST_DATABASE_URL"
+
+
+def _without_tls_negotiation(url: str | None) -> str | None:
+    """The test server speaks no TLS. With asyncpg's default (sslmode "prefer") each new
+    connection, and each cancel request of a cancelled query, first asks for TLS, and a
+    cancel connection that closes during that exchange leaves a future whose error nobody
+    reads (asyncpg issues 1211 and 1310): asyncio logs it, and the suite fails the test."""
+    if not url or "ssl" in make_url(url).query:
+        return url
+    return make_url(url).update_query_dict({"ssl": "disable"}).render_as_string(hide_password=False)
+
+
+if os.environ.get(PG_ENV):
+    os.environ[PG_ENV] = str(_without_tls_negotiation(os.environ[PG_ENV]))
 
 
 @pytest.fixture(scope="session")

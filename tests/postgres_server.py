@@ -85,7 +85,9 @@ class PostgresProcess:
         self.log = self.directory / "postgres.log"
         self.port = free_port()
         # For kAI (SQLAlchemy), and for asyncpg or psql directly.
-        self.url = f"postgresql+asyncpg://{SERVER_USER}@127.0.0.1:{self.port}/postgres"
+        # No TLS on this server: see tests/conftest.py _without_tls_negotiation.
+        address = f"{SERVER_USER}@127.0.0.1:{self.port}/postgres"
+        self.url = f"postgresql+asyncpg://{address}?ssl=disable"
         self.dsn = f"postgresql://{SERVER_USER}@127.0.0.1:{self.port}/postgres"
         self._as_root = os.geteuid() == 0
         if self._as_root:

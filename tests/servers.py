@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from kai.shutdown import GracefulServer
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,17 +30,18 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def serve_app(
-    app: Any, *, ws_max_size: int = 1024 * 1024, port: int | None = None
+    app: Any, *, ws_max_size: int = 1024 * 1024, port: int | None = None, graceful: bool = False
 ) -> AsyncIterator[str]:
     """Run `app` under uvicorn on a loopback port (a free one by default); yields its base URL.
 
-    The app's lifespan runs too, so pass an app that has not been started.
+    The app's lifespan runs too, so pass an app that has not been started. `graceful`: stop
+    as `kai serve` does on SIGTERM (sockets closed 1001, event streams ended first).
     """
     port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_max_size=ws_max_size
     )
-    server = uvicorn.Server(config)
+    server = GracefulServer(config, app=app) if graceful else uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from kai.aio import closing
+
 TIMEOUT = 10.0
 
 
@@ -25,9 +27,9 @@ class StreamEnded(Exception):
 
 
 class SSEStream:
-    def __init__(self, response: httpx.Response):
+    def __init__(self, response: httpx.Response, lines: AsyncIterator[str]):
         self.response = response
-        self._lines = response.aiter_lines()
+        self._lines = lines
 
     async def event(self, timeout: float = TIMEOUT) -> SSEEvent:  # noqa: ASYNC109
         """The next event; comments (keep-alive pings) are skipped."""
@@ -89,4 +91,5 @@ async def sse_subscribe(
     async with http.stream("POST", "/graphql", json=body, headers=headers) as response:
         assert response.status_code == 200, await response.aread()
         assert response.headers["content-type"].startswith("text/event-stream")
-        yield SSEStream(response)
+        async with closing(response.aiter_lines()) as lines:
+            yield SSEStream(response, lines)

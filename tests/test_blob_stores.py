@@ -14,7 +14,8 @@ import shutil
 import socket
 import stat
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def random_bytes(size: int, seed: int = 0) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
+async def pieces(data: bytes, size: int) -> AsyncGenerator[bytes, None]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
 
@@ -186,22 +187,28 @@ async def test_cancelled_anywhere_leaves_nothing(subject: Subject) -> None:
     upload, the commit or the final PutObject/CompleteMultipartUpload is in flight."""
     data = random_bytes(11 * MiB)
 
-    async def source() -> AsyncIterator[bytes]:
-        async for chunk in pieces(data, MiB):
-            yield chunk
-            await asyncio.sleep(0)
+    async def source() -> AsyncGenerator[bytes, None]:
+        async with aclosing(pieces(data, MiB)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+                await asyncio.sleep(0)
+
+    async def put() -> None:
+        # A cancelled put stops reading its source: closing it is its maker's part.
+        async with aclosing(source()) as chunks:
+            await subject.store.put("timed", chunks)
 
     timings = []
     for _ in range(2):  # the first one also opens connections: the second one counts
         started = time.monotonic()
-        await subject.store.put("timed", source())
+        await put()
         timings.append(time.monotonic() - started)
         await subject.store.delete("timed")
     whole = min(timings)
 
     cancelled = 0
     for step in range(10):
-        task = asyncio.create_task(subject.store.put("timed", source()))
+        task = asyncio.create_task(put())
         await asyncio.sleep(whole * step / 10)
         task.cancel()
         try:

@@ -649,7 +649,10 @@ async def test_a_process_on_one_replica_serves_requests_sent_to_another(
 ) -> None:
     async with postgres_database(template=postgres_template) as database_url:
         # Both replicas share the database and a broker: PostgreSQL LISTEN/NOTIFY here.
-        broker = make_url(database_url).set(drivername="postgresql")
+        # A libpq DSN (asyncpg directly): TLS is off by `sslmode`, not SQLAlchemy's `ssl`.
+        url = make_url(database_url)
+        query = {k: v for k, v in url.query.items() if k != "ssl"} | {"sslmode": "disable"}
+        broker = url.set(drivername="postgresql", query=query)
         broadcast_url = broker.render_as_string(hide_password=False)
         async with (
             server(database_url, tmp_path / "a", broadcast_url=broadcast_url) as a,

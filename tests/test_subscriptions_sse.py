@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from kai.app import create_app
-from kai.event_streams import prefers_event_stream
+from kai.graphql.sse_negotiation import prefers_event_stream
 from tests.conftest import make_settings
 from tests.graphql_client import GraphQLClient
 from tests.servers import serve_app

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,15 +83,20 @@ async def upload(
         all_headers["authorization"] = f"Bearer {token}"
     all_headers.update(headers or {})
 
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         yield head
         for piece in pieces:
             yield piece
         yield tail
 
     body: Any
-    body = stream() if chunked else head + b"".join(pieces) + tail
-    response = await client.http.post("/graphql", content=body, headers=all_headers)
+    if chunked:
+        # httpx stops reading a body the server refused half way, and leaves it open.
+        async with aclosing(stream()) as body:
+            response = await client.http.post("/graphql", content=body, headers=all_headers)
+    else:
+        body = head + b"".join(pieces) + tail
+        response = await client.http.post("/graphql", content=body, headers=all_headers)
     try:
         payload = response.json()
     except ValueError:

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from broadcaster import Event
 
-from kai.events.link import OPERATION_TIMEOUT, Link, LinkDown, make_backend
+from kai.events.link import OPERATION_TIMEOUT, Link, LinkDown, make_backend, new_waiter
 from kai.events.subscription import Closed, Interrupted, Overflow, Subscription
 from kai.observability import metrics
 
@@ -281,7 +281,7 @@ class EventHub:
             while not link.down:
                 await asyncio.sleep(every)
                 number += 1
-                answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                answered = new_waiter()
                 link.probe = (number, answered)
                 await self._bounded(
                     link.backend.publish(self._probe_channel, json.dumps({"probe": number}))

@@ -16,6 +16,14 @@ class LinkDown(Exception):
     """The connection a subscription was waiting on was given up."""
 
 
+def new_waiter() -> asyncio.Future[None]:
+    """A future that may fail with LinkDown after whoever waited on it has gone: its
+    outcome is retrieved here, so asyncio does not report it as lost."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return future
+
+
 def make_backend(url: str, *, timeout: float = OPERATION_TIMEOUT) -> BroadcastBackend:
     if urlsplit(url).scheme in ("redis", "rediss"):
         return RedisPubSubBackend(url, timeout=timeout)
@@ -41,17 +49,15 @@ class Link:
         """Done once `channel` is subscribed on this link (fails if the link goes down)."""
         if self.down:
             raise LinkDown()
-        waiter = self.waiting.get(channel)
-        if waiter is None:
-            waiter = asyncio.get_running_loop().create_future()
-            # Retrieved here, so a waiter nobody awaits any more is not reported.
-            waiter.add_done_callback(lambda f: f.cancelled() or f.exception())
+        subscribed = self.waiting.get(channel)
+        if subscribed is None:
+            subscribed = new_waiter()
             if channel in self.subscribed and channel not in self.dirty:
-                waiter.set_result(None)
-                return waiter
-            self.waiting[channel] = waiter
+                subscribed.set_result(None)
+                return subscribed
+            self.waiting[channel] = subscribed
         self.mark(channel)
-        return waiter
+        return subscribed
 
     def mark(self, channel: str) -> None:
         """The reconciler compares `channel`'s subscribers with the broker's subscription."""
@@ -59,9 +65,9 @@ class Link:
         self.wake.set()
 
     def fail_waiters(self) -> None:
-        for waiter in self.waiting.values():
-            if not waiter.done():
-                waiter.set_exception(LinkDown())
+        for subscribed in self.waiting.values():
+            if not subscribed.done():
+                subscribed.set_exception(LinkDown())
         self.waiting.clear()
         if self.probe and not self.probe[1].done():
             self.probe[1].set_exception(LinkDown())

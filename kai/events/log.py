@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,9 +120,10 @@ class EventLog:
         """
         async with self._hub.subscribe(agent_channel(agent_id)) as live:
             sent = await self.last_seq(agent_id=agent_id) if after is None else after
-            async for event in self._catch_up(agent_id, sent):
-                sent = event.seq
-                yield event
+            async with aclosing(self._catch_up(agent_id, sent)) as stored:
+                async for event in stored:
+                    sent = event.seq
+                    yield event
             while True:
                 try:
                     message = await live.get()
@@ -135,11 +137,12 @@ class EventLog:
                     sent += 1
                     yield event_from_message(message)
                     continue
-                async for event in self._catch_up(agent_id, sent):
-                    sent = event.seq
-                    yield event
+                async with aclosing(self._catch_up(agent_id, sent)) as stored:
+                    async for event in stored:
+                        sent = event.seq
+                        yield event
 
-    async def _catch_up(self, agent_id: str, after: int) -> AsyncIterator[AgentEvent]:
+    async def _catch_up(self, agent_id: str, after: int) -> AsyncGenerator[AgentEvent, None]:
         while True:
             batch = await self.after(agent_id=agent_id, after=after)
             for event in batch:

@@ -228,7 +228,9 @@ class AgentSubscription:
         row = await load_agent(info, str(agent_id), "agent.command")
         await info.context.auditor.flush()
         options: JSON | None = input.options
-        async for chunk in info.context.services.commands.prompt(
+        chunks = info.context.services.commands.prompt(
             agent=row, prompt=input.prompt, options=options
-        ):
-            yield StreamChunk.from_chunk(chunk)
+        )
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield StreamChunk.from_chunk(chunk)

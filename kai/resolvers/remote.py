@@ -8,6 +8,7 @@ agent is all a process needs. Every call checks the agent's ownership (audited).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import strawberry
 from strawberry.scalars import JSON
@@ -150,5 +151,7 @@ class RemoteSubscription:
     ) -> AsyncGenerator[InboxMessage, None]:
         row = await load_remote(info, str(agent_id))
         await info.context.auditor.flush()
-        async for message in info.context.services.remote.inbox(agent=row):
-            yield InboxMessage.from_message(message)
+        # aclosing: a stopped subscription releases the agent now, not when collected.
+        async with aclosing(info.context.services.remote.inbox(agent=row)) as messages:
+            async for message in messages:
+                yield InboxMessage.from_message(message)

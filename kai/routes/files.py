@@ -8,12 +8,13 @@ upload's checksum as they stream.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from kai.context import bearer_credential
 from kai.db import database_unavailable
@@ -95,10 +96,25 @@ async def download_file(request: Request) -> Response:
         await stack.aclose()
         log.error("blob store unavailable for download of %s: %r", row.id, exc)
         return _error(ErrorCode.SERVICE_UNAVAILABLE, "File storage is unavailable.")
-    return StreamingResponse(_closing(chunks, stack), headers=headers)
+    return _ClosingStreamingResponse(_closing(chunks, stack), headers=headers)
 
 
-async def _closing(chunks: AsyncIterator[bytes], stack: AsyncExitStack) -> AsyncIterator[bytes]:
+class _ClosingStreamingResponse(StreamingResponse):
+    """Starlette abandons the body iterator where it stands when the client goes mid-send;
+    this closes it (and so the blob) as soon as the response is over, not when collected."""
+
+    body_iterator: AsyncGenerator[bytes, None]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.body_iterator.aclose()
+
+
+async def _closing(
+    chunks: AsyncIterator[bytes], stack: AsyncExitStack
+) -> AsyncGenerator[bytes, None]:
     async with stack:
         async for chunk in chunks:
             yield chunk

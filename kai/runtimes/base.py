@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -62,7 +62,7 @@ class Runtime(Protocol):
 
     def prompt(
         self, agent: AgentHandle, prompt: str, options: dict[str, Any] | None
-    ) -> AsyncIterator[str]: ...
+    ) -> AsyncGenerator[str, None]: ...
 
     async def run_task(
         self, agent: AgentHandle, task_type: str, payload: Any, progress: Progress

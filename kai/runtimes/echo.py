@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from kai.runtimes.base import AgentHandle, HealthSample, Progress
@@ -41,7 +41,7 @@ class EchoRuntime:
 
     async def prompt(
         self, agent: AgentHandle, prompt: str, options: dict[str, Any] | None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         words = prompt.split()
         for index, word in enumerate(words):
             await self._pause(agent)

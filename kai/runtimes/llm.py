@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from jsonschema import Draft202012Validator
 
+from kai.aio import closing
 from kai.runtimes.base import (
     AgentHandle,
     CommandFailed,
@@ -112,11 +113,11 @@ class LlmRuntime:
 
     async def prompt(
         self, agent: AgentHandle, prompt: str, options: dict[str, Any] | None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         messages = [{"role": "user", "content": prompt}]
         body = _request(agent.configuration, messages, options or {}, where="options", stream=True)
-        async with self._post(agent, body) as response:
-            async for delta in _deltas(response):
+        async with self._post(agent, body) as response, aclosing(_deltas(response)) as deltas:
+            async for delta in deltas:
                 yield delta
 
     async def run_task(
@@ -137,8 +138,8 @@ class LlmRuntime:
         body = _request(agent.configuration, messages, payload, where="payload", stream=True)
         await progress(0.0)
         parts: list[str] = []
-        async with self._post(agent, body) as response:
-            async for delta in _deltas(response):
+        async with self._post(agent, body) as response, aclosing(_deltas(response)) as deltas:
+            async for delta in deltas:
                 parts.append(delta)
         await progress(1.0)
         return "".join(parts)
@@ -219,7 +220,7 @@ def _messages(value: Any, *, where: str) -> list[dict[str, Any]]:
     return out
 
 
-async def _deltas(response: httpx.Response) -> AsyncIterator[str]:
+async def _deltas(response: httpx.Response) -> AsyncGenerator[str, None]:
     """Text deltas of a server-sent-events completion stream, up to `data: [DONE]`."""
     if not response.headers.get("content-type", "").startswith("text/event-stream"):
         # A server that ignores `stream: true` answers the whole completion at once.
@@ -230,29 +231,30 @@ async def _deltas(response: httpx.Response) -> AsyncIterator[str]:
             yield content
         return
     finished = False
-    async for line in response.aiter_lines():
-        if not line.startswith("data:"):
-            continue  # blank separators, `: comments`, event:/id:/retry: fields
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return
-        chunk = _json(data.encode())
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            raise CommandFailed(
-                "The LLM endpoint sent a malformed stream: a chunk without choices."
-            )
-        if not choices:
-            continue  # e.g. a usage-only chunk
-        choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        content = delta.get("content") if isinstance(delta, dict) else None
-        if content is not None and not isinstance(content, str):
-            raise CommandFailed("The LLM endpoint sent a malformed stream: non-text content.")
-        if content:
-            yield content
-        if isinstance(choice, dict) and choice.get("finish_reason"):
-            finished = True
+    async with closing(response.aiter_lines()) as lines:
+        async for line in lines:
+            if not line.startswith("data:"):
+                continue  # blank separators, `: comments`, event:/id:/retry: fields
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            chunk = _json(data.encode())
+            choices = chunk.get("choices")
+            if not isinstance(choices, list):
+                raise CommandFailed(
+                    "The LLM endpoint sent a malformed stream: a chunk without choices."
+                )
+            if not choices:
+                continue  # e.g. a usage-only chunk
+            choice = choices[0]
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            content = delta.get("content") if isinstance(delta, dict) else None
+            if content is not None and not isinstance(content, str):
+                raise CommandFailed("The LLM endpoint sent a malformed stream: non-text content.")
+            if content:
+                yield content
+            if isinstance(choice, dict) and choice.get("finish_reason"):
+                finished = True
     if not finished:
         raise CommandFailed("The LLM endpoint's stream ended before it finished.")
 
@@ -280,12 +282,13 @@ def _first_choice(answer: dict[str, Any]) -> dict[str, Any]:
 
 async def _read(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
     body = bytearray()
-    async for part in response.aiter_bytes():
-        body.extend(part)
-        if len(body) > limit:
-            if truncate:
-                return bytes(body[:limit])
-            raise CommandFailed(f"The LLM endpoint's answer is larger than {limit} bytes.")
+    async with closing(response.aiter_bytes()) as parts:
+        async for part in parts:
+            body.extend(part)
+            if len(body) > limit:
+                if truncate:
+                    return bytes(body[:limit])
+                raise CommandFailed(f"The LLM endpoint's answer is larger than {limit} bytes.")
     return bytes(body)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -182,7 +182,7 @@ class RemoteRuntime:
 
     async def prompt(
         self, agent: AgentHandle, prompt: str, options: dict[str, Any] | None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         payload = {"prompt": prompt, "options": options}
         async with self._exchange(agent, InboxKind.PROMPT, payload) as exchange:
             while True:

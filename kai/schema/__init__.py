@@ -20,6 +20,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from kai.graphql.operation_streams import OPEN as OPEN_STREAMS
 from kai.resolvers.agent import AgentMutation, AgentQuery, AgentSubscription
 from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
 from kai.resolvers.audit import AuditQuery
@@ -76,6 +77,10 @@ class KaiSchema(strawberry.Schema):
         allowed = kwargs.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
         kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         return await super().execute(*args, **kwargs)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        # Every operation stream is counted until its transport closes it.
+        return OPEN_STREAMS.add(await super().stream(*args, **kwargs))
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Expected errors are answers, not incidents; the ErrorCodes extension

@@ -7,38 +7,17 @@ transaction back) is still recorded.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import weakref
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kai.db import transaction
 from kai.models.audit import RESOURCE_MAX_LENGTH, AuditEntry
 from kai.models.base import utcnow
 from kai.security.principal import Principal
 
 log = logging.getLogger(__name__)
-
-# SQLite has one writer at a time, and a connection that finds the database locked
-# sleeps in growing steps (up to 100 ms) before it tries again. Every list query writes
-# audit rows, so under concurrent requests these writes queued in those sleeps: with 8
-# clients, p99 of a 100-agent list went from 0.3 s to 1.3 s (bench/http.py). On SQLite
-# this process's audit writes therefore take turns on an asyncio lock, which hands over
-# at once; PostgreSQL writes them concurrently. One lock per session maker (per app,
-# per event loop).
-_SQLITE_WRITE_TURNS: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _write_turn(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
-    bind = sessionmaker.kw.get("bind")
-    if bind is None or bind.dialect.name != "sqlite":
-        return None
-    lock = _SQLITE_WRITE_TURNS.get(sessionmaker)
-    if lock is None:
-        lock = _SQLITE_WRITE_TURNS[sessionmaker] = asyncio.Lock()
-    return lock
 
 
 class Auditor:
@@ -67,13 +46,8 @@ class Auditor:
         if not self._pending:
             return
         rows, self._pending = self._pending, []
-        turn = _write_turn(self._sessionmaker)
         try:
-            async with (
-                turn or contextlib.nullcontext(),
-                self._sessionmaker() as session,
-                session.begin(),
-            ):
+            async with transaction(self._sessionmaker) as session:
                 await session.execute(insert(AuditEntry), rows)
         except Exception:
             # Losing the trail silently would defeat it: say so loudly.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,7 +218,9 @@ class CommandService:
             record = found
         return record
 
-    async def prompt(self, *, agent: Agent, prompt: str, options: Any) -> AsyncIterator[Chunk]:
+    async def prompt(
+        self, *, agent: Agent, prompt: str, options: Any
+    ) -> AsyncGenerator[Chunk, None]:
         text = bounded_text(prompt, field="input.prompt", max_length=100_000, required=True)
         if options is not None and not isinstance(options, dict):
             raise BadUserInput("options must be a JSON object.", field="input.options")
@@ -226,11 +229,12 @@ class CommandService:
         stream_id = new_id("str")
         index = 0
         try:
-            async for delta in runtime.prompt(handle(agent), text or "", options):
-                if not delta:
-                    continue
-                yield await self._chunk(agent.id, Chunk(stream_id, index, delta, False))
-                index += 1
+            async with aclosing(runtime.prompt(handle(agent), text or "", options)) as deltas:
+                async for delta in deltas:
+                    if not delta:
+                        continue
+                    yield await self._chunk(agent.id, Chunk(stream_id, index, delta, False))
+                    index += 1
         except RuntimeUnavailable as exc:
             raise AgentUnavailable(str(exc) or "The agent cannot take work now.") from exc
         except CommandFailed as exc:

@@ -14,8 +14,8 @@ import hashlib
 import logging
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -118,25 +118,27 @@ class FileService:
         digest = hashlib.sha256()
         size = 0
 
-        async def inspected() -> AsyncIterator[bytes]:
+        async def inspected() -> AsyncGenerator[bytes, None]:
             nonlocal size
             checked_magic = False
-            async for chunk in _chunks(source):
-                size += len(chunk)
-                if size > self.max_upload_bytes:
-                    raise PayloadTooLarge(
-                        f"The file is over the {self.max_upload_bytes}-byte upload limit."
-                    )
-                digest.update(chunk)
-                sniffer.feed(chunk)
-                if not checked_magic and size >= HEAD_BYTES:
-                    checked_magic = True
-                    if (magic := sniffer.magic()) is not None:
-                        # A spoofed binary is refused here, not after a full scan.
-                        decide_type(declared, [magic], self._allowed)
-                yield chunk
+            async with aclosing(_chunks(source)) as chunks:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_upload_bytes:
+                        raise PayloadTooLarge(
+                            f"The file is over the {self.max_upload_bytes}-byte upload limit."
+                        )
+                    digest.update(chunk)
+                    sniffer.feed(chunk)
+                    if not checked_magic and size >= HEAD_BYTES:
+                        checked_magic = True
+                        if (magic := sniffer.magic()) is not None:
+                            # A spoofed binary is refused here, not after a full scan.
+                            decide_type(declared, [magic], self._allowed)
+                    yield chunk
 
-        scan_status = await self._scan(inspected())
+        async with aclosing(inspected()) as content:
+            scan_status = await self._scan(content)
         mime_type = decide_type(declared, sniffer.candidates(), self._allowed)
         await source.seek(0)
         row = await self._store(
@@ -188,7 +190,8 @@ class FileService:
     async def _store(self, source: UploadSource, row: StoredFile) -> StoredFile:
         """The blob, then the row; whatever fails (or is cancelled) takes the blob back."""
         try:
-            written = await self.blobs.put(row.storage_key, _chunks(source))
+            async with aclosing(_chunks(source)) as chunks:
+                written = await self.blobs.put(row.storage_key, chunks)
         except BlobStoreUnavailable as exc:
             log.error("blob store unavailable, upload refused: %s", exc)
             raise ServiceUnavailable(
@@ -258,8 +261,11 @@ class FileService:
         blob ends the response short of its Content-Length, which every client
         reports as an error, instead of delivering the wrong bytes in full.
         """
-        async with self.blobs.open(row.storage_key) as chunks:
-            yield _verified(chunks, row)
+        async with (
+            self.blobs.open(row.storage_key) as chunks,
+            aclosing(_verified(chunks, row)) as verified,
+        ):
+            yield verified
 
     # -- delete ---------------------------------------------------------------------
 
@@ -356,12 +362,12 @@ class FileService:
         return hits[:limit]
 
 
-async def _chunks(source: UploadSource) -> AsyncIterator[bytes]:
+async def _chunks(source: UploadSource) -> AsyncGenerator[bytes, None]:
     while chunk := await source.read(READ_CHUNK):
         yield chunk
 
 
-async def _verified(chunks: AsyncIterator[bytes], row: StoredFile) -> AsyncIterator[bytes]:
+async def _verified(chunks: AsyncIterator[bytes], row: StoredFile) -> AsyncGenerator[bytes, None]:
     digest = hashlib.sha256()
     size = 0
     held: bytes | None = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -87,7 +87,7 @@ class RemoteService:
 
     # -- the inbox -------------------------------------------------------------
 
-    async def inbox(self, *, agent: Agent) -> AsyncIterator[dict[str, Any]]:
+    async def inbox(self, *, agent: Agent) -> AsyncGenerator[dict[str, Any], None]:
         """The messages for `agent`'s process, as hub dicts {id, kind, payload, timestamp}."""
         require_remote(agent)
         inbox_id = new_id("inb")

@@ -21,9 +21,16 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+)
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
@@ -246,12 +253,13 @@ class LocalBlobStore:
         except OSError as exc:
             raise BlobStoreUnavailable(f"local blob store: cannot open: {exc}") from exc
         try:
-            yield self._chunks(file)
+            async with aclosing(self._chunks(file)) as chunks:
+                yield chunks
         finally:
             # Closing a file only read from does not wait on the disk.
             file.close()
 
-    async def _chunks(self, file: BinaryIO) -> AsyncIterator[bytes]:
+    async def _chunks(self, file: BinaryIO) -> AsyncGenerator[bytes, None]:
         while True:
             with _filesystem_errors("read"):
                 chunk = await asyncio.to_thread(file.read, self.chunk_size)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from kai.aio import closing
 from kai.runtimes.openai_errors import error_message
 
 MAX_ERROR_CHARS = 300
@@ -222,14 +223,15 @@ def _floats(values: list[Any]) -> list[float] | None:
 
 async def _read(response: httpx.Response) -> bytes:
     body = bytearray()
-    async for part in response.aiter_bytes():
-        body.extend(part)
-        if len(body) > MAX_BODY_BYTES:
-            if response.status_code >= 300:
-                break  # enough of an error page
-            raise EmbeddingsUnavailable(
-                f"The embeddings endpoint's answer is larger than {MAX_BODY_BYTES} bytes."
-            )
+    async with closing(response.aiter_bytes()) as parts:
+        async for part in parts:
+            body.extend(part)
+            if len(body) > MAX_BODY_BYTES:
+                if response.status_code >= 300:
+                    break  # enough of an error page
+                raise EmbeddingsUnavailable(
+                    f"The embeddings endpoint's answer is larger than {MAX_BODY_BYTES} bytes."
+                )
     return bytes(body)
 
 

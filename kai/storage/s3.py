@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterator
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing, asynccontextmanager
 from typing import Any
 
 import aioboto3
@@ -197,12 +197,13 @@ class S3BlobStore:
             raise
         body = response["Body"]
         try:
-            yield self._chunks(body)
+            async with aclosing(self._chunks(body)) as chunks:
+                yield chunks
         finally:
             # Unread bytes make the connection unusable for the pool: close it.
             body.close()
 
-    async def _chunks(self, body: Any) -> AsyncIterator[bytes]:
+    async def _chunks(self, body: Any) -> AsyncGenerator[bytes, None]:
         # The body gives whatever the socket had (often 64 KiB): gather to chunk_size.
         pending: list[bytes] = []
         pending_size = 0

@@ -1,0 +1,1 @@
+"""The GraphQL edge: how operations arrive and leave (HTTP, WebSockets, Server-Sent Events)."""

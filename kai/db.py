@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from kai.aio import completed
+
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
@@ -118,6 +120,17 @@ async def write_turn(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIte
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """A session whose work is committed together, or not at all."""
-    async with write_turn(sessionmaker), sessionmaker() as session, session.begin():
-        yield session
+    """A session whose work is committed together, or not at all.
+
+    The commit or rollback at its end runs to completion even if the task is cancelled
+    meanwhile (its client went): cut half way, it left the connection to be discarded,
+    with an error in the log ("Exception during reset"), and whether the work was
+    committed depended on the moment.
+    """
+    async with write_turn(sessionmaker), sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await completed(session.rollback())
+            raise
+        await completed(session.commit())

@@ -4,8 +4,11 @@ COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 # Dependencies first: they change less often than the code, so the layer is reused.
+# The workspace's members (packages/kai-sdk) are named by their pyproject.toml alone here.
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --locked --no-dev --no-install-project
+COPY packages/kai-sdk/pyproject.toml packages/kai-sdk/README.md ./packages/kai-sdk/
+RUN uv sync --locked --no-dev --no-install-workspace
+COPY packages ./packages
 COPY kai ./kai
 COPY migrations ./migrations
 RUN uv sync --locked --no-dev

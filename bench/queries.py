@@ -233,7 +233,7 @@ async def main() -> None:
         parser.error("--repeats and every size must be at least 1")
     postgres = None if args.no_postgres else args.postgres
     # "No virus scanner configured", once per app: expected here (no uploads are scanned).
-    logging.getLogger("kai.services.container").setLevel(logging.ERROR)
+    logging.getLogger("kai.container").setLevel(logging.ERROR)
 
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="kai-bench-queries-") as scratch_name:

@@ -3,6 +3,11 @@
     KAI_API_KEY=kai_… kai agent run examples.echo_remote:agent \
         --url http://127.0.0.1:8000 --agent-id agt_…
 
+or, where only the SDK is installed (`pip install kai-sdk`), on its own:
+
+    KAI_API_KEY=kai_… python examples/echo_remote.py \
+        --url http://127.0.0.1:8000 --agent-id agt_…
+
 Its tasks ("count", "fail") are enqueued once the agent's configuration lists
 them: {"taskTypes": ["count", "fail"]}.
 """
@@ -14,7 +19,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from kai.sdk import RemoteAgent
+from kai_sdk import RemoteAgent
 
 agent = RemoteAgent()
 
@@ -73,3 +78,23 @@ async def count(payload: Any, progress: Callable[[float], Awaitable[None]]) -> A
 async def fail_task(payload: Any, progress: Callable[[float], Awaitable[None]]) -> Any:
     await progress(0.5)
     raise RuntimeError(str((payload or {}).get("reason", "asked to fail")))
+
+
+def main() -> None:
+    """Runs the agent with kai-sdk alone (`kai agent run` needs the server installed)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="the example remote agent (the owner's API key from KAI_API_KEY)"
+    )
+    parser.add_argument("--url", required=True, help="the kAI server, e.g. https://kai.example")
+    parser.add_argument("--agent-id", required=True)
+    args = parser.parse_args()
+    api_key = os.environ.get("KAI_API_KEY")
+    if not api_key:
+        parser.error("set KAI_API_KEY to an API key of the agent's owner")
+    asyncio.run(agent.run(url=args.url, agent_id=args.agent_id, api_key=api_key))
+
+
+if __name__ == "__main__":
+    main()

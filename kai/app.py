@@ -10,32 +10,32 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
-from kai import migrate
+from kai import migrate, periodic
 from kai.config import Settings
-from kai.graphql_app import KaiGraphQL
+from kai.container import open_services
+from kai.graphql.extensions.document_cache import ParsedDocuments
+from kai.graphql.extensions.flush_audit import FlushAudit
+from kai.graphql.extensions.limits import QueryLimits
+from kai.graphql.extensions.observe_operations import ObserveOperations
+from kai.graphql.extensions.rate_limits import RateLimits
+from kai.graphql.extensions.tracing import tracing_extension
+from kai.graphql.extensions.validation_cache import ValidDocuments
+from kai.graphql.schema import build_schema
+from kai.graphql.view import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from kai.observability.http import MetricsMiddleware
-from kai.observability.operations import ObserveOperations
-from kai.observability.readiness import readiness
-from kai.observability.task_counts import count_tasks_forever
-from kai.observability.tracing import start_tracing, tracing_extension
+from kai.observability.tracing import start_tracing
 from kai.routes.files import download_file
-from kai.schema import build_schema
-from kai.schema.document_cache import ParsedDocuments
-from kai.schema.extensions import FlushAudit
-from kai.schema.limits import QueryLimits
-from kai.schema.rate_limits import RateLimits
-from kai.schema.validation_cache import ValidDocuments
-from kai.services.container import Services, open_services
+from kai.routes.metrics import metrics_endpoint
+from kai.routes.readiness import healthz, readyz
+from kai.services.shared import Services
+from kai.services.task_counts import count_tasks_forever
 from kai.workers.local import run_tasks_here
 
 log = logging.getLogger(__name__)
@@ -59,11 +59,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 await _prepare_database(services)
                 app.state.services = services
                 app.state.graphql = _graphql_view(services, tracer_provider)
-                background = [
-                    asyncio.create_task(_prune_events(services)),
-                    asyncio.create_task(_sweep_remote_agents(services)),
-                    asyncio.create_task(count_tasks_forever(services.tasks)),
-                ]
+                background = _housekeeping(services)
                 async with run_tasks_here(services):
                     if freeze_heap:
                         _freeze_heap()
@@ -162,43 +158,25 @@ async def _prepare_database(services: Services) -> None:
     await migrate.upgrade(services.engine)
 
 
-async def _prune_events(services: Services) -> None:
-    """Retention of the event log, by age and by count per agent (settings)."""
-    while True:
-        await asyncio.sleep(PRUNE_INTERVAL)
-        try:
-            pruned = await services.events.prune()
-        except Exception as exc:  # retention is housekeeping: retry on the next round
-            log.warning("event pruning failed: %r", exc)
-            continue
+def _housekeeping(services: Services) -> list[asyncio.Task[None]]:
+    """The server's periodic work, beside the task sweeper (kai.workers.local)."""
+
+    async def prune_events() -> None:
+        """Retention of the event log, by age and by count per agent (settings)."""
+        pruned = await services.events.prune()
         if pruned:
             log.info("pruned %d old agent events", pruned)
 
-
-async def _sweep_remote_agents(services: Services) -> None:
-    """Remote agents whose process went silent past the heartbeat timeout turn ERROR."""
-    interval = min(SWEEP_INTERVAL, max(0.1, services.settings.heartbeat_timeout_seconds / 4))
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await services.remote.sweep()
-        except Exception as exc:  # housekeeping: retry on the next round
-            log.warning("remote agent sweep failed: %r", exc)
-
-
-async def healthz(_: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> JSONResponse:
-    ready, checks = await readiness(request.app.state.services)
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-    )
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    if not request.app.state.services.settings.metrics_enabled:
-        return Response(status_code=404)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    # Remote agents whose process went silent past the heartbeat timeout turn ERROR.
+    sweep_every = min(SWEEP_INTERVAL, max(0.1, services.settings.heartbeat_timeout_seconds / 4))
+    return [
+        asyncio.create_task(
+            periodic.every(PRUNE_INTERVAL, prune_events, what="event pruning", wait_first=True)
+        ),
+        asyncio.create_task(
+            periodic.every(
+                sweep_every, services.remote.sweep, what="remote agent sweep", wait_first=True
+            )
+        ),
+        asyncio.create_task(count_tasks_forever(services.tasks)),
+    ]

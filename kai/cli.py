@@ -110,7 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from kai import logs
-    from kai.workers.worker import run_worker
+    from kai.worker import run_worker
 
     settings = _settings()
     if not settings.redis_url:
@@ -150,7 +150,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _export_schema(args: argparse.Namespace) -> int:
-    from kai.schema import schema_sdl
+    from kai.graphql.schema import schema_sdl
 
     sdl = schema_sdl()
     if args.output:
@@ -162,9 +162,9 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 def _create_admin(args: argparse.Namespace) -> int:
     from kai import migrate
+    from kai.container import open_services
     from kai.errors import KaiError
     from kai.security.secrets import same
-    from kai.services.container import open_services
 
     password = os.environ.get("KAI_ADMIN_PASSWORD")
     if not password:
@@ -193,7 +193,7 @@ def _agent_run(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from kai.sdk import Refused, RemoteAgent
+    from kai_sdk import Refused, RemoteAgent
 
     api_key = os.environ.get("KAI_API_KEY")
     if not api_key:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from kai.security.client_ip import parse_networks
+from kai.networks import parse_networks
 
 MIN_SECRET_BYTES = 32
 JWT_SECRET_FILE = "jwt_secret"

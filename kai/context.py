@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+import strawberry
 from starlette.requests import HTTPConnection
 
 from kai.errors import Forbidden, NotFound, RateLimited, Unauthenticated
@@ -13,7 +14,7 @@ from kai.loaders import Loaders
 from kai.security.audit import Auditor
 from kai.security.client_ip import client_ip
 from kai.security.principal import Principal
-from kai.services.container import Services
+from kai.services.shared import Services
 
 _UNSET: Any = object()
 
@@ -158,3 +159,7 @@ class Context:
             wait = await limiter.hit(key, limit=limit, window=window)
             if wait > 0:
                 raise RateLimited(wait)
+
+
+# What every field resolver receives: `info.context` is a kai Context.
+Info = strawberry.Info[Context, None]

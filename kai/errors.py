@@ -1,4 +1,5 @@
-"""The error codes of CONTRACT.graphql, and the exception that carries one."""
+"""Every error code a client can receive in `extensions.code`, and the exceptions that
+carry one. The codes are also the schema's `ErrorCode` enum (kai.schema.error_code)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 
 class ErrorCode(enum.StrEnum):
+    """What went wrong, for a program to act on (the message is for people)."""
+
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
@@ -22,6 +25,55 @@ class ErrorCode(enum.StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+# Each code's meaning, as the schema describes it.
+DESCRIPTIONS: dict[ErrorCode, str] = {
+    ErrorCode.UNAUTHENTICATED: (
+        "No credentials, or credentials that are invalid, expired or revoked."
+    ),
+    ErrorCode.FORBIDDEN: (
+        "Signed in, but the role or the API key's scopes lack the permission named in "
+        "`extensions.permission`."
+    ),
+    ErrorCode.NOT_FOUND: (
+        "No such object, or one that belongs to someone else (answered alike, so ids cannot "
+        "be probed)."
+    ),
+    ErrorCode.BAD_USER_INPUT: ("An argument is invalid; `extensions.field` names it."),
+    ErrorCode.CONFLICT: (
+        "The object's state or a unique value forbids the change (an e-mail already "
+        "registered, an agent that is busy)."
+    ),
+    ErrorCode.RATE_LIMITED: (
+        "Too many requests; `extensions.retryAfter` says in how many seconds to try again."
+    ),
+    ErrorCode.PAYLOAD_TOO_LARGE: (
+        "The request body or the upload is larger than the server accepts."
+    ),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: (
+        "The body's content type, or an upload's sniffed type, is not accepted."
+    ),
+    ErrorCode.MALWARE_DETECTED: (
+        "The virus scanner found malware in the upload; nothing was stored."
+    ),
+    ErrorCode.AGENT_UNAVAILABLE: (
+        "The agent could not answer (its process is away, its endpoint failed or it took too long)."
+    ),
+    ErrorCode.QUERY_TOO_COMPLEX: (
+        "The document is past a limit on depth, aliases, tokens or cost."
+    ),
+    ErrorCode.GRAPHQL_PARSE_FAILED: ("The document, or the request's JSON, does not parse."),
+    ErrorCode.GRAPHQL_VALIDATION_FAILED: ("The document does not validate against the schema."),
+    ErrorCode.SERVICE_UNAVAILABLE: (
+        "A backing service (the database, Redis) is away, or the request ran out of time; "
+        "retry later."
+    ),
+    ErrorCode.INTERNAL_SERVER_ERROR: (
+        "A fault of the server's; the message is masked and the log has the details under the "
+        "request id."
+    ),
+}
 
 
 class KaiError(Exception):
@@ -82,3 +134,19 @@ class RateLimited(KaiError):
 
 class ServiceUnavailable(KaiError):
     code = ErrorCode.SERVICE_UNAVAILABLE
+
+
+class PayloadTooLarge(KaiError):
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class MalwareDetected(KaiError):
+    code = ErrorCode.MALWARE_DETECTED
+
+
+class AgentUnavailable(KaiError):
+    code = ErrorCode.AGENT_UNAVAILABLE
+
+
+class UnsupportedMediaType(KaiError):
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE

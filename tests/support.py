@@ -13,7 +13,7 @@ from asgi_lifespan import LifespanManager
 
 from kai.app import create_app
 from kai.config import Settings
-from kai.services.container import Services
+from kai.services.shared import Services
 from tests.graphql_client import GraphQLClient
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kai.schema import schema_sdl
+from kai.graphql.schema import schema_sdl
 from tests.servers import kai_serve
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from kai.schema import document_cache
+from kai.graphql.extensions import document_cache
 from tests.graphql_client import GraphQLClient
 from tests.test_agent import signed_in
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kai.config import DEFAULT_MIME_TYPES
-from kai.storage.sniff import ContentSniffer, UnsupportedMediaType, decide_type, essence
+from kai.errors import UnsupportedMediaType
+from kai.storage.sniff import ContentSniffer, decide_type, essence
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + b"\0" * 64
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket
 
 from kai.app import create_app
 from kai.config import Settings
-from kai.schema.rate_limits import family_of, root_fields
+from kai.graphql.extensions.rate_limits import family_of, root_fields
 from kai.security.client_ip import client_ip
 from kai.security.rate_limit import Bucket, MemoryRateLimiter
 from kai.security.rate_limit_redis import RedisRateLimiter

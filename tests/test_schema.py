@@ -16,7 +16,7 @@ from graphql import (
     get_named_type,
 )
 
-from kai.schema import schema_sdl
+from kai.graphql.schema import schema_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = build_schema((Path(__file__).parent / "contract" / "CONTRACT.graphql").read_text())

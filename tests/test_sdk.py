@@ -1,4 +1,4 @@
-"""kai.sdk.RemoteAgent without a server: dispatch to handlers, answers, backoff, usage."""
+"""kai_sdk.RemoteAgent without a server: dispatch to handlers, answers, backoff, usage."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from kai.cli import main
-from kai.sdk import ConnectionLost, RemoteAgent, RemoteAgentError
-from kai.sdk.agent import CHUNK, LOG, REPLY, TASK_PROGRESS
-from kai.sdk.transport import graphql_ws_url
-from kai.sdk.usage import CpuMeter, memory_fraction
+from kai_sdk import ConnectionLost, RemoteAgent, RemoteAgentError
+from kai_sdk.agent import CHUNK, LOG, REPLY, TASK_PROGRESS
+from kai_sdk.transport import graphql_ws_url
+from kai_sdk.usage import CpuMeter, memory_fraction
 
 
 class FakeApi:

@@ -17,7 +17,7 @@ from sqlmodel import col
 from kai import cli
 from kai.models.user import User
 from kai.security import passwords, secrets
-from kai.services.container import Services
+from kai.services.shared import Services
 from tests.conftest import make_settings
 from tests.graphql_client import DEFAULT_PASSWORD, LOGIN, REGISTER, GraphQLClient, Result
 from tests.support import client_at, record_mail, running_app, services_of

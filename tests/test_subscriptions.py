@@ -18,7 +18,7 @@ from websockets.exceptions import InvalidStatus
 from kai.app import create_app
 from kai.events.hub import Overflow, Subscription
 from kai.models.agent_event import AgentEventType
-from kai.services.container import Services
+from kai.services.shared import Services
 from tests.conftest import make_settings
 from tests.graphql_client import GraphQLClient
 from tests.servers import serve_app

@@ -21,7 +21,7 @@ from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState
-from kai.services.container import Services
+from kai.services.shared import Services
 from kai.services.task import backoff
 from kai.workers.sweeper import LOST_WORKER_ERROR, sweep
 from tests.conftest import make_settings

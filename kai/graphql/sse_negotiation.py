@@ -1,6 +1,10 @@
-"""Whether an HTTP client asked for its answer as a stream of Server-Sent Events."""
+"""Whether an HTTP client asked for its answer as a stream of Server-Sent Events, and
+whether what it streams is a subscription."""
 
 from __future__ import annotations
+
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from strawberry.http import GraphQLRequestData
 
 # What a client may list to get one JSON answer rather than a stream.
 JSON_MEDIA_TYPES = frozenset({"application/graphql-response+json", "application/json"})
@@ -31,3 +35,19 @@ def prefers_event_stream(accept: str) -> bool:
         if best is None or key < best:
             best = key
     return best is not None and best[2] == EVENT_STREAM
+
+
+def is_subscription(
+    request_data: GraphQLRequestData | list[GraphQLRequestData], max_tokens: int
+) -> bool:
+    """Whether a streamed request is a subscription (unbounded by the request timeout).
+    A document that does not parse, or is over the token limit (G3: not worth parsing
+    whole here), is not: Strawberry answers it with its error."""
+    if isinstance(request_data, list) or not isinstance(request_data.query, str):
+        return False
+    try:
+        document = parse(request_data.query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, request_data.operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION

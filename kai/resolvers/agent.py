@@ -9,24 +9,16 @@ import strawberry
 from starlette.websockets import WebSocket
 from strawberry.scalars import JSON
 
+from kai.context import Info
 from kai.errors import BadUserInput, ServiceUnavailable
 from kai.events.hub import Overflow
 from kai.models.agent import Agent as AgentRow
-from kai.resolvers import Info
-from kai.schema.agent import (
-    Agent,
-    AgentCommandInput,
-    AgentConfigInput,
-    AgentConfigPatch,
-    AgentEvent,
-    AgentStatus,
-    AgentType,
-    CommandResult,
-    LogConnection,
-    LogLevel,
-    StreamChunk,
-    StreamPromptInput,
-)
+from kai.schema.agent import Agent, AgentConfigInput, AgentConfigPatch
+from kai.schema.agent_event import AgentEvent
+from kai.schema.agent_log import LogConnection, LogLevel
+from kai.schema.agent_status import AgentStatus
+from kai.schema.agent_type import AgentType
+from kai.schema.command import AgentCommandInput, CommandResult, StreamChunk, StreamPromptInput
 
 # Closes a subscriber's socket when it falls more than KAI_SUBSCRIBER_BUFFER
 # messages behind; it reconnects and resumes with agentEvents(after:).

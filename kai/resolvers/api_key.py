@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import strawberry
 
+from kai.context import Info
 from kai.models.base import utcnow
-from kai.resolvers import Info
 from kai.schema.api_key import ApiKey, ApiKeyCreated, ApiKeyInput
 
 

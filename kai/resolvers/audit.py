@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from kai.resolvers import Info
+from kai.context import Info
 from kai.schema.audit import AuditConnection, AuditEdge, AuditEntry
 from kai.schema.pagination import PageInfo
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import strawberry
 
+from kai.context import Info
 from kai.errors import Unauthenticated
 from kai.models.api_key import ApiKey as ApiKeyRow
 from kai.models.session import AuthSession
-from kai.resolvers import Info
 from kai.schema.auth import AuthPayload, LoginInput, RegisterInput, Session
 from kai.schema.user import User
 from kai.services.auth import ClientInfo, IssuedTokens

@@ -6,10 +6,10 @@ import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
+from kai.context import Info
 from kai.errors import BadUserInput, KaiError
 from kai.models.file import StoredFile
 from kai.observability import metrics
-from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
 from kai.schema.file import File, SearchHit
 from kai.security.principal import Principal

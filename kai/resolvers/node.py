@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from kai.context import Info
 from kai.errors import NotFound
 from kai.models.base import utcnow
-from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
 from kai.resolvers.file import load_file
 from kai.resolvers.task import load_task

@@ -13,13 +13,14 @@ from contextlib import aclosing
 import strawberry
 from strawberry.scalars import JSON
 
+from kai.context import Info
 from kai.errors import NotFound
 from kai.models.agent import Agent as AgentRow
 from kai.models.remote import RemoteMessage
-from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
 from kai.resolvers.task import load_task
-from kai.schema.agent import AgentStatus, LogEntry, LogLevel
+from kai.schema.agent_log import LogEntry, LogLevel
+from kai.schema.agent_status import AgentStatus
 from kai.schema.remote import InboxMessage
 from kai.schema.task import Task
 from kai.services.agent_status import CommandStats

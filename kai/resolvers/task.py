@@ -7,9 +7,9 @@ from contextlib import aclosing
 
 import strawberry
 
+from kai.context import Info
 from kai.models.task import TERMINAL
 from kai.models.task import Task as TaskRow
-from kai.resolvers import Info
 from kai.resolvers.agent import load_agent
 from kai.runtimes.base import accepted_task_types
 from kai.schema.task import Task, TaskInput

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from kai.resolvers import Info
+from kai.context import Info
 from kai.schema.user import Role, User
 from kai.security.principal import Principal
 

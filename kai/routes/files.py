@@ -21,8 +21,8 @@ from kai.db import database_unavailable
 from kai.errors import ErrorCode, KaiError
 from kai.models.file import StoredFile
 from kai.security.audit import Auditor
-from kai.services.container import Services
 from kai.services.file import visible_to
+from kai.services.shared import Services
 from kai.storage.blobs import BlobMissing, BlobStoreUnavailable
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ import httpx
 from jsonschema import Draft202012Validator
 
 from kai.aio import closing
+from kai.openai_errors import error_message
 from kai.runtimes.base import (
     AgentHandle,
     CommandFailed,
@@ -19,7 +20,6 @@ from kai.runtimes.base import (
     Progress,
     RuntimeUnavailable,
 )
-from kai.runtimes.openai_errors import error_message
 
 CONNECT_TIMEOUT = 5.0
 # Per read: a streamed answer may take minutes as long as chunks keep coming.

@@ -127,7 +127,7 @@ class _Exchange:
 class RemoteRuntime:
     name = "remote"
     description = (
-        "A process of yours, anywhere, attached with kai.sdk.RemoteAgent (`kai agent run`): "
+        "A process of yours, anywhere, attached with kai_sdk.RemoteAgent (`kai agent run`): "
         "it receives commands, prompts and tasks through agentInbox and answers them."
     )
     config_schema: dict[str, Any] = {

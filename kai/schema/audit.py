@@ -4,6 +4,7 @@ from datetime import datetime
 
 import strawberry
 
+from kai.context import Info
 from kai.models.audit import AuditEntry as AuditRow
 from kai.schema.node import Node
 from kai.schema.pagination import PageInfo
@@ -23,7 +24,7 @@ class AuditEntry(Node):
     user_id: strawberry.Private[str | None]
 
     @strawberry.field(description="Who was checked; null for a user since deleted.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         if self.user_id is None:
             return None
         row = await info.context.loaders.user_by_id.load(self.user_id)

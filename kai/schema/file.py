@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from kai.context import Info
 from kai.errors import NotFound
 from kai.models.file import ScanStatus as ScanStatusValue
 from kai.models.file import StoredFile
@@ -39,7 +40,7 @@ class File(Node):
     row: strawberry.Private[StoredFile]
 
     @strawberry.field(description="Who uploaded it.")
-    async def uploaded_by(self, info: strawberry.Info) -> User:
+    async def uploaded_by(self, info: Info) -> User:
         user = await info.context.loaders.user_by_id.load(self.row.owner_id)
         if user is None:
             raise NotFound("User")
@@ -47,7 +48,7 @@ class File(Node):
 
     @strawberry.field(description="The agent it belongs to, if any.")
     async def agent(
-        self, info: strawberry.Info
+        self, info: Info
     ) -> Annotated[Agent, strawberry.lazy("kai.schema.agent")] | None:
         from kai.schema.agent import Agent
 
@@ -62,7 +63,7 @@ class File(Node):
             "It expires after KAI_DOWNLOAD_URL_TTL seconds; read the field again for a new one."
         )
     )
-    def url(self, info: strawberry.Info) -> str:
+    def url(self, info: Info) -> str:
         return str(info.context.services.files.url(self.row))
 
     @classmethod

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from kai.context import Info
 from kai.errors import NotFound
 from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState as TaskStateValue
@@ -46,13 +47,12 @@ class Task(Node):
     row: strawberry.Private[TaskRow]
 
     @strawberry.field(description="The agent that runs it.")
-    async def agent(
-        self, info: strawberry.Info
-    ) -> Annotated[Agent, strawberry.lazy("kai.schema.agent")]:
+    async def agent(self, info: Info) -> Annotated[Agent, strawberry.lazy("kai.schema.agent")]:
         from kai.schema.agent import Agent
 
-        row = await info.context.loaders.agent_by_id.load(self.row.agent_id)
-        if row is None:  # deleted meanwhile, with its tasks
+        agent_id = self.row.agent_id
+        row = None if agent_id is None else await info.context.loaders.agent_by_id.load(agent_id)
+        if row is None:  # the server's own task, or deleted meanwhile with its tasks
             raise NotFound("Agent")
         return Agent.from_row(row)
 

@@ -11,24 +11,12 @@ walk at the last address a trusted proxy vouched for.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 from starlette.requests import HTTPConnection
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """IPs or CIDRs; ValueError names the first one that is neither."""
-    networks: list[Network] = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"not an IP address or CIDR: {entry!r}") from exc
-    return tuple(networks)
+from kai.networks import Address, Network, parse_networks
 
 
 @lru_cache(maxsize=16)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.db import transaction
-from kai.errors import BadUserInput, ErrorCode, KaiError
+from kai.errors import AgentUnavailable, BadUserInput, ErrorCode, KaiError
 from kai.events.log import EventLog, append_event
 from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
@@ -30,10 +30,6 @@ from kai.services.validation import bounded_text
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_POLL_SECONDS = 0.05
-
-
-class AgentUnavailable(KaiError):
-    code = ErrorCode.AGENT_UNAVAILABLE
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.db import transaction
-from kai.errors import BadUserInput, ErrorCode, KaiError, NotFound, ServiceUnavailable
+from kai.errors import (
+    BadUserInput,
+    MalwareDetected,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
 from kai.models.base import utcnow
 from kai.models.file import ScanStatus, StoredFile
 from kai.observability import metrics
@@ -45,14 +51,6 @@ INDEX_TASK = "file.index"
 READ_CHUNK = 1 << 20
 MAX_QUERY_CHARS = 1000
 MAX_SEARCH_LIMIT = 50
-
-
-class PayloadTooLarge(KaiError):
-    code = ErrorCode.PAYLOAD_TOO_LARGE
-
-
-class MalwareDetected(KaiError):
-    code = ErrorCode.MALWARE_DETECTED
 
 
 class TamperedBlob(Exception):

@@ -24,9 +24,9 @@ from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
+from kai.services.dispatch import Dispatcher
 from kai.services.task_queries import TaskQueries
 from kai.services.validation import bounded_text
-from kai.workers.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kai.aio import closing
-from kai.runtimes.openai_errors import error_message
+from kai.openai_errors import error_message
 
 MAX_ERROR_CHARS = 300
 # 64 vectors of 3,072 floats as JSON are ~4 MiB; anything far larger is not an answer.

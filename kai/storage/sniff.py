@@ -14,7 +14,7 @@ from typing import Any
 import filetype
 import ijson
 
-from kai.errors import ErrorCode, KaiError
+from kai.errors import UnsupportedMediaType
 
 # Enough for every magic number filetype knows.
 HEAD_BYTES = 8192
@@ -25,10 +25,6 @@ GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"
 # The first significant byte of a JSON document.
 _JSON_STARTS = frozenset(b'{["-0123456789tfn')
 _WHITESPACE = b" \t\r\n"
-
-
-class UnsupportedMediaType(KaiError):
-    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
 @ijson.coroutine

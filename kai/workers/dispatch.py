@@ -1,4 +1,5 @@
-"""How a queued task reaches a worker: the Dispatcher interface and the in-process one.
+"""The dispatchers' shared cancellation, and the in-process dispatcher (the interface they
+implement is kai.services.dispatch).
 
 A wake-up names no task: the worker that gets it claims the best due task
 (highest priority, then oldest), so priorities hold however the broker orders
@@ -11,32 +12,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
 
 from kai.events.hub import EventHub
+from kai.services.dispatch import CANCEL_CHANNEL
 
 log = logging.getLogger(__name__)
-
-CANCEL_CHANNEL = "tasks:cancel"
-
-
-class Dispatcher(Protocol):
-    async def dispatch(self, task_id: str) -> None:
-        """Wake one worker for `task_id` (or a better one); raise when the broker refuses."""
-        ...
-
-    async def cancel(self, task_id: str) -> None:
-        """Interrupt `task_id` in whichever worker runs it."""
-        ...
-
-
-@runtime_checkable
-class LossyDispatcher(Protocol):
-    """A broker that may lose wake-ups (Redis restarting without its data, trimming)."""
-
-    async def resend_lost(self, waiting: Callable[[], Awaitable[tuple[int, int]]]) -> int:
-        """Send again what was lost; `waiting` counts (PENDING with one out, RUNNING)."""
-        ...
 
 
 class HubCancel:

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from kai.services.container import Services
+from kai.services.shared import Services
 from kai.workers.dispatch import LocalDispatcher
 from kai.workers.runner import TaskRunner
 from kai.workers.sweeper import sweep_forever

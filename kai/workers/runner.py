@@ -16,8 +16,8 @@ from kai.models.task import Task, TaskState
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import CommandFailed, RuntimeUnavailable, TaskMustWait, current_task_id
 from kai.services.agent import AgentService, handle
+from kai.services.dispatch import CANCEL_CHANNEL, ProgressReporter, SystemTask
 from kai.services.task import TaskService
-from kai.workers.dispatch import CANCEL_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,6 @@ WAIT_RETRY_SECONDS = 1.0
 # (doubling from the first, up to the last), for this long at most.
 OUTAGE_RETRY_SECONDS = (0.1, 2.0)
 OUTAGE_GIVE_UP_SECONDS = 300.0
-
-
-ProgressReporter = Callable[[float], Awaitable[None]]
-# The server's own work, by task type: (payload, report progress) -> result.
-SystemTask = Callable[[Any, ProgressReporter], Coroutine[Any, Any, Any]]
 
 
 async def _fail(reason: str) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
+from kai import periodic
 from kai.models.base import utcnow
+from kai.services.dispatch import LossyDispatcher
 from kai.services.task import TaskService
-from kai.workers.dispatch import LossyDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,6 @@ async def sweep(tasks: TaskService, *, lease_seconds: float) -> None:
 
 
 async def sweep_forever(tasks: TaskService, *, lease_seconds: float, every: float) -> None:
-    while True:
-        try:
-            await sweep(tasks, lease_seconds=lease_seconds)
-        except Exception as exc:  # a database or broker outage: try again next round
-            log.warning("task sweep failed: %r", exc)
-        await asyncio.sleep(every)
+    await periodic.every(
+        every, lambda: sweep(tasks, lease_seconds=lease_seconds), what="task sweep"
+    )

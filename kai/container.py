@@ -1,13 +1,11 @@
-"""Everything a process opens once and shares: engine, services, limiter, mailer."""
+"""The composition root: builds what a process opens once and shares (engine, services,
+runtimes, stores, the dispatcher), and closes it in the reverse order."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kai.config import Settings
 from kai.db import create_engine, create_sessionmaker
@@ -31,45 +29,18 @@ from kai.services.api_key import ApiKeyService
 from kai.services.audit import AuditService
 from kai.services.auth import AuthService
 from kai.services.command import CommandService
+from kai.services.dispatch import Dispatcher
 from kai.services.file import INDEX_TASK, FileService
-from kai.services.mail import BackgroundMailer, build_mailer
+from kai.services.mail import build_mailer
 from kai.services.remote import RemoteService
+from kai.services.shared import Services
 from kai.services.task import TaskService
 from kai.services.user import UserService
 from kai.storage import from_settings
-from kai.workers.dispatch import Dispatcher, LocalDispatcher
-from kai.workers.runner import SystemTask
+from kai.workers.dispatch import LocalDispatcher
 from kai.workers.taskiq_dispatch import TaskiqDispatcher, build_broker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    tokens: TokenService
-    matrix: PermissionMatrix
-    authenticator: Authenticator
-    auth: AuthService
-    api_keys: ApiKeyService
-    users: UserService
-    audit: AuditService
-    rate_limiter: RateLimiter
-    mailer: BackgroundMailer
-    hub: EventHub
-    events: EventLog
-    agents: AgentService
-    commands: CommandService
-    agent_logs: AgentLogService
-    agent_status: AgentStatusService
-    remote: RemoteService
-    tasks: TaskService
-    dispatcher: Dispatcher
-    files: FileService
-    # The server's own background work, by task type (no agent runs it).
-    system_tasks: dict[str, SystemTask]
 
 
 def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:

@@ -1,5 +1,6 @@
-"""GET /readyz: every backing service this process is configured to use, checked at once,
-each within a short timeout; the answer names the ones that failed."""
+"""GET /healthz: the process answers. GET /readyz: every backing service this process is
+configured to use, checked at once, each within a short timeout; the answer names the ones
+that failed."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
 from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
-from kai.services.container import Services
+from kai.services.shared import Services
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +71,15 @@ async def readiness(services: Services) -> tuple[bool, dict[str, str]]:
     outcomes = await asyncio.gather(*(_outcome(name, check) for name, check in checks.items()))
     results = dict(zip(checks, outcomes, strict=True))
     return all(outcome == "ok" for outcome in results.values()), results
+
+
+async def healthz(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    ready, checks = await readiness(request.app.state.services)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -7,14 +7,10 @@ every scrape in between.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
+from kai import periodic
 from kai.models.task import TaskState
 from kai.observability import metrics
 from kai.services.task_queries import TaskQueries
-
-log = logging.getLogger(__name__)
 
 COUNT_INTERVAL = 5.0
 
@@ -27,9 +23,4 @@ async def count_tasks(tasks: TaskQueries) -> None:
 
 
 async def count_tasks_forever(tasks: TaskQueries, every: float = COUNT_INTERVAL) -> None:
-    while True:
-        try:
-            await count_tasks(tasks)
-        except Exception as exc:  # the database blinked: the next round counts again
-            log.warning("could not count tasks for metrics: %r", exc)
-        await asyncio.sleep(every)
+    await periodic.every(every, lambda: count_tasks(tasks), what="counting tasks for metrics")

@@ -81,11 +81,11 @@ class ErrorCodes(SchemaExtension):
                 error.message,
                 exc_info=original if isinstance(original, BaseException) else None,
             )
-        message, extensions = _masked(original, request_id)
+        message, extensions = masked(original, request_id)
         return _with_code(error, message, extensions, drop_original=True)
 
 
-def _masked(original: object, request_id: str | None) -> tuple[str, dict[str, Any]]:
+def masked(original: object, request_id: str | None) -> tuple[str, dict[str, Any]]:
     """What a client learns of an unexpected failure: a code, never its details."""
     if _unavailable(original):
         return "A backing service is unavailable; retry shortly.", {
@@ -116,24 +116,3 @@ def _with_code(
             for key, value in extensions.items()
         },
     )
-
-
-class FlushAudit(SchemaExtension):
-    """Writes the operation's audit rows once it is over, whatever its outcome."""
-
-    async def on_operation(self) -> Any:
-        yield
-        context = self.execution_context.context
-        auditor = getattr(context, "auditor", None)
-        if auditor is None:
-            return
-        try:
-            await auditor.flush()
-        except Exception as exc:
-            # The auditor has logged it. Work whose audit is lost is not answered
-            # as a success, and the database's error (SQL, parameters) stays in
-            # the log: Strawberry would otherwise send str(exc) unmasked.
-            message, extensions = _masked(exc, getattr(context, "request_id", None))
-            raise GraphQLError(
-                message, extensions={key: str(value) for key, value in extensions.items()}
-            ) from exc

@@ -19,8 +19,8 @@ from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
 from kai.config import Settings
-from kai.observability.task_counts import count_tasks_forever
-from kai.services.container import open_services
+from kai.container import open_services
+from kai.services.task_counts import count_tasks_forever
 from kai.workers.runner import TaskRunner
 from kai.workers.sweeper import sweep_forever
 from kai.workers.taskiq_dispatch import RUN_NEXT, TaskiqDispatcher

@@ -1,4 +1,4 @@
-"""kai.sdk.RemoteAgent: a process of yours that does a remote agent's work.
+"""kai_sdk.RemoteAgent: a process of yours that does a remote agent's work.
 
     agent = RemoteAgent()
 
@@ -39,7 +39,7 @@ from typing import Any, Protocol, TypeVar
 
 from websockets.exceptions import WebSocketException
 
-from kai.sdk.transport import (
+from kai_sdk.transport import (
     ConnectionLost,
     Refused,
     RemoteAgentError,
@@ -47,9 +47,9 @@ from kai.sdk.transport import (
     error_of,
     graphql_ws_url,
 )
-from kai.sdk.usage import CpuMeter, memory_fraction
+from kai_sdk.usage import CpuMeter, memory_fraction
 
-log = logging.getLogger("kai.sdk")
+log = logging.getLogger("kai_sdk")
 
 CommandHandler = Callable[[dict[str, Any]], Any]
 PromptHandler = Callable[[str, dict[str, Any] | None], AsyncIterator[str]]

@@ -1,0 +1,1 @@
+"""The live event hub (fan-out across processes) and the stored, numbered event log."""

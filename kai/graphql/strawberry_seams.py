@@ -1,0 +1,172 @@
+"""Every place where kAI overrides or reads a private part of Strawberry, in one module.
+
+Strawberry is pinned to the minor version these were written against (pyproject), and
+tests/test_strawberry_seams.py fails when the library's side of any of them changes:
+each entry of SEAMS names the library function and a digest of its source, so that an
+upgrade shows which override to reread.
+
+The public subclasses (the view, the two WebSocket handlers, the schema) derive from
+the classes here and use only documented hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import aclosing
+from typing import Any
+
+import strawberry
+from cross_web import HTTPException
+from graphql import GraphQLError, GraphQLSchema
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.streaming import SSETransport
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import PreExecutionError
+
+from kai.context import Context
+from kai.errors import ErrorCode
+from kai.graphql.sse import EventStreams
+from kai.graphql.sse_negotiation import prefers_event_stream
+
+log = logging.getLogger(__name__)
+
+# (library object, attribute): what kAI overrides or calls that Strawberry does not document.
+SEAMS: tuple[tuple[object, str], ...] = (
+    (BaseGraphQLTransportWSHandler, "_get_pre_execution_close_reason"),
+    (BaseGraphQLWSHandler, "handle_async_results"),
+    (BaseGraphQLWSHandler, "cleanup_operation"),
+    (GraphQL, "_get_stream_transport_from_headers"),
+    (GraphQL, "_get_stream_transport"),
+    (GraphQL, "_create_streaming_response"),
+    (strawberry.Schema, "__init__"),  # where it sets `_schema`
+    (strawberry.Schema, "remove_field_suggestion"),
+)
+
+
+class TransportCloseReasons(BaseGraphQLTransportWSHandler[Context, None]):
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        # Strawberry closes the socket (4400) on a syntax error; a document over the token
+        # limit is one too, but it is that operation's refusal, like depth and aliases (W4).
+        if (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX:
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
+
+
+class LegacyStreamOwnership(BaseGraphQLWSHandler[Context, None]):
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        """Strawberry's, but the operation's stream is closed by this task on every way out.
+
+        Strawberry's left it open after a refused document (a validation error returns
+        from inside the loop) and after a failed send, and `stop` closed it from the
+        socket's task while this one was still running it.
+        """
+        try:
+            stream = await self.schema.subscribe(
+                query=query,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=self.context,
+                root_value=self.root_value,
+            )
+            async with aclosing(stream):
+                first = True
+                async for result in stream:
+                    if first and isinstance(result, PreExecutionError):
+                        assert result.errors
+                        error: Any = result.errors[0].formatted
+                        await self.send_message(
+                            {"type": "error", "id": operation_id, "payload": error}
+                        )
+                        return
+                    await self.send_data_message(result, operation_id)
+                    first = False
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            # Stopped (by `stop`, or the socket closing): the client is told, if still there.
+            with contextlib.suppress(Exception):
+                await self.send_message({"type": "complete", "id": operation_id})
+        except WebSocketDisconnected:
+            pass  # the client went while it was being sent a result
+        except Exception:  # the task's outcome is read by nobody: say it here
+            log.exception("graphql-ws operation %s failed", operation_id)
+        finally:
+            self.tasks.pop(operation_id, None)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        """Stops the operation's task and waits for it to close its stream itself."""
+        task = self.tasks.pop(operation_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
+
+class StreamResponses(GraphQL[Context, None]):
+    """The graphql-sse side of the view: when to stream, and who owns the stream."""
+
+    event_streams: EventStreams
+
+    def _get_stream_transport_from_headers(self, headers: Any) -> Any:
+        """Strawberry streams whenever Accept mentions text/event-stream; kAI only when the
+        client prefers the stream to JSON (content negotiation: urql asks for both)."""
+        accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+        if not prefers_event_stream(accept):
+            return None
+        return super()._get_stream_transport_from_headers(headers)
+
+    async def _create_streaming_response(
+        self,
+        request: Request,
+        result: Any,
+        protocol: Any,
+        sub_response: Response,
+    ) -> Response:
+        """kAI's graphql-sse response replaces Strawberry's, which left the operation's
+        stream to the garbage collector when its client went (kai.graphql.sse)."""
+        transport = self._get_stream_transport(protocol)
+        if not isinstance(transport, SSETransport):  # only graphql-sse is enabled
+            await result.aclose()
+            raise HTTPException(400, f"Streaming over {protocol} is not supported.")
+
+        async def encode(value: Any) -> str:
+            response = await self.process_result(request, value)
+            return transport.encode_next(response, self.encode_json_string)
+
+        context = getattr(request.state, "kai_context", None)
+        return self.event_streams.response(
+            stream=result,
+            encode=encode,
+            transport=transport,
+            context=context if isinstance(context, Context) else None,
+            deadline=getattr(request.state, "sse_deadline", None),
+            status_code=sub_response.status_code or 200,
+            headers={**sub_response.headers, **transport.headers},
+        )
+
+
+class SchemaSeams(strawberry.Schema):
+    @property
+    def graphql_core_schema(self) -> GraphQLSchema:
+        """The graphql-core schema Strawberry built (its private `_schema`)."""
+        return self._schema
+
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        # Strawberry strips only "Cannot query field ... Did you mean"; unknown
+        # arguments, types and input fields carry suggestions too (G7).
+        if "Did you mean" in error.message:
+            error.message = error.message.split("Did you mean")[0].strip()

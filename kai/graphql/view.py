@@ -1,0 +1,215 @@
+"""The GraphQL endpoint: Strawberry's ASGI view with kAI's context, JSON-shaped HTTP
+errors, CSRF check, request timeout, WebSocket authentication and graphql-sse streams."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from datetime import timedelta
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+)
+
+from kai.context import Context, bearer_credential
+from kai.errors import KaiError
+from kai.graphql.csrf import CSRF_REFUSAL, csrf_safe
+from kai.graphql.http_errors import http_error
+from kai.graphql.legacy_ws import LegacyWSHandler
+from kai.graphql.request_timeout import RequestTimedOut, timeout_response, within
+from kai.graphql.socket_rules import CLOSE_CREDENTIALS_REVOKED, CLOSE_GOING_AWAY
+from kai.graphql.sse import EventStreams
+from kai.graphql.sse_negotiation import is_subscription
+from kai.graphql.strawberry_seams import StreamResponses
+from kai.graphql.transport_ws import TransportWSHandler
+from kai.security.credential_checks import CredentialChecks
+from kai.services.shared import Services
+
+log = logging.getLogger(__name__)
+
+
+class KaiGraphQL(StreamResponses):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, schema: Any, *, services: Services):
+        settings = services.settings
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=settings.get_queries_enabled,
+            multipart_uploads_enabled=True,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            allowed_origins=settings.allowed_origins,
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
+            # graphql-sse in distinct connections mode: POST /graphql with
+            # Accept: text/event-stream, for clients that WebSockets cannot reach.
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL,
+                GRAPHQL_WS_PROTOCOL,
+                GRAPHQL_SSE_PROTOCOL,
+            ),
+        )
+        self.services = services
+        # Open sockets, closed with 1001 when the server shuts down (weak: a socket
+        # that ended without its handler's clean-up is not kept alive by this).
+        self.sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
+        self.credential_checks = CredentialChecks(
+            services.authenticator, max_age=settings.ws_auth_check_seconds / 2
+        )
+        self.event_streams = EventStreams(
+            auth_check_seconds=settings.ws_auth_check_seconds, checks=self.credential_checks
+        )
+
+    async def close_sockets(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> int:
+        """Close every open socket and SSE stream, so its client reconnects (to another
+        replica)."""
+        streams = self.event_streams.close_all()
+        sockets = [s for s in self.sockets if s.application_state is WebSocketState.CONNECTED]
+        for websocket in sockets:
+            with contextlib.suppress(Exception):  # already gone: nothing to say
+                await websocket.close(code, reason)
+        return len(sockets) + streams
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        response: Response
+        if not csrf_safe(request):
+            response = http_error(400, CSRF_REFUSAL)
+            await response(scope, receive, send)
+            return
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = http_error(exc.status_code, exc.reason)
+        except StarletteHTTPException as exc:  # e.g. a multipart body that does not parse
+            response = http_error(exc.status_code, exc.detail)
+        except RequestTimedOut as exc:
+            response = timeout_response(exc.seconds)
+        await response(scope, receive, send)
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Runs an HTTP query or mutation within KAI_REQUEST_TIMEOUT_SECONDS (G5).
+
+        The body has been read by now, so a slow upload does not count; a subscription
+        over HTTP (a stream) is not bounded here. Past the limit the operation's task is
+        cancelled where it waits (a database query, an agent's answer), and the client
+        gets a 503 instead of a socket that hangs.
+        """
+        streaming = not isinstance(request_data, list) and request_data.protocol != "http"
+        max_tokens = self.services.settings.max_query_tokens
+        if streaming and not is_subscription(request_data, max_tokens):
+            # A query or mutation sent over SSE streams one result: bounded like any other.
+            request.state.sse_deadline = self.services.settings.request_timeout_seconds
+        operation = super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        if streaming:
+            return await operation  # its response owns the stream (_create_streaming_response)
+        return await within(self.services.settings.request_timeout_seconds, operation, context)
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """A `map` that does not fit `operations` (a list for a map, a path that is not
+        text or leads nowhere) is a 400 like a missing file, not a crash (500)."""
+        try:
+            return await super().parse_multipart(request)
+        except (AttributeError, TypeError, ValueError, IndexError, RecursionError) as exc:
+            raise HTTPException(400, "The multipart `map` does not fit `operations`.") from exc
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON text or JSONDecodeError: a 400 over HTTP, 4400 on a socket.
+
+        json.loads alone let through what later crashed (a 500, or an
+        INTERNAL_SERVER_ERROR): bytes that are not UTF-8, nesting past the recursion
+        limit, integers past Python's 4300 digits, a bare value for a body, and
+        unpaired surrogates ("\\ud800"), which are not text: no database, hash or
+        response can encode them.
+        """
+        try:
+            value = json.loads(data)
+            json.dumps(value, ensure_ascii=False).encode()
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+            raise json.JSONDecodeError(f"unreadable JSON ({type(exc).__name__})", "", 0) from exc
+        if not isinstance(value, dict | list):
+            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
+        return value
+
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        if isinstance(request, WebSocket):
+            self.sockets.add(request)
+        context = Context.build(
+            services=self.services,
+            connection=request,
+            request_id=request.scope.get("state", {}).get("request_id", "-"),
+        )
+        if not isinstance(request, WebSocket):
+            request.state.kai_context = context  # an SSE response's watchers need it
+        return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        """Authenticate the connection_init payload: {"authorization": "Bearer ..."} (W2)."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = params.get("authorization") or params.get("Authorization")
+        credential = bearer_credential(header) if isinstance(header, str) else None
+        if not credential:
+            raise ConnectionRejectionError({"reason": "authorization required"})
+        context.credential = credential
+        try:
+            principal = await context.optional_principal()
+        except KaiError as exc:
+            raise ConnectionRejectionError({"reason": "invalid credentials"}) from exc
+        assert principal is not None
+        task = asyncio.create_task(self._watch_credentials(context))
+        context.background.add(task)
+        task.add_done_callback(context.background.discard)
+        return None
+
+    async def _watch_credentials(self, context: Context) -> None:
+        """Close the socket once its session or key stops working (S7, W3)."""
+        websocket = context.connection
+        assert isinstance(websocket, WebSocket)
+        interval = self.services.settings.ws_auth_check_seconds
+        while True:
+            await asyncio.sleep(interval)
+            if websocket.application_state is WebSocketState.DISCONNECTED:
+                return
+            try:
+                # Also refreshes the role a later subscribe is checked against (S10).
+                context.refresh_principal(
+                    await self.credential_checks.check(context.credential or "")
+                )
+            except KaiError:
+                with contextlib.suppress(Exception):
+                    await websocket.close(
+                        CLOSE_CREDENTIALS_REVOKED, "Credentials revoked or expired"
+                    )
+                return
+            except Exception as exc:  # a database blip must not close healthy sockets
+                log.warning("could not re-check a socket's credentials: %r", exc)

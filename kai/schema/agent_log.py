@@ -1,0 +1,58 @@
+"""An agent's log lines, and pages of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from kai.models.agent_log import AgentLog as AgentLogRow
+from kai.models.agent_log import LogLevel as LogLevelValue
+from kai.schema.pagination import PageInfo
+from kai.services.pagination import Page
+
+LogLevel = strawberry.enum(LogLevelValue, name="LogLevel", description="Severity of a log line.")
+
+
+@strawberry.type(description="One log line of an agent.")
+class LogEntry:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    agent_id: strawberry.ID = strawberry.field(description="The agent that logged it.")
+    level: LogLevel = strawberry.field(description="Severity.")  # type: ignore[valid-type]
+    message: str = strawberry.field(description="The text.")
+    data: JSON | None = strawberry.field(description="Structured detail, if any.")
+    timestamp: datetime = strawberry.field(description="When it was logged.")
+
+    @classmethod
+    def from_row(cls, row: AgentLogRow) -> LogEntry:
+        return cls(
+            id=strawberry.ID(f"log_{row.id}"),
+            agent_id=strawberry.ID(row.agent_id),
+            level=row.level,
+            message=row.message,
+            data=JSON(row.data),
+            timestamp=row.timestamp,
+        )
+
+
+@strawberry.type(description="A log line in a page.")
+class LogEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this line.")
+    node: LogEntry = strawberry.field(description="The log line.")
+
+
+@strawberry.type(description="A page of log lines, newest first.")
+class LogConnection:
+    edges: list[LogEdge] = strawberry.field(description="The lines of this page.")
+    page_info: PageInfo = strawberry.field(description="Whether more follow.")
+
+    @classmethod
+    def from_page(cls, page: Page[AgentLogRow]) -> LogConnection:
+        return cls(
+            edges=[
+                LogEdge(cursor=cursor, node=LogEntry.from_row(row))
+                for row, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo.of(page),
+        )

@@ -1,0 +1,59 @@
+"""Commands and prompts for an agent, their outcomes and the streamed pieces of an answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from kai.models.command import CommandRecord
+from kai.services.command import Chunk
+
+
+@strawberry.type(description="The outcome of a command.")
+class CommandResult:
+    success: bool = strawberry.field(description="Whether the command succeeded.")
+    result: JSON | None = strawberry.field(description="What it returned.")
+    error: str | None = strawberry.field(description="Why it failed.")
+    timestamp: datetime = strawberry.field(description="When it finished.")
+    duration_ms: float = strawberry.field(description="How long it ran, in milliseconds.")
+
+    @classmethod
+    def from_record(cls, record: CommandRecord) -> CommandResult:
+        return cls(
+            success=bool(record.success),
+            result=record.result,
+            error=record.error,
+            timestamp=record.completed_at or record.created_at,
+            duration_ms=record.duration_ms or 0.0,
+        )
+
+
+@strawberry.type(description="A piece of an agent's streamed answer.")
+class StreamChunk:
+    stream_id: strawberry.ID = strawberry.field(description="Names this answer.")
+    index: int = strawberry.field(description="0, 1, 2, ... in order.")
+    delta: str = strawberry.field(description="The next piece of text.")
+    done: bool = strawberry.field(description="True on the last chunk only.")
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk) -> StreamChunk:
+        return cls(
+            stream_id=strawberry.ID(chunk.stream_id),
+            index=chunk.index,
+            delta=chunk.delta,
+            done=chunk.done,
+        )
+
+
+@strawberry.input(description="A command for an agent.")
+class AgentCommandInput:
+    command: str = strawberry.field(description="The command's name.")
+    params: JSON | None = strawberry.field(default_factory=dict, description="Its parameters.")
+
+
+@strawberry.input(description="A prompt for an agent.")
+class StreamPromptInput:
+    prompt: str = strawberry.field(description="The text.")
+    options: JSON | None = strawberry.field(default=None, description="Runtime-specific options.")

@@ -1,0 +1,1 @@
+"""Who may do what: passwords, tokens, API keys, permission checks, rate limits, audit."""

@@ -38,7 +38,8 @@ from kai.services.task import TaskService
 from kai.services.user import UserService
 from kai.storage import from_settings
 from kai.workers.dispatch import LocalDispatcher
-from kai.workers.taskiq_dispatch import TaskiqDispatcher, build_broker
+from kai.workers.redis_stream_broker import build_broker
+from kai.workers.taskiq_dispatch import TaskiqDispatcher
 
 log = logging.getLogger(__name__)
 

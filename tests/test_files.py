@@ -1,5 +1,5 @@
 """Files over the API on the embedded default (local blobs): upload, read, download, delete,
-and every kind of bad input of SECURITY.md's Files section."""
+and every kind of bad input of docs/security.md's Files section."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SECURITY.md "GraphQL layer" G1-G5, and W4's "G1-G3 apply to subscription documents".
+"""docs/security.md "GraphQL layer" G1-G5, and W4's "G1-G3 apply to subscription documents".
 
 G1 depth, G2 aliases, G3 tokens: refused with QUERY_TOO_COMPLEX while the
 document is parsed and validated, over HTTP and WebSocket alike, so that no

@@ -1,4 +1,5 @@
-"""SECURITY.md "Passwords, login, magic links": A5-A7 (A1-A4, A8, A10: test_security_passwords)."""
+"""docs/security.md "Passwords, login, magic links": A5-A7
+(A1-A4, A8, A10: test_security_passwords)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SECURITY.md "Passwords, login, magic links": A1-A4, A8, A10 (A5-A7: test_security_magic_link)."""
+"""docs/security.md "Passwords, login, magic links": A1-A4, A8, A10
+(A5-A7: test_security_magic_link)."""
 
 from __future__ import annotations
 

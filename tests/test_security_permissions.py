@@ -1,5 +1,5 @@
 """K3: permission patterns match exactly per segment and deny by default (property-tested),
-and the default matrix of ARCHITECTURE.md."""
+and the default matrix of docs/architecture.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SECURITY.md "Tokens and sessions" (S1-S10), end to end over /graphql.
+"""docs/security.md "Tokens and sessions" (S1-S10), end to end over /graphql.
 
 Forged tokens start from the claims of a real session (a real `sub` and `sid`),
 so the one thing wrong with each is what the test is about; where it matters, a

@@ -38,16 +38,20 @@ from kai.graphql.sse_negotiation import prefers_event_stream
 
 log = logging.getLogger(__name__)
 
-# (library object, attribute): what kAI overrides or calls that Strawberry does not document.
-SEAMS: tuple[tuple[object, str], ...] = (
-    (BaseGraphQLTransportWSHandler, "_get_pre_execution_close_reason"),
-    (BaseGraphQLWSHandler, "handle_async_results"),
-    (BaseGraphQLWSHandler, "cleanup_operation"),
-    (GraphQL, "_get_stream_transport_from_headers"),
-    (GraphQL, "_get_stream_transport"),
-    (GraphQL, "_create_streaming_response"),
-    (strawberry.Schema, "__init__"),  # where it sets `_schema`
-    (strawberry.Schema, "remove_field_suggestion"),
+# What kAI overrides or calls that Strawberry does not document, as "module:Class.attribute".
+SEAMS = (
+    "strawberry.subscriptions.protocols.graphql_transport_ws.handlers"
+    ":BaseGraphQLTransportWSHandler._get_pre_execution_close_reason",
+    "strawberry.subscriptions.protocols.graphql_ws.handlers"
+    ":BaseGraphQLWSHandler.handle_async_results",
+    "strawberry.subscriptions.protocols.graphql_ws.handlers"
+    ":BaseGraphQLWSHandler.cleanup_operation",
+    "strawberry.http.base:BaseView._get_stream_transport_from_headers",
+    "strawberry.http.base:BaseView._get_stream_transport",
+    "strawberry.http.async_base_view:AsyncBaseHTTPView._create_streaming_response",
+    "strawberry.schema.schema:Schema.__init__",  # where it sets `_schema`
+    "strawberry.schema.base:BaseSchema.remove_field_suggestion",
+    "strawberry.schema.base:BaseSchema._process_errors",  # what calls it
 )
 
 

@@ -1,4 +1,4 @@
-"""Argon2id hashing (OWASP parameters) and the password policy of SECURITY.md A1/A2."""
+"""Argon2id hashing (OWASP parameters) and the password policy of docs/security.md A1/A2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Permissions as data: the default matrix of ARCHITECTURE.md, wildcards, API-key narrowing.
+"""Permissions as data: the default matrix of docs/architecture.md, wildcards, API-key narrowing.
 
 A permission is `area.action`. A pattern is a permission, `area.*` (every action of
 the area) or `*` (everything). Matching is exact per segment, so `agent.*` never

@@ -1,4 +1,4 @@
-"""JWT access and refresh tokens (SECURITY.md S1-S7).
+"""JWT access and refresh tokens (docs/security.md S1-S7).
 
 The algorithm is pinned by the settings; the header is never consulted to pick
 a key (`kid`, `jku`, `x5u`, `jwk` are ignored), so `none`, other algorithms and

@@ -80,7 +80,7 @@ class AuthService:
                     user.role = Role.ADMIN
                 return await self._open_session(session, user, client)
         except IntegrityError as exc:
-            # Documented in the schema: a taken email is CONFLICT (SECURITY.md A4
+            # Documented in the schema: a taken email is CONFLICT (docs/security.md A4
             # allows it when documented; register must return tokens, so it cannot
             # answer the same as for a new address).
             raise Conflict(

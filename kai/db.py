@@ -7,10 +7,10 @@ import contextvars
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
 
 from kai.aio import completed
 
@@ -134,3 +135,10 @@ async def transaction(
             await completed(session.rollback())
             raise
         await completed(session.commit())
+
+
+async def changed_rows(session: AsyncSession, statement: Executable) -> int:
+    """Runs an UPDATE or DELETE and says how many rows it changed: for a guarded write
+    (`WHERE state = 'PENDING'`), whether its guard held."""
+    result = await session.execute(statement)
+    return int(cast(CursorResult[Any], result).rowcount or 0)

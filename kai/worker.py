@@ -49,14 +49,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
         if not isinstance(dispatcher, TaskiqDispatcher):
             raise SystemExit("kai: `kai worker` needs KAI_REDIS_URL (tasks on Redis)")
         broker = dispatcher.broker
-        runner = TaskRunner(
-            tasks=services.tasks,
-            agents=services.agents,
-            runtimes=services.agents.runtimes,
-            hub=services.hub,
-            heartbeat_seconds=settings.task_heartbeat_seconds,
-            system_tasks=services.system_tasks,
-        )
+        runner = TaskRunner.for_services(services)
 
         async def run_next(task_id: str | None = None) -> bool:
             """One wake-up: claim the best due task (not necessarily `task_id`) and run it."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from kai.db import transaction
+from kai.db import changed_rows, transaction
 from kai.events.hub import EventHub, Interrupted
 from kai.models.agent import Agent
 from kai.models.agent_event import AgentEvent, AgentEventType
@@ -66,6 +66,21 @@ async def append_event(
     return event
 
 
+class EventTransaction:
+    """A transaction's session, and the events appended in it (kai.events.log.transaction)."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self.events: list[AgentEvent] = []
+
+    async def append(
+        self, *, agent_id: str, type: AgentEventType, data: dict[str, Any]
+    ) -> AgentEvent:
+        event = await append_event(self.session, agent_id=agent_id, type=type, data=data)
+        self.events.append(event)
+        return event
+
+
 class EventLog:
     def __init__(
         self,
@@ -80,13 +95,21 @@ class EventLog:
         self._max_age = timedelta(seconds=max_age_seconds)
         self._max_per_agent = max_per_agent
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[EventTransaction]:
+        """A transaction whose appended events are published once it has committed: never
+        before (a subscriber must not hear of a change that a rollback then undoes), and
+        not at all when it rolls back."""
+        async with transaction(self._sessionmaker) as session:
+            written = EventTransaction(session)
+            yield written
+        await self.publish(written.events)
+
     async def record(
         self, *, agent_id: str, type: AgentEventType, data: dict[str, Any]
     ) -> AgentEvent:
-        async with transaction(self._sessionmaker) as session:
-            event = await append_event(session, agent_id=agent_id, type=type, data=data)
-        await self.publish([event])
-        return event
+        async with self.transaction() as written:
+            return await written.append(agent_id=agent_id, type=type, data=data)
 
     async def publish(self, events: Sequence[AgentEvent]) -> None:
         for event in events:
@@ -164,10 +187,11 @@ class EventLog:
             .scalar_subquery()
         )
         async with transaction(self._sessionmaker) as session:
-            by_age = await session.execute(
-                delete(AgentEvent).where(col(AgentEvent.timestamp) < cutoff)
+            by_age = await changed_rows(
+                session, delete(AgentEvent).where(col(AgentEvent.timestamp) < cutoff)
             )
-            by_count = await session.execute(
-                delete(AgentEvent).where(col(AgentEvent.seq) <= newest - self._max_per_agent)
+            by_count = await changed_rows(
+                session,
+                delete(AgentEvent).where(col(AgentEvent.seq) <= newest - self._max_per_agent),
             )
-        return int(by_age.rowcount or 0) + int(by_count.rowcount or 0)  # type: ignore[attr-defined]
+        return by_age + by_count

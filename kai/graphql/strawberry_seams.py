@@ -44,8 +44,7 @@ SEAMS = (
     ":BaseGraphQLTransportWSHandler._get_pre_execution_close_reason",
     "strawberry.subscriptions.protocols.graphql_ws.handlers"
     ":BaseGraphQLWSHandler.handle_async_results",
-    "strawberry.subscriptions.protocols.graphql_ws.handlers"
-    ":BaseGraphQLWSHandler.cleanup_operation",
+    "strawberry.subscriptions.protocols.graphql_ws.handlers:BaseGraphQLWSHandler.cleanup_operation",
     "strawberry.http.base:BaseView._get_stream_transport_from_headers",
     "strawberry.http.base:BaseView._get_stream_transport",
     "strawberry.http.async_base_view:AsyncBaseHTTPView._create_streaming_response",

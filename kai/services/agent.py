@@ -10,9 +10,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from kai.db import transaction
+from kai.db import changed_rows, transaction
 from kai.errors import Conflict, NotFound
-from kai.events.log import EventLog, append_event
+from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
@@ -227,13 +227,15 @@ class AgentService:
             }
             if to is AgentState.ERROR:
                 changes["last_error"] = (error or reason)[:1000]
-            async with transaction(self._sessionmaker) as session:
-                moved = await session.execute(
+            async with self._events.transaction() as written:
+                session = written.session
+                moved = await changed_rows(
+                    session,
                     update(Agent)
                     .where(col(Agent.id) == agent_id, col(Agent.state) == agent.state, *guards)
-                    .values(changes)
+                    .values(changes),
                 )
-                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                if moved != 1:
                     continue
                 if to is not AgentState.RUNNING:
                     # Its waiting tasks give back their wake-ups; a sweep sends
@@ -246,15 +248,13 @@ class AgentService:
                         )
                         .values(dispatched=False)
                     )
-                event = await append_event(
-                    session,
+                await written.append(
                     agent_id=agent_id,
                     type=AgentEventType.STATUS_UPDATE,
                     data={"from": agent.state.value, "to": to.value, "reason": reason}
                     | ({"error": error} if error else {}),
                 )
                 updated = await session.get_one(Agent, agent_id, populate_existing=True)
-            await self._events.publish([event])
             return updated
         raise Conflict("The agent's state keeps changing; try again.")
 

@@ -13,9 +13,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from kai.db import transaction
 from kai.errors import BadUserInput
-from kai.events.log import EventLog, append_event
+from kai.events.log import EventLog
 from kai.models.agent_event import AgentEventType
 from kai.models.agent_log import LEVEL_ORDER, AgentLog, LogLevel
 from kai.services.pagination import Page, decode_cursor, make_page, page_size
@@ -35,7 +34,8 @@ class AgentLogService:
             raise BadUserInput(f"At most {MAX_MESSAGE} characters.", field="message")
         if data is not None and not isinstance(data, dict):
             raise BadUserInput("data must be a JSON object.", field="data")
-        async with transaction(self._sessionmaker) as session:
+        async with self._events.transaction() as written:
+            session = written.session
             entry = AgentLog(
                 agent_id=agent_id,
                 level=level,
@@ -45,13 +45,11 @@ class AgentLogService:
             )
             session.add(entry)
             await session.flush()
-            event = await append_event(
-                session,
+            await written.append(
                 agent_id=agent_id,
                 type=AgentEventType.LOG,
                 data={"id": str(entry.id), "level": level.value, "message": message, "data": data},
             )
-        await self._events.publish([event])
         return entry
 
     async def list(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.config import Settings
-from kai.db import transaction
+from kai.db import changed_rows, transaction
 from kai.errors import Conflict, Unauthenticated
 from kai.models.base import utcnow
 from kai.models.magic_link import MagicLink
@@ -107,7 +107,8 @@ class AuthService:
         now = utcnow()
         new_jti = uuid.uuid4().hex
         async with transaction(self._sessionmaker) as session:
-            rotated = await session.execute(
+            rotated = await changed_rows(
+                session,
                 update(AuthSession)
                 .where(
                     col(AuthSession.id) == claims.session_id,
@@ -116,9 +117,9 @@ class AuthService:
                     col(AuthSession.expires_at) > now,
                     col(AuthSession.last_used_at) > now - self._idle,
                 )
-                .values(refresh_jti=new_jti, last_used_at=now)
+                .values(refresh_jti=new_jti, last_used_at=now),
             )
-            if rotated.rowcount == 1:  # type: ignore[attr-defined]
+            if rotated == 1:
                 auth_session = await session.get_one(AuthSession, claims.session_id)
                 user = await session.get(User, auth_session.user_id)
                 if user is None or not user.is_active:
@@ -132,16 +133,17 @@ class AuthService:
         # A signed refresh token of a live session that is no longer the current
         # one was spent before: someone replays it. End the whole session (S8).
         async with transaction(self._sessionmaker) as session:
-            revoked = await session.execute(
+            revoked = await changed_rows(
+                session,
                 update(AuthSession)
                 .where(
                     col(AuthSession.id) == session_id,
                     col(AuthSession.refresh_jti) != jti,
                     col(AuthSession.revoked_at).is_(None),
                 )
-                .values(revoked_at=utcnow(), revoked_reason="refresh_token_reuse")
+                .values(revoked_at=utcnow(), revoked_reason="refresh_token_reuse"),
             )
-        if revoked.rowcount:  # type: ignore[attr-defined]
+        if revoked:
             log.warning("refresh token replayed: session %s revoked", session_id)
 
     async def logout(self, *, session_id: str) -> bool:
@@ -149,12 +151,13 @@ class AuthService:
 
     async def revoke_session(self, *, session_id: str, reason: str) -> bool:
         async with transaction(self._sessionmaker) as session:
-            result = await session.execute(
+            result = await changed_rows(
+                session,
                 update(AuthSession)
                 .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
-                .values(revoked_at=utcnow(), revoked_reason=reason)
+                .values(revoked_at=utcnow(), revoked_reason=reason),
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result)
 
     async def request_magic_link(self, *, email: str) -> None:
         email = normalise_email(email, field="email")
@@ -194,16 +197,17 @@ class AuthService:
         async with transaction(self._sessionmaker) as session:
             # One conditional UPDATE consumes the link: of two concurrent
             # verifications exactly one matches the row (A6).
-            consumed = await session.execute(
+            consumed = await changed_rows(
+                session,
                 update(MagicLink)
                 .where(
                     col(MagicLink.token_hash) == token_hash,
                     col(MagicLink.used_at).is_(None),
                     col(MagicLink.expires_at) > now,
                 )
-                .values(used_at=now)
+                .values(used_at=now),
             )
-            if consumed.rowcount != 1:  # type: ignore[attr-defined]
+            if consumed != 1:
                 raise Unauthenticated("This sign-in link is invalid, used or expired.")
             link = await session.scalar(
                 select(MagicLink).where(col(MagicLink.token_hash) == token_hash)

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from kai.db import transaction
 from kai.errors import AgentUnavailable, BadUserInput, ErrorCode, KaiError
-from kai.events.log import EventLog, append_event
+from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
 from kai.models.base import new_id, utcnow
@@ -142,12 +142,12 @@ class CommandService:
             "duration_ms": duration,
             "completed_at": utcnow(),
         }
-        async with transaction(self._sessionmaker) as session:
+        async with self._events.transaction() as written:
+            session = written.session
             await session.execute(
                 update(CommandRecord).where(col(CommandRecord.id) == record.id).values(values)
             )
-            event = await append_event(
-                session,
+            await written.append(
                 agent_id=record.agent_id,
                 type=AgentEventType.COMMAND_RESULT,
                 data={
@@ -160,7 +160,6 @@ class CommandService:
                 },
             )
             finished = await session.get_one(CommandRecord, record.id, populate_existing=True)
-        await self._events.publish([event])
         return finished
 
     async def _record_cancelled(self, record: CommandRecord, started: float) -> None:

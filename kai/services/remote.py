@@ -28,7 +28,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from kai.db import transaction
+from kai.db import changed_rows, transaction
 from kai.errors import BadUserInput, Conflict, NotFound, ServiceUnavailable
 from kai.events.hub import EventHub, Interrupted, Overflow
 from kai.models.agent import Agent, AgentState
@@ -267,10 +267,10 @@ class RemoteService:
     async def _consume(self, message: RemoteMessage) -> None:
         """Takes the message off the pending list; of two final answers, the second is NOT_FOUND."""
         async with transaction(self._sessionmaker) as session:
-            removed = await session.execute(
-                delete(RemoteMessage).where(col(RemoteMessage.id) == message.id)
+            removed = await changed_rows(
+                session, delete(RemoteMessage).where(col(RemoteMessage.id) == message.id)
             )
-        if removed.rowcount != 1:  # type: ignore[attr-defined]
+        if removed != 1:
             raise NotFound("Message")
 
     async def _publish(self, message: RemoteMessage, answer: dict[str, Any]) -> None:

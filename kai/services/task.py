@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from kai.db import transaction
+from kai.db import changed_rows, transaction
 from kai.errors import BadUserInput, Conflict, NotFound, ServiceUnavailable
-from kai.events.log import EventLog, append_event
+from kai.events.log import EventLog, EventTransaction
 from kai.models.agent import Agent, AgentState
-from kai.models.agent_event import AgentEvent, AgentEventType
+from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
 from kai.services.dispatch import Dispatcher
@@ -178,7 +178,8 @@ class TaskService(TaskQueries):
         events, until it runs again and a sweep dispatches them.
         """
         async with transaction(self._sessionmaker) as session:
-            marked = await session.execute(
+            marked = await changed_rows(
+                session,
                 update(Task)
                 .where(
                     col(Task.id) == task_id,
@@ -186,9 +187,9 @@ class TaskService(TaskQueries):
                     col(Task.dispatched).is_(False),
                     _agent_running(),
                 )
-                .values(dispatched=True)
+                .values(dispatched=True),
             )
-        if marked.rowcount != 1:  # type: ignore[attr-defined]
+        if marked != 1:
             return
         try:
             await self.dispatcher.dispatch(task_id)
@@ -236,12 +237,13 @@ class TaskService(TaskQueries):
             if cancelled is not None:
                 return cancelled
             async with transaction(self._sessionmaker) as session:
-                marked = await session.execute(
+                marked = await changed_rows(
+                    session,
                     update(Task)
                     .where(col(Task.id) == task_id, col(Task.state) == TaskState.RUNNING)
-                    .values(cancel_requested=True)
+                    .values(cancel_requested=True),
                 )
-            if marked.rowcount == 1:  # type: ignore[attr-defined]
+            if marked == 1:
                 try:
                     await self.dispatcher.cancel(task_id)
                 except Exception as exc:  # the worker's heartbeat still finds cancel_requested
@@ -288,13 +290,13 @@ class TaskService(TaskQueries):
     ) -> Task | None:
         """One guarded UPDATE of a task and, if it matched, its event in the same
         transaction, published after the commit. None when the guard did not hold."""
-        async with transaction(self._sessionmaker) as session:
-            moved = await session.execute(update(Task).where(*conditions).values(values))
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+        async with self._events.transaction() as written:
+            session = written.session
+            moved = await changed_rows(session, update(Task).where(*conditions).values(values))
+            if moved != 1:
                 return None
             task = await session.get_one(Task, task_id, populate_existing=True)
-            events = await _task_event(session, task, event_type)
-        await self._events.publish(events)
+            await _task_event(written, task, event_type)
         return task
 
     async def claim(self, *, task_id: str | None, worker_id: str) -> Task | None:
@@ -320,7 +322,8 @@ class TaskService(TaskQueries):
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        async with transaction(self._sessionmaker) as session:
+        async with self._events.transaction() as written:
+            session = written.session
             taken = await session.scalar(
                 update(Task)
                 .where(col(Task.id) == best.scalar_subquery(), col(Task.state) == TaskState.PENDING)
@@ -338,8 +341,7 @@ class TaskService(TaskQueries):
             if taken is None:
                 return None
             task = await session.get_one(Task, taken, populate_existing=True)
-            events = await _task_event(session, task, AgentEventType.TASK_PROGRESS)
-        await self._events.publish(events)
+            await _task_event(written, task, AgentEventType.TASK_PROGRESS)
         return task
 
     async def progress(self, *, task_id: str, worker_id: str, progress: float) -> bool:
@@ -512,13 +514,7 @@ def _agent_running() -> ColumnElement[bool]:
     return or_(col(Task.agent_id).is_(None), running.exists())
 
 
-async def _task_event(
-    session: AsyncSession, task: Task, event_type: AgentEventType
-) -> list[AgentEvent]:
+async def _task_event(written: EventTransaction, task: Task, event_type: AgentEventType) -> None:
     """The agent event of a task's change; the server's own tasks have no agent to tell."""
-    if task.agent_id is None:
-        return []
-    event = await append_event(
-        session, agent_id=task.agent_id, type=event_type, data=task_event_data(task)
-    )
-    return [event]
+    if task.agent_id is not None:
+        await written.append(agent_id=task.agent_id, type=event_type, data=task_event_data(task))

@@ -20,14 +20,7 @@ async def run_tasks_here(services: Services) -> AsyncIterator[TaskRunner | None]
     runner: TaskRunner | None = None
     dispatcher = services.dispatcher
     if isinstance(dispatcher, LocalDispatcher):
-        runner = TaskRunner(
-            tasks=services.tasks,
-            agents=services.agents,
-            runtimes=services.agents.runtimes,
-            hub=services.hub,
-            heartbeat_seconds=settings.task_heartbeat_seconds,
-            system_tasks=services.system_tasks,
-        )
+        runner = TaskRunner.for_services(services)
         await runner.start()
         dispatcher.start(runner.run_next)
     sweeper = asyncio.create_task(

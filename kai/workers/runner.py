@@ -17,6 +17,7 @@ from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import CommandFailed, RuntimeUnavailable, TaskMustWait, current_task_id
 from kai.services.agent import AgentService, handle
 from kai.services.dispatch import CANCEL_CHANNEL, ProgressReporter, SystemTask
+from kai.services.shared import Services
 from kai.services.task import TaskService
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,18 @@ class TaskRunner:
         self._cancelled: set[str] = set()
         self._giving_back = False
         self._background: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def for_services(cls, services: Services) -> TaskRunner:
+        """The runner of a server's in-process workers, or of a `kai worker`."""
+        return cls(
+            tasks=services.tasks,
+            agents=services.agents,
+            runtimes=services.agents.runtimes,
+            hub=services.hub,
+            heartbeat_seconds=services.settings.task_heartbeat_seconds,
+            system_tasks=services.system_tasks,
+        )
 
     async def start(self) -> None:
         ready = asyncio.Event()

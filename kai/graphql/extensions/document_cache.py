@@ -13,12 +13,13 @@ limits) are part of the key.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 from graphql import DocumentNode
 from strawberry.extensions import SchemaExtension
+
+from kai.lru import LRU
 
 DEFAULT_SIZE = 256
 MAX_CACHED_TEXT = 16 * 1024
@@ -30,24 +31,17 @@ class ParsedDocuments:
     """The documents one schema has parsed; share one per schema."""
 
     def __init__(self, size: int = DEFAULT_SIZE):
-        self.size = size
-        self._documents: OrderedDict[Key, DocumentNode] = OrderedDict()
+        self._documents: LRU[Key, DocumentNode] = LRU(size)
 
     def extension(self) -> SchemaExtension:
         """A fresh extension for one operation (Strawberry calls this per operation)."""
         return ShareParsedDocuments(self)
 
     def get(self, key: Key) -> DocumentNode | None:
-        document = self._documents.get(key)
-        if document is not None:
-            self._documents.move_to_end(key)
-        return document
+        return self._documents.get(key)
 
     def add(self, key: Key, document: DocumentNode) -> None:
-        self._documents[key] = document
-        self._documents.move_to_end(key)
-        while len(self._documents) > self.size:
-            self._documents.popitem(last=False)
+        self._documents.add(key, document)
 
 
 class ShareParsedDocuments(SchemaExtension):

@@ -16,10 +16,11 @@ gets its own errors. The cache is bounded (least recently used first out).
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
+
+from kai.lru import LRU
 
 DEFAULT_SIZE = 512
 
@@ -30,24 +31,17 @@ class ValidDocuments:
     """The documents one schema has found valid; share one per schema."""
 
     def __init__(self, size: int = DEFAULT_SIZE):
-        self.size = size
-        self._keys: OrderedDict[Key, None] = OrderedDict()
+        self._keys: LRU[Key, bool] = LRU(size)
 
     def extension(self) -> SchemaExtension:
         """A fresh extension for one operation (Strawberry calls this per operation)."""
         return SkipValidationOfValidDocuments(self)
 
     def __contains__(self, key: Key) -> bool:
-        if key in self._keys:
-            self._keys.move_to_end(key)
-            return True
-        return False
+        return key in self._keys
 
     def add(self, key: Key) -> None:
-        self._keys[key] = None
-        self._keys.move_to_end(key)
-        while len(self._keys) > self.size:
-            self._keys.popitem(last=False)
+        self._keys.add(key, True)
 
 
 class SkipValidationOfValidDocuments(SchemaExtension):

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from starlette.websockets import WebSocket
@@ -15,10 +16,11 @@ from kai.events.hub import Overflow
 from kai.models.agent import Agent as AgentRow
 from kai.schema.agent import Agent, AgentConfigInput, AgentConfigPatch
 from kai.schema.agent_event import AgentEvent
-from kai.schema.agent_log import LogConnection, LogLevel
+from kai.schema.agent_log import LEVEL_DESCRIPTION, SINCE_DESCRIPTION, LogConnection, LogLevel
 from kai.schema.agent_status import AgentStatus
 from kai.schema.agent_type import AgentType
 from kai.schema.command import AgentCommandInput, CommandResult, StreamChunk, StreamPromptInput
+from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION
 
 # Closes a subscriber's socket when it falls more than KAI_SUBSCRIBER_BUFFER
 # messages behind; it reconnects and resumes with agentEvents(after:).
@@ -65,11 +67,19 @@ class AgentQuery:
         return [Agent.from_row(row) for row in rows]
 
     @strawberry.field(description="One agent, if the caller may see it.")
-    async def agent(self, info: Info, id: strawberry.ID) -> Agent | None:
+    async def agent(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The agent's id.")],
+    ) -> Agent | None:
         return Agent.from_row(await load_agent(info, str(id), "agent.read"))
 
     @strawberry.field(description="An agent's state, measured health and metrics.")
-    async def agent_status(self, info: Info, id: strawberry.ID) -> AgentStatus:
+    async def agent_status(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The agent's id.")],
+    ) -> AgentStatus:
         row = await load_agent(info, str(id), "agent.read")
         loaders = info.context.loaders
         stats, counts = await asyncio.gather(
@@ -83,11 +93,18 @@ class AgentQuery:
     async def agent_logs(
         self,
         info: Info,
-        agent_id: strawberry.ID,
-        level: LogLevel | None = None,  # type: ignore[valid-type]
-        since: datetime | None = None,
-        first: int | None = 50,
-        after: str | None = None,
+        agent_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The agent whose lines to list.")
+        ],
+        level: Annotated[
+            LogLevel | None,  # type: ignore[valid-type]
+            strawberry.argument(description=LEVEL_DESCRIPTION),
+        ] = None,
+        since: Annotated[
+            datetime | None, strawberry.argument(description=SINCE_DESCRIPTION)
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> LogConnection:
         row = await load_agent(info, str(agent_id), "agent.read")
         page = await info.context.services.agent_logs.list(
@@ -101,7 +118,14 @@ class AgentMutation:
     @strawberry.mutation(
         description="Creates an agent and starts it (remote: waits for its process)."
     )
-    async def create_agent(self, info: Info, input: AgentConfigInput) -> Agent:
+    async def create_agent(
+        self,
+        info: Info,
+        input: Annotated[
+            AgentConfigInput,
+            strawberry.argument(description="Its name, type, configuration and resources."),
+        ],
+    ) -> Agent:
         principal = await info.context.authorize("agent.create")
         row = await info.context.services.agents.create(
             principal=principal,
@@ -114,7 +138,14 @@ class AgentMutation:
         return Agent.from_row(row)
 
     @strawberry.mutation(description="Changes what the patch names; leaves the rest.")
-    async def update_agent(self, info: Info, id: strawberry.ID, input: AgentConfigPatch) -> Agent:
+    async def update_agent(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The agent to change.")],
+        input: Annotated[
+            AgentConfigPatch, strawberry.argument(description="What to change; the rest stays.")
+        ],
+    ) -> Agent:
         row = await load_agent(info, str(id), "agent.update")
         given = input.configuration is not strawberry.UNSET
         updated = await info.context.services.agents.update(
@@ -130,14 +161,22 @@ class AgentMutation:
     @strawberry.mutation(
         description="Stops and starts the agent's runtime; emits STATUS_UPDATE events."
     )
-    async def restart_agent(self, info: Info, id: strawberry.ID) -> Agent:
+    async def restart_agent(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The agent to restart.")],
+    ) -> Agent:
         row = await load_agent(info, str(id), "agent.restart")
         return Agent.from_row(await info.context.services.agents.restart(agent_id=row.id))
 
     @strawberry.mutation(
         description="Stops the agent's runtime (STOPPED); restartAgent starts it again."
     )
-    async def stop_agent(self, info: Info, id: strawberry.ID) -> Agent:
+    async def stop_agent(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The agent to stop.")],
+    ) -> Agent:
         row = await load_agent(info, str(id), "agent.restart")
         stopped = await info.context.services.agents.stop(agent_id=row.id, reason="stop")
         return Agent.from_row(stopped)
@@ -148,7 +187,11 @@ class AgentMutation:
             "Returns the id."
         )
     )
-    async def delete_agent(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+    async def delete_agent(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The agent to delete.")],
+    ) -> strawberry.ID:
         row = await load_agent(info, str(id), "agent.delete")
         services = info.context.services
         # Before the rows go (ON DELETE CASCADE): PENDING never start, RUNNING are interrupted.
@@ -166,9 +209,22 @@ class AgentMutation:
     async def send_command(
         self,
         info: Info,
-        agent_id: strawberry.ID,
-        command: AgentCommandInput,
-        idempotency_key: str | None = None,
+        agent_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The agent to run it; it must be RUNNING."),
+        ],
+        command: Annotated[
+            AgentCommandInput, strawberry.argument(description="The command and its parameters.")
+        ],
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "Up to 200 characters chosen by the client; sent again by the same user, "
+                    "it answers the first run's result instead of running the command again."
+                )
+            ),
+        ] = None,
     ) -> CommandResult:
         row = await load_agent(info, str(agent_id), "agent.command")
         principal = await info.context.principal()
@@ -191,7 +247,18 @@ class AgentSubscription:
         )
     )
     async def agent_events(
-        self, info: Info, agent_id: strawberry.ID, after: int | None = None
+        self,
+        info: Info,
+        agent_id: Annotated[strawberry.ID, strawberry.argument(description="The agent to follow.")],
+        after: Annotated[
+            int | None,
+            strawberry.argument(
+                description=(
+                    "The last seq seen, 0 up to the agent's latest: the events after it are "
+                    "replayed first; null sends only live events."
+                )
+            ),
+        ] = None,
     ) -> AsyncGenerator[AgentEvent, None]:
         row = await load_agent(info, str(agent_id), "agent.read")
         await info.context.auditor.flush()
@@ -215,7 +282,15 @@ class AgentSubscription:
         description="The agent's answer to a prompt, chunk by chunk; the last chunk has done: true."
     )
     async def stream_prompt(
-        self, info: Info, agent_id: strawberry.ID, input: StreamPromptInput
+        self,
+        info: Info,
+        agent_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The agent to ask; it must be RUNNING."),
+        ],
+        input: Annotated[
+            StreamPromptInput, strawberry.argument(description="The prompt and its options.")
+        ],
     ) -> AsyncGenerator[StreamChunk, None]:
         row = await load_agent(info, str(agent_id), "agent.command")
         await info.context.auditor.flush()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from kai.context import Info
@@ -20,7 +22,14 @@ class ApiKeyQuery:
 @strawberry.type
 class ApiKeyMutation:
     @strawberry.mutation(description="A new API key, no wider than the caller's own rights.")
-    async def create_api_key(self, info: Info, input: ApiKeyInput) -> ApiKeyCreated:
+    async def create_api_key(
+        self,
+        info: Info,
+        input: Annotated[
+            ApiKeyInput,
+            strawberry.argument(description="Its name, expiry and the limits of its rights."),
+        ],
+    ) -> ApiKeyCreated:
         principal = await info.context.authorize("apikey.manage")
         created = await info.context.services.api_keys.create(
             principal=principal,
@@ -34,7 +43,14 @@ class ApiKeyMutation:
         )
 
     @strawberry.mutation(description="Stops the key at once; revoking twice is harmless.")
-    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
+    async def revoke_api_key(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The key's id (ApiKey.id, not its secret)."),
+        ],
+    ) -> ApiKey:
         api_keys = info.context.services.api_keys
         existing = await api_keys.get(key_id=str(id))
         await info.context.authorize(

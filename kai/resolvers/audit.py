@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from kai.context import Info
 from kai.schema.audit import AuditConnection, AuditEdge, AuditEntry
-from kai.schema.pagination import PageInfo
+from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION, PageInfo
 
 
 @strawberry.type
@@ -13,11 +15,25 @@ class AuditQuery:
     async def audit_log(
         self,
         info: Info,
-        user_id: strawberry.ID | None = None,
-        action: str | None = None,
-        granted: bool | None = None,
-        first: int | None = 50,
-        after: str | None = None,
+        user_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the checks of this user; null keeps all."),
+        ] = None,
+        action: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only the checks of this exact permission, e.g. agent.delete; "
+                "null keeps all."
+            ),
+        ] = None,
+        granted: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Only the granted (true) or the denied (false) checks; null keeps both."
+            ),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> AuditConnection:
         await info.context.authorize("system.audit")
         page = await info.context.services.audit.list(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from kai.context import Info
@@ -59,14 +61,24 @@ class AuthQuery:
 
 @strawberry.type
 class AuthMutation:
+    # The CONFLICT below is the documented exception of docs/security.md A4 (registration
+    # does not reveal accounts): register returns tokens, so it cannot answer the same for
+    # a taken address as for a new one.
     @strawberry.mutation(
         description=(
-            "The first user ever registered becomes ADMIN. An email already registered "
-            "answers CONFLICT (documented exception to SECURITY.md A4: this mutation "
-            "returns tokens, so it cannot answer the same as for a new address)."
+            "The first user ever registered becomes ADMIN. An email already registered answers "
+            "CONFLICT, so unlike requestMagicLink this mutation reveals whether an address has "
+            "an account (it returns tokens, so it cannot answer the same as for a new address)."
         )
     )
-    async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
+    async def register(
+        self,
+        info: Info,
+        input: Annotated[
+            RegisterInput,
+            strawberry.argument(description="The new account's email, password and name."),
+        ],
+    ) -> AuthPayload:
         await info.context.throttle("register", account=canonical_email(input.email))
         issued = await info.context.services.auth.register(
             email=input.email,
@@ -77,7 +89,13 @@ class AuthMutation:
         return _payload(issued)
 
     @strawberry.mutation(description="A new session from email and password.")
-    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
+    async def login(
+        self,
+        info: Info,
+        input: Annotated[
+            LoginInput, strawberry.argument(description="The account's email and password.")
+        ],
+    ) -> AuthPayload:
         await info.context.throttle("login", account=canonical_email(input.email))
         issued = await info.context.services.auth.login(
             email=input.email, password=input.password, client=_client(info)
@@ -102,7 +120,16 @@ class AuthMutation:
             "presenting a spent one revokes the whole session."
         )
     )
-    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+    async def refresh_token(
+        self,
+        info: Info,
+        refresh_token: Annotated[
+            str,
+            strawberry.argument(
+                description="The session's current refresh token (AuthPayload.refreshToken)."
+            ),
+        ],
+    ) -> AuthPayload:
         await info.context.throttle("refreshToken")
         issued = await info.context.services.auth.refresh(refresh_token=refresh_token)
         return _payload(issued)
@@ -110,13 +137,32 @@ class AuthMutation:
     @strawberry.mutation(
         description="Always true, whether or not the email is known (no account enumeration)."
     )
-    async def request_magic_link(self, info: Info, email: str) -> bool:
+    async def request_magic_link(
+        self,
+        info: Info,
+        email: Annotated[
+            str,
+            strawberry.argument(
+                description=(
+                    "Where to send the sign-in link; it is sent only if this is the address "
+                    "of an active account."
+                )
+            ),
+        ],
+    ) -> bool:
         await info.context.throttle("requestMagicLink", account=canonical_email(email))
         await info.context.services.auth.request_magic_link(email=email)
         return True
 
     @strawberry.mutation(description="Single use, short-lived.")
-    async def verify_magic_link(self, info: Info, token: str) -> AuthPayload:
+    async def verify_magic_link(
+        self,
+        info: Info,
+        token: Annotated[
+            str,
+            strawberry.argument(description="The token from the sign-in link's `token` parameter."),
+        ],
+    ) -> AuthPayload:
         await info.context.throttle("verifyMagicLink")
         issued = await info.context.services.auth.verify_magic_link(
             token=token, client=_client(info)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TypeGuard
+from typing import Annotated, TypeGuard
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -13,7 +13,7 @@ from kai.observability import metrics
 from kai.resolvers.agent import load_agent
 from kai.schema.file import File, SearchHit
 from kai.security.principal import Principal
-from kai.services.file import visible_to
+from kai.services.file import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, visible_to
 
 
 async def load_file(info: Info, file_id: str, permission: str) -> StoredFile:
@@ -44,7 +44,14 @@ async def _authorize_scope(info: Info, permission: str, agent_id: str | None) ->
 @strawberry.type
 class FileQuery:
     @strawberry.field(description="The caller's files (ADMIN: everyone's), newest first.")
-    async def files(self, info: Info, agent_id: strawberry.ID | None = None) -> list[File]:
+    async def files(
+        self,
+        info: Info,
+        agent_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the files of this agent; null lists them all."),
+        ] = None,
+    ) -> list[File]:
         principal = await _authorize_scope(
             info, "file.download", str(agent_id) if agent_id is not None else None
         )
@@ -54,16 +61,39 @@ class FileQuery:
         return [File.from_row(row) for row in rows]
 
     @strawberry.field(description="One file, if the caller may see it.")
-    async def file(self, info: Info, id: strawberry.ID) -> File | None:
+    async def file(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The file's id.")],
+    ) -> File | None:
         return File.from_row(await load_file(info, str(id), "file.download"))
 
     @strawberry.field(description="Semantic search over the text of the caller's files.")
     async def search(
         self,
         info: Info,
-        query: str,
-        agent_id: strawberry.ID | None = None,
-        limit: int | None = 10,
+        query: Annotated[
+            str,
+            strawberry.argument(
+                description=(
+                    f"What to look for, matched by meaning; up to {MAX_QUERY_CHARS} characters."
+                )
+            ),
+        ],
+        agent_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only the passages of this agent's files; null searches them all."
+            ),
+        ] = None,
+        limit: Annotated[
+            int | None,
+            strawberry.argument(
+                description=(
+                    f"Most hits to return, 1 to {MAX_SEARCH_LIMIT}; 10 when left out or null."
+                )
+            ),
+        ] = 10,
     ) -> list[SearchHit]:
         principal = await _authorize_scope(
             info, "file.download", str(agent_id) if agent_id is not None else None
@@ -89,7 +119,20 @@ class FileMutation:
         )
     )
     async def upload_file(
-        self, info: Info, file: Upload, agent_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        file: Annotated[
+            Upload, strawberry.argument(description="The file's part of the multipart request.")
+        ],
+        agent_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=(
+                    "The agent it is for; null for none, which an API key limited to some "
+                    "agents may not send."
+                )
+            ),
+        ] = None,
     ) -> File:
         principal = await _authorize_scope(
             info, "file.upload", str(agent_id) if agent_id is not None else None
@@ -115,7 +158,11 @@ class FileMutation:
         return File.from_row(row)
 
     @strawberry.mutation(description="Deletes the file, its stored bytes and its search passages.")
-    async def delete_file(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+    async def delete_file(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The file to delete.")],
+    ) -> strawberry.ID:
         row = await load_file(info, str(id), "file.delete")
         await info.context.services.files.delete(row)
         return strawberry.ID(row.id)

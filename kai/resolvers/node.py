@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from kai.context import Info
@@ -79,7 +81,16 @@ RESOLVERS = {
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its id, if the caller may see it.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The id of a User, ApiKey, AuditEntry, Agent, Task or File."
+            ),
+        ],
+    ) -> Node | None:
         await info.context.principal()
         prefix, _, _ = str(id).partition("_")
         resolver = RESOLVERS.get(prefix)

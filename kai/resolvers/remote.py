@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -23,8 +24,9 @@ from kai.schema.agent_log import LogEntry, LogLevel
 from kai.schema.agent_status import AgentStatus
 from kai.schema.remote import InboxMessage
 from kai.schema.task import Task
+from kai.services.agent_log import MAX_MESSAGE
 from kai.services.agent_status import CommandStats
-from kai.services.remote import require_remote
+from kai.services.remote import MAX_DELTA, MAX_ERROR, require_remote
 
 PROCESS_PERMISSION = "agent.command"
 
@@ -53,9 +55,22 @@ class RemoteMutation:
     async def agent_reply(
         self,
         info: Info,
-        message_id: strawberry.ID,
-        result: JSON | None = None,
-        error: str | None = None,
+        message_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The id of the inbox COMMAND or PROMPT answered."),
+        ],
+        result: Annotated[
+            JSON | None, strawberry.argument(description="What the command returned.")
+        ] = None,
+        error: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    f"Why the command or the prompt failed, up to {MAX_ERROR} characters; "
+                    "required for a PROMPT."
+                )
+            ),
+        ] = None,
     ) -> bool:
         message = await load_message(info, str(message_id))
         await info.context.services.remote.reply(message=message, result=result, error=error)
@@ -63,7 +78,20 @@ class RemoteMutation:
 
     @strawberry.mutation(description="Stream part of the answer to an inbox PROMPT.")
     async def agent_stream_chunk(
-        self, info: Info, message_id: strawberry.ID, delta: str, done: bool
+        self,
+        info: Info,
+        message_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The id of the inbox PROMPT answered.")
+        ],
+        delta: Annotated[
+            str,
+            strawberry.argument(
+                description=f"The next piece of the answer, up to {MAX_DELTA} characters."
+            ),
+        ],
+        done: Annotated[
+            bool, strawberry.argument(description="True on the last piece: it ends the answer.")
+        ],
     ) -> bool:
         message = await load_message(info, str(message_id))
         await info.context.services.remote.chunk(message=message, delta=delta, done=done)
@@ -78,10 +106,27 @@ class RemoteMutation:
     async def agent_task_progress(
         self,
         info: Info,
-        task_id: strawberry.ID,
-        progress: float,
-        result: JSON | None = None,
-        error: str | None = None,
+        task_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The task: the inbox TASK's payload.taskId."),
+        ],
+        progress: Annotated[
+            float,
+            strawberry.argument(description="The fraction done, 0 to 1; 1 ends the task."),
+        ],
+        result: Annotated[
+            JSON | None,
+            strawberry.argument(description="What the task returned: it ends COMPLETED."),
+        ] = None,
+        error: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    f"Why the attempt failed, up to {MAX_ERROR} characters: it ends as a "
+                    "failed attempt, retried if the task has retries left."
+                )
+            ),
+        ] = None,
     ) -> Task:
         row = await load_task(info, str(task_id), PROCESS_PERMISSION)
         services = info.context.services
@@ -104,9 +149,22 @@ class RemoteMutation:
     async def agent_heartbeat(
         self,
         info: Info,
-        agent_id: strawberry.ID,
-        memory_usage: float | None = None,
-        cpu_usage: float | None = None,
+        agent_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The remote agent that the process runs."),
+        ],
+        memory_usage: Annotated[
+            float | None,
+            strawberry.argument(
+                description="The process's memory use, a fraction 0 to 1; null when unmeasured."
+            ),
+        ] = None,
+        cpu_usage: Annotated[
+            float | None,
+            strawberry.argument(
+                description="The process's CPU use, a fraction 0 to 1; null when unmeasured."
+            ),
+        ] = None,
     ) -> AgentStatus:
         row = await load_remote(info, str(agent_id))
         services = info.context.services
@@ -127,10 +185,22 @@ class RemoteMutation:
     async def agent_log(
         self,
         info: Info,
-        agent_id: strawberry.ID,
-        level: LogLevel,  # type: ignore[valid-type]
-        message: str,
-        data: JSON | None = None,
+        agent_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The remote agent that the process runs."),
+        ],
+        level: Annotated[
+            LogLevel,  # type: ignore[valid-type]
+            strawberry.argument(description="The line's severity."),
+        ],
+        message: Annotated[
+            str,
+            strawberry.argument(description=f"The text, up to {MAX_MESSAGE} characters."),
+        ],
+        data: Annotated[
+            JSON | None,
+            strawberry.argument(description="Structured detail: a JSON object, or null."),
+        ] = None,
     ) -> LogEntry:
         row = await load_remote(info, str(agent_id))
         entry = await info.context.services.agent_logs.add(
@@ -148,7 +218,12 @@ class RemoteSubscription:
         )
     )
     async def agent_inbox(
-        self, info: Info, agent_id: strawberry.ID
+        self,
+        info: Info,
+        agent_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The remote agent that the process runs."),
+        ],
     ) -> AsyncGenerator[InboxMessage, None]:
         row = await load_remote(info, str(agent_id))
         await info.context.auditor.flush()

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import Annotated
 
 import strawberry
 
@@ -47,7 +48,11 @@ async def load_task(info: Info, task_id: str, permission: str) -> TaskRow:
 @strawberry.type
 class TaskQuery:
     @strawberry.field(description="One task, if the caller may see it.")
-    async def task(self, info: Info, id: strawberry.ID) -> Task | None:
+    async def task(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The task's id.")],
+    ) -> Task | None:
         return Task.from_row(await load_task(info, str(id), "task.read"))
 
 
@@ -62,9 +67,28 @@ class TaskMutation:
     async def enqueue_task(
         self,
         info: Info,
-        agent_id: strawberry.ID,
-        input: TaskInput,
-        idempotency_key: str | None = None,
+        agent_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The agent to run it; it starts once that agent is RUNNING."
+            ),
+        ],
+        input: Annotated[
+            TaskInput,
+            strawberry.argument(
+                description="What to run, and its priority, delay, retries and timeout."
+            ),
+        ],
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "Up to 200 characters chosen by the client; sent again by the same user, "
+                    "it returns the task first queued with it (CONFLICT if that task is "
+                    "another agent's) instead of queueing another."
+                )
+            ),
+        ] = None,
     ) -> Task:
         agent = await load_agent(info, str(agent_id), "task.create")
         principal = await info.context.principal()
@@ -90,7 +114,11 @@ class TaskMutation:
             "Terminal tasks are returned unchanged."
         )
     )
-    async def cancel_task(self, info: Info, id: strawberry.ID) -> Task:
+    async def cancel_task(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The task to cancel.")],
+    ) -> Task:
         row = await load_task(info, str(id), "task.cancel")
         tasks = info.context.services.tasks
         row = await tasks.cancel(task_id=row.id)
@@ -110,7 +138,11 @@ class TaskSubscription:
     @strawberry.subscription(
         description="The task on every state or progress change; completes after a terminal state."
     )
-    async def task_updates(self, info: Info, task_id: strawberry.ID) -> AsyncGenerator[Task, None]:
+    async def task_updates(
+        self,
+        info: Info,
+        task_id: Annotated[strawberry.ID, strawberry.argument(description="The task to follow.")],
+    ) -> AsyncGenerator[Task, None]:
         row = await load_task(info, str(task_id), "task.read")
         await info.context.auditor.flush()
         updates = info.context.services.tasks.watch(task_id=row.id)

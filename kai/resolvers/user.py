@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from kai.context import Info
@@ -30,7 +32,18 @@ class UserQuery:
 @strawberry.type
 class UserMutation:
     @strawberry.mutation(description="ADMIN only. Takes effect on the user's next request.")
-    async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:  # type: ignore[valid-type]
+    async def set_user_role(
+        self,
+        info: Info,
+        user_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The account to change; never the caller's own."),
+        ],
+        role: Annotated[
+            Role,  # type: ignore[valid-type]
+            strawberry.argument(description="Its new role."),
+        ],
+    ) -> User:
         actor = await _authorize_change(info, str(user_id))
         row = await info.context.services.users.set_role(
             actor=actor, user_id=str(user_id), role=role
@@ -40,7 +53,20 @@ class UserMutation:
     @strawberry.mutation(
         description="ADMIN only. A disabled user's sessions and API keys stop working at once."
     )
-    async def set_user_active(self, info: Info, user_id: strawberry.ID, active: bool) -> User:
+    async def set_user_active(
+        self,
+        info: Info,
+        user_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The account to change; never the caller's own."),
+        ],
+        active: Annotated[
+            bool,
+            strawberry.argument(
+                description="False disables the account at once; true enables it again."
+            ),
+        ],
+    ) -> User:
         actor = await _authorize_change(info, str(user_id))
         row = await info.context.services.users.set_active(
             actor=actor, user_id=str(user_id), active=active

@@ -12,9 +12,10 @@ from strawberry.scalars import JSON
 from kai.context import Info
 from kai.errors import NotFound
 from kai.models.agent import Agent as AgentRow
-from kai.schema.agent_log import LogConnection, LogLevel
+from kai.schema.agent_log import LEVEL_DESCRIPTION, SINCE_DESCRIPTION, LogConnection, LogLevel
 from kai.schema.agent_status import AgentState, AgentStatus, Resources
 from kai.schema.node import Node
+from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION
 from kai.schema.task import TaskConnection, TaskState
 from kai.schema.user import User
 from kai.services.agent_config import redact
@@ -65,10 +66,15 @@ class Agent(Node):
     async def logs(
         self,
         info: Info,
-        level: LogLevel | None = None,  # type: ignore[valid-type]
-        since: datetime | None = None,
-        first: int | None = 50,
-        after: str | None = None,
+        level: Annotated[
+            LogLevel | None,  # type: ignore[valid-type]
+            strawberry.argument(description=LEVEL_DESCRIPTION),
+        ] = None,
+        since: Annotated[
+            datetime | None, strawberry.argument(description=SINCE_DESCRIPTION)
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> LogConnection:
         page = await info.context.loaders.logs_by_agent_id.load(
             (self.row.id, (level, since, first, after))
@@ -79,9 +85,12 @@ class Agent(Node):
     async def tasks(
         self,
         info: Info,
-        state: TaskState | None = None,  # type: ignore[valid-type]
-        first: int | None = 50,
-        after: str | None = None,
+        state: Annotated[
+            TaskState | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only the tasks in this state; null keeps all."),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> TaskConnection:
         await info.context.authorize(
             "task.read",

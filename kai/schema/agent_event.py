@@ -9,9 +9,32 @@ from strawberry.scalars import JSON
 
 from kai.models.agent_event import AgentEvent as AgentEventRow
 from kai.models.agent_event import AgentEventType as AgentEventTypeValue
+from kai.schema.enums import described_enum
 
-AgentEventType = strawberry.enum(
-    AgentEventTypeValue, name="AgentEventType", description="What an agent event reports."
+# The `data` of each type is what kai.services (agent, agent_log, command, task) record.
+AgentEventType = described_enum(
+    AgentEventTypeValue,
+    name="AgentEventType",
+    description="What an agent event reports.",
+    values={
+        "STATUS_UPDATE": "It changed lifecycle state; data: {from, to, reason, error?}.",
+        "LOG": "It logged a line; data: {id, level, message, data}.",
+        "STREAM_CHUNK": (
+            "A piece of its streamed answer to a prompt; data: {streamId, index, delta, done}."
+        ),
+        "ERROR": "Its answer to a prompt failed; data: {streamId, error}.",
+        "COMMAND_RESULT": (
+            "A command finished; data: {commandId, command, success, result, error, durationMs}."
+        ),
+        "TASK_PROGRESS": (
+            "One of its tasks started, reported progress or went back to PENDING; "
+            "data: {taskId, type, state, progress, attempts, result, error}."
+        ),
+        "TASK_COMPLETE": (
+            "One of its tasks reached a terminal state; "
+            "data: {taskId, type, state, progress, attempts, result, error}."
+        ),
+    },
 )
 
 

@@ -9,10 +9,27 @@ from strawberry.scalars import JSON
 
 from kai.models.agent_log import AgentLog as AgentLogRow
 from kai.models.agent_log import LogLevel as LogLevelValue
+from kai.schema.enums import described_enum
 from kai.schema.pagination import PageInfo
 from kai.services.pagination import Page
 
-LogLevel = strawberry.enum(LogLevelValue, name="LogLevel", description="Severity of a log line.")
+LogLevel = described_enum(
+    LogLevelValue,
+    name="LogLevel",
+    description="Severity of a log line, from DEBUG (lowest) to ERROR (highest).",
+    values={
+        "DEBUG": "Detail for debugging; the lowest severity.",
+        "INFO": "Normal operation.",
+        "WARNING": "Something unexpected that did not stop the work.",
+        "ERROR": "A failure; the highest severity.",
+    },
+)
+
+# The descriptions of the filters of every list of log lines.
+LEVEL_DESCRIPTION = "Only lines of this severity or higher; null keeps all."
+SINCE_DESCRIPTION = (
+    "Only lines logged at or after this instant, which must carry a UTC offset; null keeps all."
+)
 
 
 @strawberry.type(description="One log line of an agent.")

@@ -12,19 +12,48 @@ from strawberry.scalars import JSON
 from kai.models.agent import Agent as AgentRow
 from kai.models.agent import AgentState as AgentStateValue
 from kai.models.task import TaskState as TaskStateValue
+from kai.schema.enums import described_enum
 from kai.services import agent_status
 from kai.services.agent_config import redact
 
-AgentState = strawberry.enum(
-    AgentStateValue, name="AgentState", description="Where an agent is in its lifecycle."
+AgentState = described_enum(
+    AgentStateValue,
+    name="AgentState",
+    description="Where an agent is in its lifecycle.",
+    values={
+        "STARTING": "Its runtime is starting (remote: its process is attaching).",
+        "RUNNING": "Running: it takes commands, prompts and tasks.",
+        "STOPPED": (
+            "Not running: stopped, or a remote agent with no process attached; restartAgent "
+            "starts it, and a remote agent starts when its process attaches."
+        ),
+        "ERROR": (
+            "Its runtime failed to start, or (remote) its process sent no heartbeat in time."
+        ),
+    },
 )
 
 
-@strawberry.enum(description="How an agent is doing, from what was measured.")
 class HealthState(enum.Enum):
     HEALTHY = "HEALTHY"
     DEGRADED = "DEGRADED"
     UNHEALTHY = "UNHEALTHY"
+
+
+# What kai.services.agent_status.health_of decides.
+described_enum(
+    HealthState,
+    name="HealthState",
+    description="How an agent is doing, from what was measured.",
+    values={
+        "HEALTHY": (
+            "RUNNING, with fewer than half of its last 100 commands failed "
+            "(remote: heartbeats on time)."
+        ),
+        "DEGRADED": "RUNNING, but half or more of its last 100 commands failed.",
+        "UNHEALTHY": "Not RUNNING, or a remote agent whose process sent no heartbeat in time.",
+    },
+)
 
 
 @strawberry.type(description="What the agent asks of its host (informational).")

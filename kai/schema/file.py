@@ -9,16 +9,21 @@ from kai.context import Info
 from kai.errors import NotFound
 from kai.models.file import ScanStatus as ScanStatusValue
 from kai.models.file import StoredFile
+from kai.schema.enums import described_enum
 from kai.schema.node import Node
 from kai.schema.user import User
 
 if TYPE_CHECKING:
     from kai.schema.agent import Agent
 
-ScanStatus = strawberry.enum(
+ScanStatus = described_enum(
     ScanStatusValue,
     name="ScanStatus",
-    description="CLEAN: the virus scanner passed it. SKIPPED: no scanner (development only).",
+    description="Whether a file was virus-scanned before it was stored.",
+    values={
+        "CLEAN": "The virus scanner passed it.",
+        "SKIPPED": "Not scanned: the server runs without a virus scanner (development only).",
+    },
 )
 
 

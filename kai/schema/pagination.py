@@ -4,7 +4,14 @@ from typing import Any
 
 import strawberry
 
-from kai.services.pagination import Page
+from kai.services.pagination import MAX_PAGE, Page
+
+# The descriptions of the `first` and `after` arguments of every connection field.
+FIRST_DESCRIPTION = f"How many to return, 1 to {MAX_PAGE}; 50 when left out or null."
+AFTER_DESCRIPTION = (
+    "A cursor of an earlier page (an edge's cursor or pageInfo.endCursor): "
+    "the page starts just after it; null starts from the newest."
+)
 
 
 @strawberry.type(description="Where a page of a connection ends.")

@@ -7,9 +7,21 @@ import strawberry
 from strawberry.scalars import JSON
 
 from kai.runtimes.remote import InboxKind as InboxKindValue
+from kai.schema.enums import described_enum
 
-InboxKind = strawberry.enum(
-    InboxKindValue, name="InboxKind", description="What an inbox message asks of the process."
+InboxKind = described_enum(
+    InboxKindValue,
+    name="InboxKind",
+    description="What an inbox message asks of the process.",
+    values={
+        "COMMAND": "Run a command and answer with agentReply.",
+        "PROMPT": (
+            "Answer a prompt in pieces with agentStreamChunk (agentReply only reports a failure)."
+        ),
+        "TASK": "Run a task and report on it with agentTaskProgress.",
+        "RESTART": "Reconnect: this inbox ends; subscribe to agentInbox again. Not answered.",
+        "STOP": "Exit: the agent was stopped or deleted and this inbox ends. Not answered.",
+    },
 )
 
 

@@ -10,6 +10,7 @@ from kai.context import Info
 from kai.errors import NotFound
 from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState as TaskStateValue
+from kai.schema.enums import described_enum
 from kai.schema.node import Node
 from kai.schema.pagination import PageInfo
 from kai.services.pagination import Page
@@ -17,10 +18,20 @@ from kai.services.pagination import Page
 if TYPE_CHECKING:
     from kai.schema.agent import Agent
 
-TaskState = strawberry.enum(
+TaskState = described_enum(
     TaskStateValue,
     name="TaskState",
     description="Where a task is: PENDING, RUNNING, then one of the terminal states.",
+    values={
+        "PENDING": (
+            "Waiting to run: queued, delayed, waiting for its agent to run, "
+            "or waiting to retry after a failed attempt."
+        ),
+        "RUNNING": "An attempt is running.",
+        "COMPLETED": "Terminal: it finished, with its result.",
+        "FAILED": "Terminal: its last attempt failed and no retries were left.",
+        "CANCELLED": "Terminal: cancelled before it finished.",
+    },
 )
 
 

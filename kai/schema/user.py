@@ -6,12 +6,25 @@ import strawberry
 
 from kai.models.user import Role as RoleValue
 from kai.models.user import User as UserRow
+from kai.schema.enums import described_enum
 from kai.schema.node import Node
 
-Role = strawberry.enum(
+# The default permissions of each role: kai.security.permissions.DEFAULT_MATRIX.
+Role = described_enum(
     RoleValue,
     name="Role",
-    description="What a user may do by default; see the permission matrix in the README.",
+    description=(
+        "What a user may do; the server may change the defaults below, "
+        "and session.permissions lists what a session actually holds."
+    ),
+    values={
+        "USER": "By default: creates and uses their own agents, tasks, files and API keys.",
+        "DEVELOPER": "By default: what USER may, and also deletes agents and reads configuration.",
+        "ADMIN": (
+            "By default: everything, on every account's objects, including managing users "
+            "and reading the audit log."
+        ),
+    },
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -40,3 +40,22 @@ async def completed(work: Coroutine[Any, Any, T]) -> T:
     if cancelled is not None:
         raise cancelled
     return result
+
+
+async def stop_tasks(
+    tasks: Iterable[asyncio.Task[Any]], *, within: float
+) -> set[asyncio.Task[Any]]:
+    """Cancels `tasks` and waits for them to end, for `within` seconds at most; returns
+    those still running then.
+
+    Cancels again while they run: redis-py's socket writes use asyncio.wait_for, which
+    on Python 3.11 can swallow a cancellation.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    pending = {task for task in tasks if not task.done()}
+    while pending and loop.time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.05)
+    return pending

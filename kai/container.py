@@ -7,6 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from kai.config import Settings
 from kai.db import create_engine, create_sessionmaker
 from kai.events.hub import EventHub
@@ -19,7 +21,6 @@ from kai.runtimes.remote import RemoteRuntime
 from kai.security import passwords
 from kai.security.authenticate import Authenticator
 from kai.security.permissions import PermissionMatrix
-from kai.security.rate_limit import RateLimiter
 from kai.security.rate_limit_redis import rate_limiter_for
 from kai.security.tokens import TokenService
 from kai.services.agent import AgentService
@@ -57,35 +58,104 @@ def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
 
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """The services of one process: built, started, and closed when the block ends."""
+    services = build_services(settings)
+    passwords.warm_up()
+    await services.hub.start()
+    try:
+        await services.files.blobs.start()
+        if isinstance(services.dispatcher, TaskiqDispatcher):
+            await services.dispatcher.start()
+        yield services
+    finally:
+        await _close(services)
+
+
+def build_services(settings: Settings) -> Services:
+    """Everything wired together, nothing started or connected yet."""
     engine = create_engine(settings.resolved_database_url)
     sessionmaker = create_sessionmaker(engine)
     tokens = TokenService(settings)
     matrix = PermissionMatrix(settings.permissions)
     mailer = build_mailer(settings.smtp_url, settings.smtp_from)
     hub = EventHub(settings.broadcast_url, buffer_size=settings.subscriber_buffer)
-    events = EventLog(
-        sessionmaker=sessionmaker,
-        hub=hub,
-        max_age_seconds=settings.event_retention_seconds,
-        max_per_agent=settings.event_retention_count,
-    )
+    events = build_event_log(settings, sessionmaker, hub)
     runtimes = build_runtimes(settings, hub)
     agents = AgentService(sessionmaker=sessionmaker, runtimes=runtimes, events=events)
-    dispatcher: Dispatcher
-    if settings.redis_url:
-        dispatcher = TaskiqDispatcher(hub, build_broker(settings))
-    else:
-        dispatcher = LocalDispatcher(hub, concurrency=settings.task_concurrency)
+    dispatcher = build_dispatcher(settings, hub)
     tasks = TaskService(
         sessionmaker=sessionmaker,
         events=events,
         dispatcher=dispatcher,
         backoff_base_seconds=settings.task_backoff_seconds,
     )
+    files = build_files(settings, sessionmaker, tasks)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        tokens=tokens,
+        matrix=matrix,
+        authenticator=Authenticator(
+            sessionmaker=sessionmaker, tokens=tokens, matrix=matrix, settings=settings
+        ),
+        auth=AuthService(
+            sessionmaker=sessionmaker, tokens=tokens, settings=settings, mailer=mailer
+        ),
+        api_keys=ApiKeyService(sessionmaker=sessionmaker, ttl_days=settings.api_key_ttl_days),
+        users=UserService(sessionmaker=sessionmaker),
+        audit=AuditService(sessionmaker=sessionmaker),
+        rate_limiter=rate_limiter_for(settings.redis_url),
+        mailer=mailer,
+        hub=hub,
+        events=events,
+        agents=agents,
+        commands=CommandService(
+            sessionmaker=sessionmaker,
+            runtimes=runtimes,
+            events=events,
+            timeout_seconds=settings.command_timeout_seconds,
+        ),
+        agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events),
+        agent_status=AgentStatusService(sessionmaker=sessionmaker),
+        remote=RemoteService(
+            sessionmaker=sessionmaker,
+            hub=hub,
+            agents=agents,
+            heartbeat_timeout=settings.heartbeat_timeout_seconds,
+        ),
+        tasks=tasks,
+        dispatcher=dispatcher,
+        files=files,
+        system_tasks={INDEX_TASK: files.index},
+    )
+
+
+def build_event_log(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], hub: EventHub
+) -> EventLog:
+    return EventLog(
+        sessionmaker=sessionmaker,
+        hub=hub,
+        max_age_seconds=settings.event_retention_seconds,
+        max_per_agent=settings.event_retention_count,
+    )
+
+
+def build_dispatcher(settings: Settings, hub: EventHub) -> Dispatcher:
+    """Tasks on Redis for `kai worker`s when KAI_REDIS_URL is set; in-process otherwise."""
+    if settings.redis_url:
+        return TaskiqDispatcher(hub, build_broker(settings))
+    return LocalDispatcher(hub, concurrency=settings.task_concurrency)
+
+
+def build_files(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], tasks: TaskService
+) -> FileService:
     scanner = from_settings.scanner(settings)
     if scanner is None:
         log.warning("no virus scanner configured: uploads are stored unscanned (SKIPPED)")
-    files = FileService(
+    return FileService(
         sessionmaker=sessionmaker,
         blobs=from_settings.blob_store(settings),
         scanner=scanner,
@@ -96,60 +166,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         allowed_types=settings.allowed_mime_types,
         index_max_chars=settings.index_max_chars,
     )
-    rate_limiter: RateLimiter = rate_limiter_for(settings.redis_url)
-    passwords.warm_up()
-    await hub.start()
-    try:
-        await files.blobs.start()
-        if isinstance(dispatcher, TaskiqDispatcher):
-            await dispatcher.start()
-        yield Services(
-            settings=settings,
-            engine=engine,
-            sessionmaker=sessionmaker,
-            tokens=tokens,
-            matrix=matrix,
-            authenticator=Authenticator(
-                sessionmaker=sessionmaker, tokens=tokens, matrix=matrix, settings=settings
-            ),
-            auth=AuthService(
-                sessionmaker=sessionmaker, tokens=tokens, settings=settings, mailer=mailer
-            ),
-            api_keys=ApiKeyService(sessionmaker=sessionmaker, ttl_days=settings.api_key_ttl_days),
-            users=UserService(sessionmaker=sessionmaker),
-            audit=AuditService(sessionmaker=sessionmaker),
-            rate_limiter=rate_limiter,
-            mailer=mailer,
-            hub=hub,
-            events=events,
-            agents=agents,
-            commands=CommandService(
-                sessionmaker=sessionmaker,
-                runtimes=runtimes,
-                events=events,
-                timeout_seconds=settings.command_timeout_seconds,
-            ),
-            agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events),
-            agent_status=AgentStatusService(sessionmaker=sessionmaker),
-            remote=RemoteService(
-                sessionmaker=sessionmaker,
-                hub=hub,
-                agents=agents,
-                heartbeat_timeout=settings.heartbeat_timeout_seconds,
-            ),
-            tasks=tasks,
-            dispatcher=dispatcher,
-            files=files,
-            system_tasks={INDEX_TASK: files.index},
-        )
-    finally:
-        await files.search_index.aclose()
-        await from_settings.close_embedder(files.search_index.embedder)
-        await files.blobs.aclose()
-        if isinstance(dispatcher, TaskiqDispatcher):
-            await dispatcher.stop()
-        await runtimes.aclose()
-        await mailer.drain()
-        await hub.stop()
-        await rate_limiter.aclose()
-        await engine.dispose()
+
+
+async def _close(services: Services) -> None:
+    """In the reverse order of use: what sends work first, the engine last."""
+    files = services.files
+    await files.search_index.aclose()
+    await from_settings.close_embedder(files.search_index.embedder)
+    await files.blobs.aclose()
+    if isinstance(services.dispatcher, TaskiqDispatcher):
+        await services.dispatcher.stop()
+    await services.agents.runtimes.aclose()
+    await services.mailer.drain()
+    await services.hub.stop()
+    await services.rate_limiter.aclose()
+    await services.engine.dispose()

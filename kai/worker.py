@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 
 from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
@@ -21,6 +22,7 @@ from taskiq.receiver import Receiver
 from kai.config import Settings
 from kai.container import open_services
 from kai.services.task_counts import count_tasks_forever
+from kai.workers.redis_stream_broker import KaiStreamBroker
 from kai.workers.runner import TaskRunner
 from kai.workers.sweeper import sweep_forever
 from kai.workers.taskiq_dispatch import RUN_NEXT, TaskiqDispatcher
@@ -82,22 +84,29 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
             await receiver.listen(stop)
         finally:
             stop.set()
-            runner.give_back()
-            try:
-                async with asyncio.timeout(HAND_BACK_SECONDS):
-                    while runner.running:  # noqa: ASYNC110 (hand-backs end with a write)
-                        await asyncio.sleep(0.05)
-                    returned = await broker.hand_back_pending()
-                if returned:
-                    log.info("returned %d unprocessed task messages", returned)
-            except Exception as exc:  # the lease watchdog and reclaiming recover the rest
-                log.warning("could not hand everything back: %r", exc)
-            for background in (sweeper, giving_back, counting):
-                background.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await background
-            await runner.stop()
-            log.info("kai worker %s stopped", runner.worker_id)
+            await _stop(runner, broker, background=(sweeper, giving_back, counting))
+
+
+async def _stop(
+    runner: TaskRunner, broker: KaiStreamBroker, *, background: Sequence[asyncio.Task[None]]
+) -> None:
+    """Hands back what is still running, and every message received but never run."""
+    runner.give_back()
+    try:
+        async with asyncio.timeout(HAND_BACK_SECONDS):
+            while runner.running:  # noqa: ASYNC110 (hand-backs end with a write)
+                await asyncio.sleep(0.05)
+            returned = await broker.hand_back_pending()
+        if returned:
+            log.info("returned %d unprocessed task messages", returned)
+    except Exception as exc:  # the lease watchdog and reclaiming recover the rest
+        log.warning("could not hand everything back: %r", exc)
+    for task in background:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await runner.stop()
+    log.info("kai worker %s stopped", runner.worker_id)
 
 
 async def _give_back_after(

@@ -9,7 +9,7 @@ import pytest
 
 from kai.cli import main
 from kai_sdk import ConnectionLost, RemoteAgent, RemoteAgentError
-from kai_sdk.agent import CHUNK, LOG, REPLY, TASK_PROGRESS
+from kai_sdk.documents import CHUNK, LOG, REPLY, TASK_PROGRESS
 from kai_sdk.transport import graphql_ws_url
 from kai_sdk.usage import CpuMeter, memory_fraction
 

@@ -22,7 +22,7 @@ from kai.models.base import utcnow
 from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState
 from kai.services.shared import Services
-from kai.services.task import backoff
+from kai.services.task_attempts import backoff
 from kai.workers.sweeper import LOST_WORKER_ERROR, sweep
 from tests.conftest import make_settings
 from tests.graphql_client import GraphQLClient

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from broadcaster import Event
 
+from kai.aio import stop_tasks
 from kai.events.link import OPERATION_TIMEOUT, Link, LinkDown, make_backend, new_waiter
 from kai.events.subscription import Closed, Interrupted, Overflow, Subscription
 from kai.observability import metrics
@@ -377,20 +378,9 @@ class EventHub:
             await self._bounded(link.backend.disconnect())
 
     async def _end(self, tasks: set[asyncio.Task[Any]]) -> None:
-        """Cancels `tasks` and waits for them, bounded in time.
-
-        Cancels again while they run: redis-py's socket writes use
-        asyncio.wait_for, which on Python 3.11 can swallow a cancellation.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
-        pending = {task for task in tasks if not task.done()}
-        while pending and loop.time() < deadline:
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=0.05)
-        if pending:
-            log.warning("%d broker tasks did not stop", len(pending))
+        left = await stop_tasks(tasks, within=self._timeout)
+        if left:
+            log.warning("%d broker tasks did not stop", len(left))
 
     async def _bounded(self, awaitable: Awaitable[_T]) -> _T:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a

@@ -218,15 +218,7 @@ class AgentService:
                 raise Conflict("The agent changed meanwhile.")
             if to not in LEGAL[agent.state]:
                 raise Conflict(f"An agent cannot go from {agent.state.value} to {to.value}.")
-            now = utcnow()
-            changes: dict[str, Any] = {
-                "state": to,
-                "updated_at": now,
-                "running_since": now if to is AgentState.RUNNING else None,
-                **(values or {}),
-            }
-            if to is AgentState.ERROR:
-                changes["last_error"] = (error or reason)[:1000]
+            changes = _transition_values(to, reason=reason, error=error, values=values)
             async with self._events.transaction() as written:
                 session = written.session
                 moved = await changed_rows(
@@ -238,16 +230,7 @@ class AgentService:
                 if moved != 1:
                     continue
                 if to is not AgentState.RUNNING:
-                    # Its waiting tasks give back their wake-ups; a sweep sends
-                    # new ones once the agent runs again (TaskService.dispatch).
-                    await session.execute(
-                        update(Task)
-                        .where(
-                            col(Task.agent_id) == agent_id,
-                            col(Task.state) == TaskState.PENDING,
-                        )
-                        .values(dispatched=False)
-                    )
+                    await _release_wakeups(session, agent_id)
                 await written.append(
                     agent_id=agent_id,
                     type=AgentEventType.STATUS_UPDATE,
@@ -263,3 +246,28 @@ class AgentService:
         if agent is None:
             raise NotFound("Agent")
         return agent
+
+
+def _transition_values(
+    to: AgentState, *, reason: str, error: str | None, values: dict[str, Any] | None
+) -> dict[str, Any]:
+    now = utcnow()
+    changes: dict[str, Any] = {
+        "state": to,
+        "updated_at": now,
+        "running_since": now if to is AgentState.RUNNING else None,
+        **(values or {}),
+    }
+    if to is AgentState.ERROR:
+        changes["last_error"] = (error or reason)[:1000]
+    return changes
+
+
+async def _release_wakeups(session: AsyncSession, agent_id: str) -> None:
+    """An agent that stops running: its waiting tasks give back their wake-ups; a sweep
+    sends new ones once the agent runs again (TaskService.dispatch)."""
+    await session.execute(
+        update(Task)
+        .where(col(Task.agent_id) == agent_id, col(Task.state) == TaskState.PENDING)
+        .values(dispatched=False)
+    )

@@ -179,7 +179,9 @@ class TaskRunner:
         await self.execute(task)
         return True
 
-    async def execute(self, task: Task) -> None:
+    def _reporter(self, task: Task) -> ProgressReporter:
+        """How the task's handler reports progress; raises _Cancelled once it was cancelled."""
+
         async def report(value: float) -> None:
             try:
                 moved = await self._tasks.progress(
@@ -195,6 +197,10 @@ class TaskRunner:
             if not moved:
                 raise _Cancelled()
 
+        return report
+
+    async def execute(self, task: Task) -> None:
+        report = self._reporter(task)
         work = await _outlasting_outages(task.id, lambda: self._work(task, report))
         if work is None:
             return  # its agent was deleted, and the task with it

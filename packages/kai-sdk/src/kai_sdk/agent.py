@@ -39,6 +39,7 @@ from typing import Any, Protocol, TypeVar
 
 from websockets.exceptions import WebSocketException
 
+from kai_sdk.documents import CHUNK, HEARTBEAT, INBOX, LOG, REPLY, TASK_PROGRESS
 from kai_sdk.transport import (
     ConnectionLost,
     Refused,
@@ -59,36 +60,8 @@ C = TypeVar("C", bound=CommandHandler)
 P = TypeVar("P", bound=PromptHandler)
 H = TypeVar("H", bound=TaskHandler)
 
-INBOX = """
-subscription Inbox($agentId: ID!) { agentInbox(agentId: $agentId) { id kind payload timestamp } }
-"""
-REPLY = """
-mutation Reply($messageId: ID!, $result: JSON, $error: String) {
-  agentReply(messageId: $messageId, result: $result, error: $error)
-}
-"""
-CHUNK = """
-mutation Chunk($messageId: ID!, $delta: String!, $done: Boolean!) {
-  agentStreamChunk(messageId: $messageId, delta: $delta, done: $done)
-}
-"""
-TASK_PROGRESS = """
-mutation TaskProgress($taskId: ID!, $progress: Float!, $result: JSON, $error: String) {
-  agentTaskProgress(taskId: $taskId, progress: $progress, result: $result, error: $error) { id }
-}
-"""
 # What a handler's progress() sends at most: progress 1 is the task's end, sent with its result.
 MAX_PROGRESS = 0.999
-HEARTBEAT = """
-mutation Heartbeat($agentId: ID!, $memoryUsage: Float, $cpuUsage: Float) {
-  agentHeartbeat(agentId: $agentId, memoryUsage: $memoryUsage, cpuUsage: $cpuUsage) { state }
-}
-"""
-LOG = """
-mutation Log($agentId: ID!, $level: LogLevel!, $message: String!, $data: JSON) {
-  agentLog(agentId: $agentId, level: $level, message: $message, data: $data) { id }
-}
-"""
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Retrying cannot help: the key, the agent or its type is wrong.
 FATAL_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT"})

@@ -1,0 +1,266 @@
+"""A task's attempts, as its worker moves it: claim, progress, heartbeat, finish, retry,
+hand back.
+
+Every state change is a guarded UPDATE (`WHERE state = ...`), so a CANCELLED task
+never becomes RUNNING and a finished one never changes, whichever process races.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+
+from kai.db import changed_rows, transaction
+from kai.events.log import EventLog, EventTransaction
+from kai.models.agent_event import AgentEventType
+from kai.models.base import utcnow
+from kai.models.task import TERMINAL, Task, TaskState
+from kai.services.task_queries import TaskQueries
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 300.0
+
+
+def backoff(attempt: int, base: float = BACKOFF_BASE_SECONDS) -> float:
+    """Exponential: base, 2 base, 4 base, ... capped."""
+    return float(min(base * 2 ** max(attempt - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+def task_event_data(task: Task) -> dict[str, Any]:
+    return {
+        "taskId": task.id,
+        "type": task.type,
+        "state": task.state.value,
+        "progress": task.progress,
+        "attempts": task.attempts,
+        "result": task.result,
+        "error": task.error,
+    }
+
+
+class TaskAttempts(TaskQueries):
+    """The worker's side of TaskService (which adds enqueueing, dispatch and cancelling)."""
+
+    _sessionmaker: async_sessionmaker[AsyncSession]
+    _events: EventLog
+    _backoff_base: float
+
+    async def dispatch(self, task_id: str) -> None:
+        """Wakes a worker for the task: TaskService's."""
+        raise NotImplementedError
+
+    async def finish(
+        self,
+        *,
+        task_id: str,
+        state: TaskState,
+        expect: Sequence[TaskState],
+        result: Any = None,
+        error: str | None = None,
+        worker_id: str | None = None,
+    ) -> Task | None:
+        """Move to a terminal `state` from one of `expect`; None if the task was elsewhere."""
+        assert state in TERMINAL
+        conditions = [col(Task.id) == task_id, col(Task.state).in_(list(expect))]
+        if worker_id is not None:
+            conditions.append(col(Task.worker_id) == worker_id)
+        values = {
+            "state": state,
+            "result": result,
+            "error": error,
+            "completed_at": utcnow(),
+            "progress": 1.0 if state is TaskState.COMPLETED else Task.progress,
+        }
+        return await self._move(task_id, conditions, values, AgentEventType.TASK_COMPLETE)
+
+    async def _move(
+        self,
+        task_id: str,
+        conditions: Sequence[ColumnElement[bool]],
+        values: dict[str, Any],
+        event_type: AgentEventType,
+    ) -> Task | None:
+        """One guarded UPDATE of a task and, if it matched, its event in the same
+        transaction, published after the commit. None when the guard did not hold."""
+        async with self._events.transaction() as written:
+            session = written.session
+            moved = await changed_rows(session, update(Task).where(*conditions).values(values))
+            if moved != 1:
+                return None
+            task = await session.get_one(Task, task_id, populate_existing=True)
+            await _task_event(written, task, event_type)
+        return task
+
+    async def claim(self, *, task_id: str | None, worker_id: str) -> Task | None:
+        """Take a due PENDING task (the best one, or `task_id`) and mark it RUNNING.
+
+        One statement picks and takes the row, skipping rows other claimers hold
+        (PostgreSQL; SQLite has one writer at a time): concurrent workers each get
+        a different task instead of racing for the same one. None means no due
+        task is left that another claimer is not taking already.
+        """
+        now = utcnow()
+        # Only tasks with a wake-up out: a wake-up then always finds work for
+        # the task it was sent for, or for a better one that has its own.
+        best = select(col(Task.id)).where(
+            col(Task.state) == TaskState.PENDING,
+            col(Task.dispatched).is_(True),
+            col(Task.not_before) <= now,
+        )
+        if task_id is not None:
+            best = best.where(col(Task.id) == task_id)
+        best = (
+            best.order_by(col(Task.priority).desc(), col(Task.created_at))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._events.transaction() as written:
+            session = written.session
+            taken = await session.scalar(
+                update(Task)
+                .where(col(Task.id) == best.scalar_subquery(), col(Task.state) == TaskState.PENDING)
+                .values(
+                    state=TaskState.RUNNING,
+                    worker_id=worker_id,
+                    attempts=col(Task.attempts) + 1,
+                    started_at=now,
+                    heartbeat_at=now,
+                    dispatched=False,
+                    cancel_requested=False,
+                )
+                .returning(col(Task.id))
+            )
+            if taken is None:
+                return None
+            task = await session.get_one(Task, taken, populate_existing=True)
+            await _task_event(written, task, AgentEventType.TASK_PROGRESS)
+        return task
+
+    async def progress(self, *, task_id: str, worker_id: str, progress: float) -> bool:
+        """Record progress (0..1); False when the task is no longer this worker's to run."""
+        progress = min(max(float(progress), 0.0), 1.0)
+        moved = await self._move(
+            task_id,
+            [
+                col(Task.id) == task_id,
+                col(Task.state) == TaskState.RUNNING,
+                col(Task.worker_id) == worker_id,
+            ],
+            {"progress": progress, "heartbeat_at": utcnow()},
+            AgentEventType.TASK_PROGRESS,
+        )
+        return moved is not None
+
+    async def heartbeat(self, *, task_ids: Sequence[str], worker_id: str) -> set[str]:
+        """Refresh the lease of running tasks; returns those to stop: their cancel was
+        asked for, or they are no longer this worker's (the watchdog gave them away)."""
+        if not task_ids:
+            return set()
+        async with transaction(self._sessionmaker) as session:
+            await session.execute(
+                update(Task)
+                .where(col(Task.id).in_(task_ids), col(Task.worker_id) == worker_id)
+                .values(heartbeat_at=utcnow())
+            )
+            asked = await session.scalars(
+                select(col(Task.id)).where(
+                    col(Task.id).in_(task_ids),
+                    or_(
+                        col(Task.cancel_requested).is_(True),
+                        col(Task.state) != TaskState.RUNNING,
+                        col(Task.worker_id) != worker_id,
+                    ),
+                )
+            )
+            return set(asked.all())
+
+    async def retry_or_fail(self, *, task: Task, error: str, worker_id: str | None) -> Task | None:
+        """After a failed attempt: PENDING again after a backoff, or FAILED when out of retries."""
+        if task.attempts > task.max_retries:
+            return await self.finish(
+                task_id=task.id,
+                state=TaskState.FAILED,
+                error=error,
+                expect=(TaskState.RUNNING,),
+                worker_id=worker_id,
+            )
+        delay = backoff(task.attempts, self._backoff_base)
+        conditions = [
+            col(Task.id) == task.id,
+            col(Task.state) == TaskState.RUNNING,
+            # A cancel asked for during the attempt wins: the task must not run again.
+            col(Task.cancel_requested).is_(False),
+        ]
+        if worker_id is not None:
+            conditions.append(col(Task.worker_id) == worker_id)
+        values = {
+            "state": TaskState.PENDING,
+            "error": error,
+            "worker_id": None,
+            "dispatched": False,
+            "not_before": utcnow() + timedelta(seconds=delay),
+        }
+        retried = await self._move(task.id, conditions, values, AgentEventType.TASK_PROGRESS)
+        if retried is None:
+            # No longer this worker's RUNNING task (then this moves nothing either),
+            # or its cancel was asked for: then it ends CANCELLED.
+            return await self.finish(
+                task_id=task.id,
+                state=TaskState.CANCELLED,
+                expect=(TaskState.RUNNING,),
+                worker_id=worker_id,
+            )
+        return retried
+
+    async def hand_back(
+        self, *, task_id: str, worker_id: str, delay_seconds: float = 0.0
+    ) -> Task | None:
+        """A worker returns a RUNNING task: PENDING again (at once, or after `delay_seconds`,
+        when the sweep dispatches it), and the attempt it started does not count. One
+        whose cancel was asked for ends CANCELLED."""
+        returned = await self._move(
+            task_id,
+            [
+                col(Task.id) == task_id,
+                col(Task.state) == TaskState.RUNNING,
+                col(Task.worker_id) == worker_id,
+                col(Task.cancel_requested).is_(False),
+            ],
+            {
+                "state": TaskState.PENDING,
+                "worker_id": None,
+                "dispatched": False,
+                "attempts": col(Task.attempts) - 1,
+                "not_before": utcnow() + timedelta(seconds=delay_seconds),
+            },
+            AgentEventType.TASK_PROGRESS,
+        )
+        if returned is None:
+            return await self.finish(
+                task_id=task_id,
+                state=TaskState.CANCELLED,
+                expect=(TaskState.RUNNING,),
+                worker_id=worker_id,
+            )
+        if delay_seconds > 0:
+            return returned  # the sweep dispatches it when due
+        try:
+            await self.dispatch(task_id)
+        except Exception as exc:  # the sweep dispatches it once the broker is back
+            log.warning("could not dispatch handed-back task %s: %r", task_id, exc)
+        return returned
+
+
+async def _task_event(written: EventTransaction, task: Task, event_type: AgentEventType) -> None:
+    """The agent event of a task's change; the server's own tasks have no agent to tell."""
+    if task.agent_id is not None:
+        await written.append(agent_id=task.agent_id, type=event_type, data=task_event_data(task))

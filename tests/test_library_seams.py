@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from kai.events import link
 from kai.graphql import strawberry_seams
 from kai.workers import redis_stream_broker
 
@@ -38,10 +39,12 @@ REVIEWED = {
     "taskiq_redis.redis_broker:RedisStreamBroker.listen": "3f4b2703c41219da",
     "taskiq_redis.redis_broker:RedisStreamBroker._ack_generator": "f9b9c1779a65730c",
     "taskiq_redis.redis_broker:RedisStreamBroker._declare_consumer_group": "2272ce946fb8585f",
+    "broadcaster._base:Broadcast.__init__": "1a2f8677d2cf9e5e",
+    "broadcaster._base:Broadcast._create_backend": "f0fb798f24dcfc7d",
     "taskiq_redis.redis_broker:RedisStreamBroker.startup": "7883ebab98b5d1bf",
 }
 
-SEAMS = (*strawberry_seams.SEAMS, *redis_stream_broker.SEAMS)
+SEAMS = (*strawberry_seams.SEAMS, *redis_stream_broker.SEAMS, *link.SEAMS)
 
 
 def seam_source(seam: str) -> str:
@@ -74,12 +77,12 @@ def test_the_library_side_of_each_seam_is_as_reviewed(seam: str) -> None:
     )
 
 
-@pytest.mark.parametrize("distribution", ["strawberry-graphql", "taskiq-redis"])
+@pytest.mark.parametrize("distribution", ["strawberry-graphql", "taskiq-redis", "broadcaster"])
 def test_libraries_with_seams_are_pinned_to_the_reviewed_minor_version(
     distribution: str,
 ) -> None:
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
-    pin = re.search(rf'"{distribution}~=(\d+)\.(\d+)\.\d+"', pyproject)
+    pin = re.search(rf'"{distribution}(?:\[\w+\])?~=(\d+)\.(\d+)\.\d+"', pyproject)
     assert pin, f"{distribution} is not pinned with ~= to a minor version in pyproject.toml"
     installed = version(distribution).split(".")
     assert installed[:2] == [pin.group(1), pin.group(2)]

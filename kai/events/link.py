@@ -11,6 +11,14 @@ from kai.events.redis_backend import RedisPubSubBackend
 
 OPERATION_TIMEOUT = 5.0
 
+# What kAI reads that broadcaster does not document, as "module:Class.attribute": the
+# backend a Broadcast builds for a URL (its `_backend`). broadcaster is pinned to the
+# minor version this was written against; tests/test_library_seams.py watches it.
+SEAMS = (
+    "broadcaster._base:Broadcast.__init__",
+    "broadcaster._base:Broadcast._create_backend",
+)
+
 
 class LinkDown(Exception):
     """The connection a subscription was waiting on was given up."""

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
@@ -80,14 +79,7 @@ class AgentQuery:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The agent's id.")],
     ) -> AgentStatus:
-        row = await load_agent(info, str(id), "agent.read")
-        loaders = info.context.loaders
-        stats, counts = await asyncio.gather(
-            loaders.command_stats_by_agent_id.load(row.id),
-            loaders.task_counts_by_agent_id.load(row.id),
-        )
-        timeout = info.context.services.settings.heartbeat_timeout_seconds
-        return AgentStatus.build(row, stats, task_counts=counts, heartbeat_timeout=timeout)
+        return await AgentStatus.load(info, await load_agent(info, str(id), "agent.read"))
 
     @strawberry.field(description="An agent's log lines, newest first.")
     async def agent_logs(

@@ -6,7 +6,7 @@ import strawberry
 
 from kai.context import Info
 from kai.schema.audit import AuditConnection, AuditEdge, AuditEntry
-from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION, PageInfo
+from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION
 
 
 @strawberry.type
@@ -43,11 +43,4 @@ class AuditQuery:
             first=first,
             after=after,
         )
-        edges = [
-            AuditEdge(cursor=cursor, node=AuditEntry.from_row(row))
-            for row, cursor in zip(page.items, page.cursors, strict=True)
-        ]
-        return AuditConnection(
-            edges=edges,
-            page_info=PageInfo.of(page),
-        )
+        return AuditConnection.of(page, AuditEdge, AuditEntry.from_row)

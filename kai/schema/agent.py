@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -52,13 +51,7 @@ class Agent(Node):
 
     @strawberry.field(description="State, measured health and metrics.")
     async def status(self, info: Info) -> AgentStatus:
-        loaders = info.context.loaders
-        stats, counts = await asyncio.gather(
-            loaders.command_stats_by_agent_id.load(self.row.id),
-            loaders.task_counts_by_agent_id.load(self.row.id),
-        )
-        timeout = info.context.services.settings.heartbeat_timeout_seconds
-        return AgentStatus.build(self.row, stats, task_counts=counts, heartbeat_timeout=timeout)
+        return await AgentStatus.load(info, self.row)
 
     @strawberry.field(
         description="Its log lines, newest first; `level` keeps that level and above."

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from kai.models.agent_log import AgentLog as AgentLogRow
 from kai.models.agent_log import LogLevel as LogLevelValue
 from kai.schema.enums import described_enum
-from kai.schema.pagination import PageInfo
+from kai.schema.pagination import Connection, Edge
 from kai.services.pagination import Page
 
 LogLevel = described_enum(
@@ -54,22 +54,12 @@ class LogEntry:
 
 
 @strawberry.type(description="A log line in a page.")
-class LogEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this line.")
-    node: LogEntry = strawberry.field(description="The log line.")
+class LogEdge(Edge[LogEntry]):
+    pass
 
 
 @strawberry.type(description="A page of log lines, newest first.")
-class LogConnection:
-    edges: list[LogEdge] = strawberry.field(description="The lines of this page.")
-    page_info: PageInfo = strawberry.field(description="Whether more follow.")
-
+class LogConnection(Connection[LogEdge]):
     @classmethod
     def from_page(cls, page: Page[AgentLogRow]) -> LogConnection:
-        return cls(
-            edges=[
-                LogEdge(cursor=cursor, node=LogEntry.from_row(row))
-                for row, cursor in zip(page.items, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.of(page),
-        )
+        return cls.of(page, LogEdge, LogEntry.from_row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Mapping
 from datetime import datetime
@@ -9,6 +10,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from kai.context import Info
 from kai.models.agent import Agent as AgentRow
 from kai.models.agent import AgentState as AgentStateValue
 from kai.models.task import TaskState as TaskStateValue
@@ -143,3 +145,14 @@ class AgentStatus:
             ),
             configuration=redact(row.configuration),
         )
+
+    @classmethod
+    async def load(cls, info: Info, row: AgentRow) -> AgentStatus:
+        """The status of `row`, its counts through the request's loaders (batched)."""
+        loaders = info.context.loaders
+        stats, counts = await asyncio.gather(
+            loaders.command_stats_by_agent_id.load(row.id),
+            loaders.task_counts_by_agent_id.load(row.id),
+        )
+        timeout = info.context.services.settings.heartbeat_timeout_seconds
+        return cls.build(row, stats, task_counts=counts, heartbeat_timeout=timeout)

@@ -7,7 +7,7 @@ import strawberry
 from kai.context import Info
 from kai.models.audit import AuditEntry as AuditRow
 from kai.schema.node import Node
-from kai.schema.pagination import PageInfo
+from kai.schema.pagination import Connection, Edge
 from kai.schema.user import User
 
 
@@ -44,12 +44,10 @@ class AuditEntry(Node):
 
 
 @strawberry.type(description="An audit entry in a page.")
-class AuditEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this entry.")
-    node: AuditEntry = strawberry.field(description="The entry.")
+class AuditEdge(Edge[AuditEntry]):
+    pass
 
 
 @strawberry.type(description="A page of the audit log, newest first.")
-class AuditConnection:
-    edges: list[AuditEdge] = strawberry.field(description="The entries of this page.")
-    page_info: PageInfo = strawberry.field(description="Whether more follow.")
+class AuditConnection(Connection[AuditEdge]):
+    pass

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, Self, TypeVar
 
 import strawberry
 
@@ -26,4 +27,38 @@ class PageInfo:
         return cls(
             has_next_page=page.has_next_page,
             end_cursor=page.cursors[-1] if page.cursors else None,
+        )
+
+
+NodeT = TypeVar("NodeT")
+EdgeT = TypeVar("EdgeT", bound="Edge[Any]")
+RowT = TypeVar("RowT")
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    """One item of a page and its cursor. Each area names its own (`TaskEdge`), as the
+    contract does: `class TaskEdge(Edge[Task])`."""
+
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this one.")
+    node: NodeT = strawberry.field(description="The item.")
+
+
+@strawberry.type
+class Connection(Generic[EdgeT]):
+    """A page of a list, newest first (Relay's connection shape). Each area names its own:
+    `class TaskConnection(Connection[TaskEdge])`."""
+
+    edges: list[EdgeT] = strawberry.field(description="This page's items, each with its cursor.")
+    page_info: PageInfo = strawberry.field(description="Whether more follow.")
+
+    @classmethod
+    def of(cls, page: Page[RowT], edge: type[EdgeT], node: Callable[[RowT], Any]) -> Self:
+        """The connection of a page of rows: `node` makes each row's GraphQL object."""
+        return cls(
+            edges=[
+                edge(cursor=cursor, node=node(row))
+                for row, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo.of(page),
         )

@@ -12,7 +12,7 @@ from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState as TaskStateValue
 from kai.schema.enums import described_enum
 from kai.schema.node import Node
-from kai.schema.pagination import PageInfo
+from kai.schema.pagination import Connection, Edge
 from kai.services.pagination import Page
 
 if TYPE_CHECKING:
@@ -87,25 +87,15 @@ class Task(Node):
 
 
 @strawberry.type(description="A task in a page.")
-class TaskEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this task.")
-    node: Task = strawberry.field(description="The task.")
+class TaskEdge(Edge[Task]):
+    pass
 
 
 @strawberry.type(description="A page of tasks, newest first.")
-class TaskConnection:
-    edges: list[TaskEdge] = strawberry.field(description="The tasks of this page.")
-    page_info: PageInfo = strawberry.field(description="Whether more follow.")
-
+class TaskConnection(Connection[TaskEdge]):
     @classmethod
     def from_page(cls, page: Page[TaskRow]) -> TaskConnection:
-        return cls(
-            edges=[
-                TaskEdge(cursor=cursor, node=Task.from_row(row))
-                for row, cursor in zip(page.items, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.of(page),
-        )
+        return cls.of(page, TaskEdge, Task.from_row)
 
 
 @strawberry.input(description="Background work to queue.")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -15,11 +14,11 @@ from kai.events.hub import Overflow
 from kai.models.agent import Agent as AgentRow
 from kai.schema.agent import Agent, AgentConfigInput, AgentConfigPatch
 from kai.schema.agent_event import AgentEvent
-from kai.schema.agent_log import LEVEL_DESCRIPTION, SINCE_DESCRIPTION, LogConnection, LogLevel
+from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
 from kai.schema.agent_status import AgentStatus
 from kai.schema.agent_type import AgentType
 from kai.schema.command import AgentCommandInput, CommandResult, StreamChunk, StreamPromptInput
-from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION
+from kai.schema.pagination import After, First
 
 # Closes a subscriber's socket when it falls more than KAI_SUBSCRIBER_BUFFER
 # messages behind; it reconnects and resumes with agentEvents(after:).
@@ -88,15 +87,10 @@ class AgentQuery:
         agent_id: Annotated[
             strawberry.ID, strawberry.argument(description="The agent whose lines to list.")
         ],
-        level: Annotated[
-            LogLevel | None,  # type: ignore[valid-type]
-            strawberry.argument(description=LEVEL_DESCRIPTION),
-        ] = None,
-        since: Annotated[
-            datetime | None, strawberry.argument(description=SINCE_DESCRIPTION)
-        ] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
-        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        level: LevelAtLeast = None,
+        since: Since = None,
+        first: First = 50,
+        after: After = None,
     ) -> LogConnection:
         row = await load_agent(info, str(agent_id), "agent.read")
         page = await info.context.services.agent_logs.list(

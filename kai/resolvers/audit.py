@@ -6,7 +6,7 @@ import strawberry
 
 from kai.context import Info
 from kai.schema.audit import AuditConnection, AuditEdge, AuditEntry
-from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION
+from kai.schema.pagination import After, First
 
 
 @strawberry.type
@@ -32,8 +32,8 @@ class AuditQuery:
                 description="Only the granted (true) or the denied (false) checks; null keeps both."
             ),
         ] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
-        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        first: First = 50,
+        after: After = None,
     ) -> AuditConnection:
         await info.context.authorize("system.audit")
         page = await info.context.services.audit.list(

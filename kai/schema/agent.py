@@ -11,10 +11,10 @@ from strawberry.scalars import JSON
 from kai.context import Info
 from kai.errors import NotFound
 from kai.models.agent import Agent as AgentRow
-from kai.schema.agent_log import LEVEL_DESCRIPTION, SINCE_DESCRIPTION, LogConnection, LogLevel
+from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
 from kai.schema.agent_status import AgentState, AgentStatus, Resources
 from kai.schema.node import Node
-from kai.schema.pagination import AFTER_DESCRIPTION, FIRST_DESCRIPTION
+from kai.schema.pagination import After, First
 from kai.schema.task import TaskConnection, TaskState
 from kai.schema.user import User
 from kai.services.agent_config import redact
@@ -59,15 +59,10 @@ class Agent(Node):
     async def logs(
         self,
         info: Info,
-        level: Annotated[
-            LogLevel | None,  # type: ignore[valid-type]
-            strawberry.argument(description=LEVEL_DESCRIPTION),
-        ] = None,
-        since: Annotated[
-            datetime | None, strawberry.argument(description=SINCE_DESCRIPTION)
-        ] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
-        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        level: LevelAtLeast = None,
+        since: Since = None,
+        first: First = 50,
+        after: After = None,
     ) -> LogConnection:
         page = await info.context.loaders.logs_by_agent_id.load(
             (self.row.id, (level, since, first, after))
@@ -82,8 +77,8 @@ class Agent(Node):
             TaskState | None,  # type: ignore[valid-type]
             strawberry.argument(description="Only the tasks in this state; null keeps all."),
         ] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
-        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        first: First = 50,
+        after: After = None,
     ) -> TaskConnection:
         await info.context.authorize(
             "task.read",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -63,3 +64,11 @@ class LogConnection(Connection[LogEdge]):
     @classmethod
     def from_page(cls, page: Page[AgentLogRow]) -> LogConnection:
         return cls.of(page, LogEdge, LogEntry.from_row)
+
+
+# The `level` and `since` arguments of a log listing, typed and described once.
+LevelAtLeast = Annotated[
+    LogLevel | None,  # type: ignore[valid-type]
+    strawberry.argument(description=LEVEL_DESCRIPTION),
+]
+Since = Annotated[datetime | None, strawberry.argument(description=SINCE_DESCRIPTION)]

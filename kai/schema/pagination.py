@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
 
@@ -13,6 +13,9 @@ AFTER_DESCRIPTION = (
     "A cursor of an earlier page (an edge's cursor or pageInfo.endCursor): "
     "the page starts just after it; null starts from the newest."
 )
+# The `first` and `after` arguments of a connection field, typed and described once.
+First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
+After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
 
 
 @strawberry.type(description="Where a page of a connection ends.")

@@ -3,18 +3,10 @@ overrides or reads a private part of taskiq-redis is in this module (SEAMS; task
 pinned to the minor version these were written against, and tests/test_library_seams.py
 fails when the library's side of any of them changes).
 
-Wake-ups are taskiq messages on a Redis stream, read by `kai worker`s.
-
-A message means "run the best due task" (it names the task it was sent for, for
-the logs only): the worker claims the best due PENDING row, so priorities hold
-whatever order Redis delivers in, and a message more or a message less never
-runs a task twice (the claim is a guarded UPDATE) nor loses one for good.
-
-Messages are acknowledged after the run. A dead worker's unacknowledged ones
-are delivered again once idle for `idle_timeout` (XAUTOCLAIM, behind a lock
-that expires after `unacknowledged_lock_timeout`). Messages Redis itself lost
-(a restart without persistence, trimming past `maxlen`) are re-sent by the
-sweep, which counts what the rows wait for against what the stream holds.
+Messages are acknowledged after the run. A dead worker's unacknowledged ones are
+delivered again once idle for `idle_timeout` (XAUTOCLAIM, behind a lock that expires
+after `unacknowledged_lock_timeout`). What the messages mean, and how lost ones are
+re-sent: kai.workers.taskiq_dispatch.
 """
 
 from __future__ import annotations

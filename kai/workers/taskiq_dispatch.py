@@ -5,9 +5,8 @@ the logs only): the worker claims the best due PENDING row, so priorities hold
 whatever order Redis delivers in, and a message more or a message less never
 runs a task twice (the claim is a guarded UPDATE) nor loses one for good.
 
-Messages are acknowledged after the run. A dead worker's unacknowledged ones
-are delivered again once idle for `idle_timeout` (XAUTOCLAIM, behind a lock
-that expires after `unacknowledged_lock_timeout`). Messages Redis itself lost
+Messages are acknowledged after the run; a dead worker's are delivered again
+(kai.workers.redis_stream_broker). Messages Redis itself lost
 (a restart without persistence, trimming past `maxlen`) are re-sent by the
 sweep, which counts what the rows wait for against what the stream holds.
 """

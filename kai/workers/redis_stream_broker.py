@@ -19,6 +19,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -207,4 +209,9 @@ def build_broker(settings: Settings) -> KaiStreamBroker:
         max_connection_pool_size=max(50, settings.task_concurrency + 10),
         socket_connect_timeout=KICK_TIMEOUT,
         socket_timeout=KICK_TIMEOUT + 5,
+        # After Redis restarts, every pooled connection is stale and fails once; redis-py
+        # does not retry by default, so each one failed a request (an enqueueTask answered
+        # SERVICE_UNAVAILABLE seconds after Redis was back). One immediate retry on a new
+        # connection: at worst a wake-up is sent twice, which claims nothing more.
+        retry=Retry(NoBackoff(), 1),
     )

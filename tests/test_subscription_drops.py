@@ -409,7 +409,7 @@ SERVED_WAYS = ("close", "reset", "complete", "finish", "logout", "shutdown")
 # opening and closing, and its shutdown. Any other line fails the test.
 QUIET_LOG = re.compile(
     r"\S+ \S+ INFO (uvicorn\.access|uvicorn\.error|kai\.app|kai\.shutdown|alembic\S*) "
-    r"|\S+ \S+ WARNING kai\.services\.container \[-\] no virus scanner configured"
+    r"|\S+ \S+ WARNING kai\.container \[-\] no virus scanner configured"
 )
 
 

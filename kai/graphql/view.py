@@ -13,7 +13,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
@@ -97,6 +97,8 @@ class KaiGraphQL(StreamResponses):
             return
         try:
             response = await self.run(request)
+        except ClientDisconnect:
+            return  # it went before its request was read: nobody to answer, nothing to log
         except HTTPException as exc:
             response = http_error(exc.status_code, exc.reason)
         except StarletteHTTPException as exc:  # e.g. a multipart body that does not parse

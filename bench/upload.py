@@ -219,7 +219,7 @@ class PeakRss:
 
 
 def multipart_head(boundary: str, *, filename: str, content_type: str) -> bytes:
-    """As tests/uploads.py builds it: `operations`, `map`, then the file part's headers."""
+    """As tests/support/uploads.py builds it: `operations`, `map`, then the file part's headers."""
     operations = {"query": UPLOAD, "variables": {"file": None, "agentId": None}}
     return (
         f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.graphql_client import GraphQLClient
+from tests.support.agents import (
+    AGENT_FIELDS,
+    AGENTS,
+    COMMAND,
+    CREATE,
+    DELETE,
+    RESTART,
+    STOP,
+    create_echo,
+    signed_in,
+)
+from tests.support.apps import client_at, running_app
+from tests.support.graphql_client import GraphQLClient
+from tests.support.settings import make_settings
 
-AGENT_FIELDS = """
-  id name type capabilities configuration state lastSeen createdAt updatedAt
-  resources { memory cpu storage gpu }
-  owner { email }
-"""
 AGENT_TYPES = "query { agentTypes { name description configSchema taskTypes } }"
-CREATE = f"""
-mutation Create($input: AgentConfigInput!) {{ createAgent(input: $input) {{ {AGENT_FIELDS} }} }}
-"""
 UPDATE = f"""
 mutation Update($id: ID!, $input: AgentConfigPatch!) {{
   updateAgent(id: $id, input: $input) {{ {AGENT_FIELDS} }}
 }}
 """
-AGENTS = "query { agents { id name owner { email } } }"
 AGENT = f"query Agent($id: ID!) {{ agent(id: $id) {{ {AGENT_FIELDS} }} }}"
 STATUS = """
 query Status($id: ID!) {
@@ -33,15 +38,6 @@ query Status($id: ID!) {
   }
 }
 """
-COMMAND = """
-mutation Command($agentId: ID!, $command: AgentCommandInput!, $key: String) {
-  sendCommand(agentId: $agentId, command: $command, idempotencyKey: $key) {
-    success result error timestamp durationMs
-  }
-}
-"""
-RESTART = "mutation Restart($id: ID!) { restartAgent(id: $id) { id state } }"
-DELETE = "mutation Delete($id: ID!) { deleteAgent(id: $id) }"
 LOGS = """
 query Logs($agentId: ID!, $level: LogLevel, $first: Int, $after: String) {
   agentLogs(agentId: $agentId, level: $level, first: $first, after: $after) {
@@ -50,17 +46,6 @@ query Logs($agentId: ID!, $level: LogLevel, $first: Int, $after: String) {
   }
 }
 """
-
-
-async def signed_in(client: GraphQLClient, email: str = "owner@example.com") -> str:
-    return str((await client.register(email))["accessToken"])
-
-
-async def create_echo(client: GraphQLClient, token: str, **input: Any) -> dict[str, Any]:
-    input.setdefault("name", "echo-1")
-    input.setdefault("type", "echo")
-    result = await client.execute(CREATE, {"input": input}, token=token)
-    return result.ok()["createAgent"]  # type: ignore[no-any-return]
 
 
 async def test_agent_types_list_echo_with_its_schema(client: GraphQLClient) -> None:
@@ -193,18 +178,20 @@ async def test_same_idempotency_key_returns_the_first_result_without_running_aga
 
 
 async def test_a_command_that_times_out_fails_and_counts_as_failed(
-    app: Any, client: GraphQLClient
+    database_url: str, tmp_path: Path
 ) -> None:
-    token = await signed_in(client)
-    agent = await create_echo(client, token, configuration={"delaySeconds": 1})
-    app.state.services.commands._timeout = 0.05
+    settings = make_settings(database_url, tmp_path / "data", command_timeout_seconds=0.05)
+    async with running_app(settings) as app, client_at(app) as client:
+        token = await signed_in(client)
+        agent = await create_echo(client, token, configuration={"delaySeconds": 1})
 
-    result = (
-        await client.execute(
-            COMMAND, {"agentId": agent["id"], "command": {"command": "slow"}}, token=token
-        )
-    ).ok()["sendCommand"]
-    status = (await client.execute(STATUS, {"id": agent["id"]}, token=token)).ok()["agentStatus"]
+        result = (
+            await client.execute(
+                COMMAND, {"agentId": agent["id"], "command": {"command": "slow"}}, token=token
+            )
+        ).ok()["sendCommand"]
+        answer = await client.execute(STATUS, {"id": agent["id"]}, token=token)
+        status = answer.ok()["agentStatus"]
 
     assert result["success"] is False
     assert "timed out" in result["error"]
@@ -247,9 +234,6 @@ async def test_owner_with_agent_delete_deletes_and_then_it_is_gone(client: Graph
 
     assert deleted["deleteAgent"] == agent["id"]
     assert after.codes == ["NOT_FOUND"]
-
-
-STOP = "mutation Stop($id: ID!) { stopAgent(id: $id) { id state } }"
 
 
 async def test_commands_to_a_stopped_agent_are_agent_unavailable(client: GraphQLClient) -> None:

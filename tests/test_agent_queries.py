@@ -12,9 +12,9 @@ from sqlalchemy import event
 
 from kai.config import Settings
 from kai.models.agent_log import LogLevel
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.test_agent import COMMAND, create_echo, signed_in
+from tests.support.agents import COMMAND, create_echo, signed_in
+from tests.support.graphql_client import GraphQLClient
+from tests.support.settings import make_settings
 
 NESTED_AGENTS = """
 query {

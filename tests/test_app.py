@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from kai.db import create_engine
-from tests.graphql_client import GraphQLClient
-from tests.servers import free_port
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import free_port
 
 REGISTER = """
 mutation Register($input: RegisterInput!) { register(input: $input) { user { id } } }

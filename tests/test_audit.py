@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlmodel import col
 
 from kai.models.audit import AuditEntry
-from tests.graphql_client import DEFAULT_PASSWORD, GraphQLClient
+from tests.support.graphql_client import DEFAULT_PASSWORD, GraphQLClient
 
 API_KEYS = "query { apiKeys { id } }"
 API_KEYS_TWICE = "query { a: apiKeys { id } b: apiKeys { id } }"

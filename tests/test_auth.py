@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
 
 ME = "query { me { id email role displayName } }"
 SESSION = "query { session { id user { email } createdAt expiresAt permissions } }"

@@ -29,8 +29,8 @@ from kai.storage.blobs import (
     valid_key,
 )
 from kai.storage.s3 import MIN_PART_SIZE, S3BlobStore
-from tests.s3_server import S3Server, s3_server  # noqa: F401 (a fixture)
-from tests.servers import free_port
+from tests.support.s3_server import S3Server, s3_server  # noqa: F401 (a fixture)
+from tests.support.servers import free_port
 
 MiB = 1 << 20
 

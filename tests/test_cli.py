@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from kai.graphql.schema import schema_sdl
-from tests.servers import kai_serve
+from tests.support.servers import kai_serve
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGIN = """

@@ -28,10 +28,10 @@ from gql.transport.websockets import WebsocketsTransport
 from graphql import GraphQLError, build_ast_schema, parse
 
 from kai.app import create_app
-from tests.conftest import make_settings
-from tests.graphql_client import DEFAULT_PASSWORD
-from tests.servers import ROOT, serve_app
-from tests.ws_client import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, bearer, ws_url
+from tests.support.graphql_client import DEFAULT_PASSWORD
+from tests.support.servers import ROOT, serve_app
+from tests.support.settings import make_settings
+from tests.support.ws_client import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, bearer, ws_url
 
 WAIT = 10.0
 # Parsed once: every Client validates its documents against the exported schema.

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, clean_env, free_port, wait_healthy
+from tests.support.servers import ROOT, clean_env, free_port, wait_healthy
+
+pytestmark = pytest.mark.slow
 
 CLIENTS = ROOT / "tests" / "clients"
 LOCK = CLIENTS / "package-lock.json"
@@ -37,7 +39,8 @@ FLOW_TIMEOUT = 90.0
 BREAKING_CHANGES = {
     "removed-field": (r"^(  )checksum: String!$", r"\1sha256: String!", "codegen", "checksum"),
     "nullable-result": (
-        r"^(  sendCommand\(.*\)): CommandResult!$",
+        # Its described arguments put each on lines of their own, up to "  )".
+        r"^(  sendCommand\((?s:.*?)\n  \)): CommandResult!$",
         r"\1: CommandResult",
         "typecheck",
         "'sendCommand' is possibly 'null'",

@@ -8,8 +8,8 @@ import pytest
 from graphql import parse
 
 from kai.graphql.extensions import document_cache
-from tests.graphql_client import GraphQLClient
-from tests.test_agent import signed_in
+from tests.support.agents import signed_in
+from tests.support.graphql_client import GraphQLClient
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 from redis.asyncio import Redis
 
 from kai.events.hub import Closed, EventHub, Interrupted, Overflow, Subscription
-from tests.redis_server import RedisProcess, redis_process, redis_url_or_skip
-from tests.servers import free_port
+from tests.support.redis_server import RedisProcess, redis_process, redis_url_or_skip
+from tests.support.servers import free_port
 
 WAIT = 10.0
 
@@ -254,6 +254,7 @@ async def test_start_fails_fast_when_redis_is_unreachable() -> None:
     assert not hub.connected
 
 
+@pytest.mark.slow
 async def test_after_a_redis_restart_the_hub_reconnects_and_interrupts_then_goes_live(
     own_redis: RedisProcess, hubs: HubFactory
 ) -> None:
@@ -292,6 +293,7 @@ async def test_after_a_redis_restart_the_hub_reconnects_and_interrupts_then_goes
     print(f"subscribers interrupted {reconnect_seconds:.2f} s after Redis came back")
 
 
+@pytest.mark.slow
 async def test_a_hub_keeps_retrying_through_a_long_outage(
     own_redis: RedisProcess, hubs: HubFactory
 ) -> None:
@@ -333,6 +335,7 @@ async def test_a_failed_publish_elsewhere_makes_every_hub_catch_up(
         assert await receive(subscription) == {"n": 2}
 
 
+@pytest.mark.slow
 async def test_a_frozen_redis_is_noticed_by_the_probe(
     own_redis: RedisProcess, hubs: HubFactory
 ) -> None:
@@ -355,6 +358,7 @@ async def test_a_frozen_redis_is_noticed_by_the_probe(
         assert await receive(subscription) == {"n": 2}
 
 
+@pytest.mark.slow
 async def test_stop_does_not_hang_while_redis_is_down_or_frozen(
     own_redis: RedisProcess,
 ) -> None:

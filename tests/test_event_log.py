@@ -10,9 +10,9 @@ from sqlmodel import col
 
 from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.base import utcnow
-from tests.conftest import make_settings
-from tests.support import client_at, running_app, services_of
-from tests.test_agent import create_echo
+from tests.support.agents import create_echo
+from tests.support.apps import client_at, running_app, services_of
+from tests.support.settings import make_settings
 
 NOTE = AgentEventType.LOG
 

@@ -7,12 +7,7 @@ import pytest
 from kai.config import DEFAULT_MIME_TYPES
 from kai.errors import UnsupportedMediaType
 from kai.storage.sniff import ContentSniffer, decide_type, essence
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + b"\0" * 64
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\0\x10JFIF\0" + b"\0" * 64
-ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 120
-WINDOWS_EXE = b"MZ\x90\0\x03" + b"\0" * 120
+from tests.support.files import ELF, JPEG, PDF, PNG, WINDOWS_EXE
 
 
 def sniff(*chunks: bytes) -> list[str]:

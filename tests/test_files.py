@@ -15,45 +15,31 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from kai.app import create_app
 from kai.config import Settings
-from kai.models.file import StoredFile
 from kai.services.file import TamperedBlob
 from kai.storage.names import MAX_NAME_CHARS
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.servers import serve_app
-from tests.support import client_at, running_app, services_of
-from tests.test_agent import DELETE, create_echo, signed_in
-from tests.test_file_sniff import ELF, PDF, PNG
-from tests.uploads import DELETE_FILE, FILE, FILES, hang_up_half_way, upload, zeros
+from tests.support.agents import DELETE, create_echo, signed_in
+from tests.support.apps import client_at, running_app, services_of
+from tests.support.files import (
+    ELF,
+    NOTES,
+    PDF,
+    PNG,
+    blobs_on_disk,
+    nothing_stored,
+    relative,
+    stored_rows,
+)
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import serve_app
+from tests.support.settings import make_settings
+from tests.support.uploads import DELETE_FILE, FILE, FILES, hang_up_half_way, upload, zeros
 
 MiB = 1024 * 1024
-NOTES = b"Meeting notes: ship the files API on Thursday.\n"
 NODE = "query Node($id: ID!) { node(id: $id) { id ... on File { originalName } } }"
 AGENT_FILES = "query AgentFiles($id: ID!) { agent(id: $id) { files { id originalName } } }"
-
-
-async def stored_rows(app: Any) -> int:
-    async with services_of(app).sessionmaker() as session:
-        return int(await session.scalar(select(func.count()).select_from(StoredFile)) or 0)
-
-
-def blobs_on_disk(settings: Settings) -> list[Path]:
-    root = settings.resolved_files_dir
-    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
-
-
-async def nothing_stored(app: Any, settings: Settings) -> None:
-    assert await stored_rows(app) == 0
-    assert blobs_on_disk(settings) == []
-
-
-def relative(url: str) -> str:
-    split = urlsplit(url)
-    return f"{split.path}?{split.query}"
 
 
 async def test_upload_stores_sniffed_type_checksum_and_sanitised_name(
@@ -128,13 +114,13 @@ async def test_bearer_token_downloads_only_the_owners_file(client: GraphQLClient
     assert missing.status_code == 404
 
 
-async def test_F7_expired_or_forged_signatures_are_refused(client: GraphQLClient) -> None:
+async def test_F7_expired_or_forged_signatures_are_refused(app: Any, client: GraphQLClient) -> None:
     token = await signed_in(client)
     first = (await upload(client, token, NOTES)).ok()["uploadFile"]
     second = (await upload(client, token, b"other\n")).ok()["uploadFile"]
     query = parse_qs(urlsplit(first["url"]).query)
     expires, signature = query["expires"][0], query["signature"][0]
-    signer = services_of(client.http._transport.app).files.signer  # type: ignore[attr-defined]
+    signer = services_of(app).files.signer
     expired = signer.url(first["id"], now=time.time() - signer.ttl_seconds - 5)
 
     attempts = {

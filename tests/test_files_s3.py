@@ -12,15 +12,14 @@ import pytest
 
 from kai.app import create_app
 from kai.config import Settings
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
-from tests.servers import serve_app
-from tests.support import client_at, running_app
-from tests.test_agent import signed_in
-from tests.test_file_sniff import PNG
-from tests.test_files import relative, stored_rows
-from tests.uploads import DELETE_FILE, hang_up_half_way, upload, zeros
+from tests.support.agents import signed_in
+from tests.support.apps import client_at, running_app
+from tests.support.files import PNG, relative, stored_rows
+from tests.support.graphql_client import GraphQLClient
+from tests.support.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
+from tests.support.servers import serve_app
+from tests.support.settings import make_settings
+from tests.support.uploads import DELETE_FILE, hang_up_half_way, upload, zeros
 
 MiB = 1024 * 1024
 

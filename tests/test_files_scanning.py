@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from kai.config import Settings
-from tests.clamd_server import EICAR, EICAR_SIGNATURE
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.servers import free_port
-from tests.support import client_at, running_app
-from tests.test_agent import signed_in
-from tests.test_files import NOTES, nothing_stored, stored_rows
-from tests.uploads import upload
+from tests.support.agents import signed_in
+from tests.support.apps import client_at, running_app
+from tests.support.clamd_server import EICAR, EICAR_SIGNATURE
+from tests.support.files import NOTES, nothing_stored, stored_rows
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import free_port
+from tests.support.settings import make_settings
+from tests.support.uploads import upload
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from sqlmodel import col
 
 from kai.models.file import StoredFile
 from kai.models.task import Task, TaskState
-from tests.graphql_client import GraphQLClient
-from tests.support import services_of
-from tests.test_agent import create_echo, signed_in
-from tests.uploads import DELETE_FILE, SEARCH, upload
+from tests.support.agents import create_echo, signed_in
+from tests.support.apps import services_of
+from tests.support.graphql_client import GraphQLClient
+from tests.support.uploads import DELETE_FILE, SEARCH, upload
 
 TEXTS = {
     "incident.txt": b"Kubernetes pod crashed out of memory",

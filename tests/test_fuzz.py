@@ -40,11 +40,17 @@ from schemathesis.graphql import nodes
 from schemathesis.python import asgi
 
 from kai.app import create_app
-from tests.conftest import make_settings
-from tests.graphql_client import CREATE_API_KEY, DEFAULT_PASSWORD, LOGIN, REGISTER, GraphQLClient
-from tests.servers import serve_app
-from tests.uploads import UPLOAD
-from tests.ws_client import TRANSPORT_WS, ws_connect
+from tests.support.graphql_client import (
+    CREATE_API_KEY,
+    DEFAULT_PASSWORD,
+    LOGIN,
+    REGISTER,
+    GraphQLClient,
+)
+from tests.support.servers import serve_app
+from tests.support.settings import make_settings
+from tests.support.uploads import UPLOAD
+from tests.support.ws_client import TRANSPORT_WS, ws_connect
 
 MINIMUM_EXAMPLES = 500
 EXAMPLES = max(MINIMUM_EXAMPLES, int(os.environ.get("KAI_FUZZ_EXAMPLES", "0") or 0))
@@ -327,6 +333,7 @@ def _codes(text: str) -> set[str | None]:
     return {(error.get("extensions") or {}).get("code") for error in errors}
 
 
+@pytest.mark.slow
 def test_fuzz_every_operation_answers_with_coded_errors_only(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -8,7 +8,7 @@ and debug output (tracing, stack traces, unhandled errors). Here each check send
 what graphql-cop sends, and where a refused request could have done something,
 one that would have (a mutation), then verifies that nothing was done.
 
-The transport checks run against a real uvicorn server (tests.servers.serve_app),
+The transport checks run against a real uvicorn server (tests.support.servers.serve_app),
 in development or, where the check is about production, in production; the
 document checks run against the in-process app, on SQLite and PostgreSQL.
 """
@@ -32,10 +32,10 @@ from sqlalchemy.exc import ProgrammingError
 from kai import migrate
 from kai.app import create_app
 from kai.db import create_engine
-from tests.conftest import make_settings, postgres_database
-from tests.graphql_client import DEFAULT_PASSWORD, REGISTER, GraphQLClient, Result
-from tests.servers import serve_app
-from tests.test_production import production
+from tests.support.databases import postgres_database
+from tests.support.graphql_client import DEFAULT_PASSWORD, REGISTER, GraphQLClient, Result
+from tests.support.servers import serve_app
+from tests.support.settings import make_settings, production
 
 AGENTS = "{ agents { id } }"
 CREATE_AGENT_FIELD = 'createAgent(input: {name: "cop", type: "echo"})'

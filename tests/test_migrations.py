@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from kai import migrate
 from kai.db import create_engine
 from kai.models import metadata
-from tests.conftest import postgres_database
+from tests.support.databases import postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -21,14 +21,14 @@ from starlette.routing import Route
 from kai.app import create_app
 from kai.config import Settings
 from kai.observability.metrics import MAX_OPERATION_NAMES, operation_label
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.s3_server import S3Server
-from tests.servers import clean_env, free_port, kai_serve, serve_app
-from tests.support import client_at, running_app
-from tests.test_agent import create_echo, signed_in
-from tests.uploads import upload
-from tests.ws_client import TRANSPORT_WS, ws_connect
+from tests.support.agents import create_echo, signed_in
+from tests.support.apps import client_at, running_app
+from tests.support.graphql_client import GraphQLClient
+from tests.support.s3_server import S3Server
+from tests.support.servers import clean_env, free_port, kai_serve, serve_app
+from tests.support.settings import make_settings
+from tests.support.uploads import upload
+from tests.support.ws_client import TRANSPORT_WS, ws_connect
 
 ME = "query Me { me { id } }"
 BAD_LOGIN = """
@@ -156,7 +156,7 @@ async def test_readyz_checks_every_configured_service(
     clamd_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.redis_server import redis_url_or_skip
+    from tests.support.redis_server import redis_url_or_skip
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -198,6 +198,7 @@ class Collector:
         return Response(b"", media_type="application/x-protobuf")
 
 
+@pytest.mark.slow
 async def test_traces_reach_the_collector_with_the_operation_name(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -238,6 +239,7 @@ async def served_kai(tmp_path: Path) -> AsyncIterator[tuple[str, Any]]:
         yield url, process
 
 
+@pytest.mark.slow
 async def test_sigterm_closes_sockets_with_1001_and_finishes_requests(
     served_kai: tuple[str, Any],
 ) -> None:

@@ -13,24 +13,9 @@ from asgi_lifespan import LifespanManager
 from kai import migrate
 from kai.app import create_app
 from kai.db import create_engine
-from tests.conftest import make_settings, postgres_database
-from tests.graphql_client import GraphQLClient
-from tests.redis_server import redis_url_or_skip
-
-
-def production(database: str, tmp_path: Path) -> Any:
-    """What production needs to start: PostgreSQL, a shared broker (the test Redis),
-    an explicit choice about the virus scanner."""
-    return make_settings(
-        database,
-        tmp_path,
-        env="production",
-        public_url="https://kai.example.com",
-        jwt_secret="p" * 48,
-        scanner="none",
-        broadcast_url=redis_url_or_skip(),
-    )
-
+from tests.support.databases import postgres_database
+from tests.support.graphql_client import GraphQLClient
+from tests.support.settings import production
 
 INTROSPECTION = "{ __schema { types { name } } }"
 MISSPELT = "{ mee { id } }"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -29,15 +28,16 @@ from kai.graphql.extensions.rate_limits import family_of, root_fields
 from kai.security.client_ip import client_ip
 from kai.security.rate_limit import Bucket, MemoryRateLimiter
 from kai.security.rate_limit_redis import RedisRateLimiter
-from tests.conftest import TEST_SECRET, make_settings, postgres_database
-from tests.graphql_client import GraphQLClient, Result
-from tests.redis_server import RedisProcess, redis_process, redis_url_or_skip
-from tests.servers import clean_env, kai_serve, serve_app
-from tests.support import client_at, running_app, services_of
-from tests.test_agent import AGENTS, CREATE, signed_in
-from tests.test_file_sniff import PNG
-from tests.uploads import upload
-from tests.ws_client import PROTOCOLS, ws_connect
+from tests.support.agents import AGENTS, CREATE, signed_in
+from tests.support.apps import client_at, running_app, services_of
+from tests.support.databases import postgres_database
+from tests.support.files import PNG
+from tests.support.graphql_client import GraphQLClient, Result
+from tests.support.redis_server import RedisProcess, redis_process, redis_url_or_skip
+from tests.support.servers import clean_env, kai_serve, serve_app
+from tests.support.settings import TEST_SECRET, make_settings
+from tests.support.uploads import upload
+from tests.support.ws_client import PROTOCOLS, ws_connect
 
 ME = "{ me { id } }"
 ME_2 = "{ a: me { id } b: me { id } }"
@@ -64,13 +64,6 @@ def assert_rate_limited(result: Result) -> int:
     assert type(retry_after) is int
     assert 1 <= retry_after <= WINDOW
     return retry_after
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
-    path = tmp_path / "kai.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
 
 
 @asynccontextmanager
@@ -546,6 +539,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
         yield server
 
 
+@pytest.mark.slow
 async def test_redis_limiter_falls_back_in_process_while_redis_is_down_and_comes_back(
     own_redis: RedisProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -579,6 +573,7 @@ async def test_redis_limiter_falls_back_in_process_while_redis_is_down_and_comes
         await limiter.aclose()
 
 
+@pytest.mark.slow
 async def test_requests_are_answered_while_redis_is_down(
     sqlite_url: str, tmp_path: Path, own_redis: RedisProcess
 ) -> None:
@@ -627,6 +622,7 @@ def replicas(*envs: dict[str, str]) -> Iterator[list[str]]:
         yield urls
 
 
+@pytest.mark.slow
 async def test_a_second_replica_sees_the_budget_the_first_spent(
     own_redis: RedisProcess, tmp_path: Path, postgres_template: str | None
 ) -> None:

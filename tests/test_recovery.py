@@ -32,16 +32,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from kai.db import create_engine, database_unavailable
-from tests.conftest import TEST_SECRET
-from tests.graphql_client import GraphQLClient
-from tests.postgres_server import PostgresProcess, postgres_process
-from tests.redis_server import RedisProcess
-from tests.servers import clean_env
-from tests.test_agent import COMMAND, CREATE, signed_in
-from tests.test_files import relative
-from tests.test_scale_out import EVENTS, KaiProcess, Processes, processes
-from tests.uploads import upload
-from tests.ws_client import TRANSPORT_WS, ws_connect
+from tests.support.agents import COMMAND, CREATE, signed_in
+from tests.support.files import relative
+from tests.support.graphql_client import GraphQLClient
+from tests.support.postgres_server import PostgresProcess, postgres_process
+from tests.support.processes import KaiProcess, Processes, processes
+from tests.support.redis_server import RedisProcess
+from tests.support.servers import clean_env
+from tests.support.settings import TEST_SECRET
+from tests.support.subscriptions import EVENTS_BRIEF
+from tests.support.uploads import upload
+from tests.support.ws_client import TRANSPORT_WS, ws_connect
+
+pytestmark = pytest.mark.slow
 
 ENQUEUE = """
 mutation Enqueue($agentId: ID!, $input: TaskInput!) {
@@ -290,7 +293,7 @@ class Subscriber(BackgroundLoop):
             try:
                 async with ws_connect(self.url, TRANSPORT_WS, token=self.token) as socket:
                     op_id = await socket.subscribe(
-                        EVENTS, {"agentId": self.agent_id, "after": after}
+                        EVENTS_BRIEF, {"agentId": self.agent_id, "after": after}
                     )
                     while True:
                         message = await socket.receive(op_id, timeout=3600)

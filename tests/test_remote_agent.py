@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlmodel import col
@@ -24,10 +25,11 @@ from websockets.typing import Subprotocol
 
 from kai.app import create_app
 from kai.models.remote import RemoteMessage
-from tests.conftest import make_settings, postgres_database
-from tests.graphql_client import GraphQLClient
-from tests.servers import ROOT, clean_env, free_port, serve_app
-from tests.support import services_of
+from tests.support.apps import services_of
+from tests.support.databases import postgres_database
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import ROOT, clean_env, free_port, serve_app
+from tests.support.settings import make_settings
 
 T = TypeVar("T")
 
@@ -354,6 +356,7 @@ async def task_events(url: str, owner: Owner, task_id: str) -> list[dict[str, An
 # -- a real process attached to a real server ------------------------------------
 
 
+@pytest.mark.slow
 async def test_command_round_trip_through_a_remote_process(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -378,6 +381,7 @@ async def test_command_round_trip_through_a_remote_process(
         assert status["metrics"] == {"commandsTotal": 3, "commandsFailed": 2}
 
 
+@pytest.mark.slow
 async def test_streamed_prompt_comes_from_the_process_chunk_by_chunk(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -402,6 +406,7 @@ async def test_streamed_prompt_comes_from_the_process_chunk_by_chunk(
     assert len({c["streamId"] for c in chunks}) == 1
 
 
+@pytest.mark.slow
 async def test_heartbeats_feed_status_and_logs_reach_agent_logs(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -437,6 +442,7 @@ async def test_heartbeats_feed_status_and_logs_reach_agent_logs(
     ]
 
 
+@pytest.mark.slow
 async def test_killed_process_stops_the_agent_and_fails_its_pending_command(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -464,6 +470,7 @@ async def test_killed_process_stops_the_agent_and_fails_its_pending_command(
     assert after["errors"][0]["extensions"]["code"] == "AGENT_UNAVAILABLE"
 
 
+@pytest.mark.slow
 async def test_a_hung_process_turns_the_agent_error_and_unhealthy_then_recovers(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -580,6 +587,7 @@ async def test_answers_are_checked_against_the_message_and_its_agent(
     assert other_agent != owner.agent_id
 
 
+@pytest.mark.slow
 async def test_restart_asks_the_process_to_reattach_and_delete_makes_it_exit(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -606,6 +614,7 @@ async def test_restart_asks_the_process_to_reattach_and_delete_makes_it_exit(
     assert code == 0, output(tmp_path / "agent.log")
 
 
+@pytest.mark.slow
 async def test_the_process_reattaches_after_a_server_restart(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -644,6 +653,7 @@ async def test_the_process_reattaches_after_a_server_restart(
     assert "reconnecting in" in output(tmp_path / "agent.log")
 
 
+@pytest.mark.slow
 async def test_a_process_on_one_replica_serves_requests_sent_to_another(
     postgres_template: str | None, tmp_path: Path
 ) -> None:
@@ -677,6 +687,7 @@ async def test_a_process_on_one_replica_serves_requests_sent_to_another(
     assert after["errors"][0]["extensions"]["code"] == "AGENT_UNAVAILABLE"
 
 
+@pytest.mark.slow
 async def test_a_process_the_server_will_never_take_exits_with_the_reason(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -702,6 +713,7 @@ async def test_a_process_the_server_will_never_take_exits_with_the_reason(
 # -- background tasks of a remote agent -------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_remote_task_reports_progress_and_ends_with_the_handlers_answer(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -743,6 +755,7 @@ async def test_a_remote_task_reports_progress_and_ends_with_the_handlers_answer(
     assert unknown.codes == ["NOT_FOUND"]
 
 
+@pytest.mark.slow
 async def test_a_remote_task_waits_pending_until_a_process_attaches(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -22,12 +22,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, postgres_database
-from tests.graphql_client import GraphQLClient
-from tests.redis_server import RedisProcess
-from tests.servers import ROOT, clean_env, kai_serve
-from tests.test_agent import COMMAND, create_echo, signed_in
-from tests.ws_client import TRANSPORT_WS, WSClient, ws_connect
+from tests.support.agents import COMMAND, create_echo, signed_in
+from tests.support.databases import postgres_database
+from tests.support.graphql_client import GraphQLClient
+from tests.support.redis_server import RedisProcess
+from tests.support.servers import ROOT, clean_env, kai_serve
+from tests.support.settings import TEST_SECRET
+from tests.support.ws_client import TRANSPORT_WS, WSClient, ws_connect
+
+pytestmark = pytest.mark.slow
 
 EVENTS = """
 subscription Events($agentId: ID!, $after: Int) {

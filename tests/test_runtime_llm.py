@@ -14,10 +14,10 @@ from kai.models.agent_event import AgentEventType
 from kai.runtimes.base import AgentHandle, CommandFailed, RuntimeUnavailable
 from kai.runtimes.llm import LlmRuntime
 from kai.services.agent_config import REDACTED
-from tests.fake_openai import FakeOpenAI
-from tests.graphql_client import GraphQLClient
-from tests.servers import free_port, serve_app
-from tests.support import running_app, services_of
+from tests.support.apps import running_app, services_of
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import free_port, serve_app
 
 AGENT_FIELDS = "id name type configuration state"
 CREATE = f"""

@@ -13,154 +13,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, postgres_database
-from tests.graphql_client import GraphQLClient
-from tests.redis_server import RedisProcess
-from tests.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
-from tests.servers import ROOT, clean_env, free_port
-from tests.task_runtime import LOG_ENV
-from tests.test_agent import COMMAND, create_echo, signed_in
-from tests.test_files import relative
-from tests.uploads import upload
-from tests.ws_client import TRANSPORT_WS, SocketClosed, WSClient, ws_connect
+from tests.support.agents import COMMAND, create_echo, signed_in
+from tests.support.databases import postgres_database
+from tests.support.files import relative
+from tests.support.graphql_client import GraphQLClient
+from tests.support.processes import KaiProcess, Processes, processes
+from tests.support.redis_server import RedisProcess
+from tests.support.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
+from tests.support.servers import clean_env
+from tests.support.settings import TEST_SECRET
+from tests.support.subscriptions import EVENTS_BRIEF
+from tests.support.task_runtime import LOG_ENV
+from tests.support.uploads import upload
+from tests.support.ws_client import TRANSPORT_WS, SocketClosed, WSClient, ws_connect
 
-EVENTS = """
-subscription Events($agentId: ID!, $after: Int) {
-  agentEvents(agentId: $agentId, after: $after) { seq type data }
-}
-"""
+pytestmark = pytest.mark.slow
+
 ENQUEUE = """
 mutation Enqueue($agentId: ID!, $input: TaskInput!) {
   enqueueTask(agentId: $agentId, input: $input) { id state }
 }
 """
 WAIT = 20.0
-STARTUP = 60.0
-
-
-# --- real processes -------------------------------------------------------------------------
-
-
-@dataclass
-class KaiProcess:
-    """A `kai serve` or `kai worker` process; its output is read as it comes (a full pipe
-    would stall it)."""
-
-    name: str
-    process: subprocess.Popen[str]
-    url: str = ""
-    output: list[str] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def logged(self, text: str) -> bool:
-        return any(text in line for line in list(self.output))
-
-    def log(self) -> str:
-        return f"--- {self.name} ---\n" + "".join(self.output)
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to anyone, like a crashed host."""
-        if self.alive():
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-    async def ready(self, timeout: float = STARTUP) -> None:  # noqa: ASYNC109
-        """Until `kai serve` answers /healthz, or `kai worker` logged that it is ready."""
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(timeout=1) as http:
-            while True:
-                if self.url:
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await http.get(f"{self.url}/healthz")).status_code == 200:
-                            return
-                elif self.logged("ready:"):
-                    return
-                if not self.alive() or time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
-                await asyncio.sleep(0.1)
-
-
-class Processes:
-    """Starts `kai` processes (without waiting for them), and stops every one at the end."""
-
-    def __init__(self) -> None:
-        self.started: list[KaiProcess] = []
-
-    def launch(self, name: str, env: dict[str, str], *args: str) -> KaiProcess:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kai.cli", *args],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        kai = KaiProcess(name, process)
-        self.started.append(kai)
-        stdout = process.stdout
-        assert stdout is not None
-
-        def drain() -> None:  # ends at EOF, when the process has exited
-            for line in stdout:
-                kai.output.append(line)
-
-        threading.Thread(target=drain, name=f"{name} output", daemon=True).start()
-        return kai
-
-    def serve(self, name: str, env: dict[str, str]) -> KaiProcess:
-        port = free_port()
-        kai = self.launch(name, env, "serve", "--port", str(port))
-        kai.url = f"http://127.0.0.1:{port}"
-        return kai
-
-    def worker(self, name: str, env: dict[str, str], concurrency: int = 2) -> KaiProcess:
-        return self.launch(name, env, "worker", "--concurrency", str(concurrency))
-
-    def logs(self) -> str:
-        return "\n".join(kai.log() for kai in self.started)
-
-    def stop_all(self) -> None:
-        for kai in self.started:
-            kai.stop()
-
-
-@contextmanager
-def processes() -> Iterator[Processes]:
-    running = Processes()
-    try:
-        yield running
-    finally:
-        running.stop_all()
 
 
 # --- the subscriber ---------------------------------------------------------------------------
@@ -263,7 +146,7 @@ async def system(
             AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
             KAI_CLAMD_URL=clamd_url,
             KAI_QDRANT_URL=":memory:",
-            KAI_RUNTIMES_EXTRA="tests.task_runtime:CountingRuntime",
+            KAI_RUNTIMES_EXTRA="tests.support.task_runtime:CountingRuntime",
             KAI_TASK_SWEEP_SECONDS="0.5",
             KAI_LOG_LEVEL="INFO",
             **{LOG_ENV: str(tmp_path / "trace.log")},
@@ -351,7 +234,7 @@ async def test_a_subscriber_on_replica_a_follows_replica_b_and_resumes_on_b_when
             # Caused on B, seen live on A: the creation (replayed), a command, four tasks
             # that the two workers share.
             async with ws_connect(a.url, TRANSPORT_WS, token=api.token) as socket:
-                op_id = await socket.subscribe(EVENTS, {"agentId": api.agent_id, "after": 0})
+                op_id = await socket.subscribe(EVENTS_BRIEF, {"agentId": api.agent_id, "after": 0})
                 subscriber.start(socket, op_id)
                 # Replayed: created, then started (createAgent answers once it runs).
                 await subscriber.until(2)
@@ -393,7 +276,9 @@ async def test_a_subscriber_on_replica_a_follows_replica_b_and_resumes_on_b_when
             # The client reconnects to B and resumes after the last event it saw.
             total = sum(expected_events(commands, tasks, status_updates).values())
             async with ws_connect(b.url, TRANSPORT_WS, token=api.token) as socket:
-                op_id = await socket.subscribe(EVENTS, {"agentId": api.agent_id, "after": last_seq})
+                op_id = await socket.subscribe(
+                    EVENTS_BRIEF, {"agentId": api.agent_id, "after": last_seq}
+                )
                 subscriber.start(socket, op_id)
                 await subscriber.until(total)
                 await asyncio.sleep(0.5)  # nothing beyond the story may follow

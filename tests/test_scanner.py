@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from kai.storage.scanner import ClamdScanner, Scanner, ScannerUnavailable
-from tests.clamd_server import EICAR, EICAR_SIGNATURE, ClamdProcess, clamd_process
-from tests.servers import free_port
+from tests.support.clamd_server import EICAR, EICAR_SIGNATURE, ClamdProcess, clamd_process
+from tests.support.servers import free_port
 
 MiB = 1024 * 1024
 

@@ -10,8 +10,8 @@ import pytest
 
 from kai.storage.embeddings import EmbeddingsUnavailable, OpenAIEmbedder, WordLlamaEmbedder
 from kai.storage.search_index import Passage, SearchIndex, SearchUnavailable
-from tests.fake_openai import FakeOpenAI
-from tests.servers import free_port, serve_app
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.servers import free_port, serve_app
 
 A, B = "usr_a", "usr_b"
 FILES = {

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from kai.models.api_key import ApiKey
 from kai.models.base import utcnow
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
 
 ME = "query { me { id email role } }"
 SESSION_PERMISSIONS = "query { session { permissions } }"

@@ -437,7 +437,7 @@ def test_amazon_s3_is_not_requirement_s3(tmp_path: Path) -> None:
         tmp_path,
         kai='"""Blobs in an S3 bucket (S3)."""\n',
         test=(
-            "from tests.s3_server import S3Server\n\n\n"
+            "from tests.support.s3_server import S3Server\n\n\n"
             "def test_s3_prefix(s3_server: S3Server) -> None: ...\n"
         ),
         doc="### S3 — exp and iat required\n",

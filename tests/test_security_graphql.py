@@ -15,27 +15,24 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from graphql import build_client_schema, get_introspection_query
 from sqlalchemy import func, select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from kai.models.command import CommandRecord
 from kai.models.session import AuthSession
-from tests.conftest import make_settings
-from tests.graphql_client import DEFAULT_PASSWORD, LOGIN, GraphQLClient
-from tests.servers import serve_app
-from tests.support import client_at, running_app, services_of
-from tests.test_agent import COMMAND, create_echo, signed_in
-from tests.test_subscriptions import kai_server
-from tests.ws_client import PROTOCOLS, ws_connect
+from tests.support.agents import COMMAND, create_echo, signed_in
+from tests.support.apps import client_at, running_app, services_of
+from tests.support.fake_openai import SilentLLM, silent_llm
+from tests.support.graphql_client import DEFAULT_PASSWORD, LOGIN, GraphQLClient
+from tests.support.settings import make_settings
+from tests.support.subscriptions import OVER_LIMIT_SUBSCRIPTIONS, aliased, kai_server
+from tests.support.ws_client import PROTOCOLS, ws_connect
+
+__all__ = ["silent_llm"]  # a fixture used here
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 AGENTS = "query { agents { id } }"
@@ -83,10 +80,6 @@ query Audit($action: String) {
   auditLog(action: $action, first: 500) { edges { node { action granted requestId } } }
 }
 """
-
-
-def aliased(count: int, field: str = "__typename") -> str:
-    return " ".join(f"a{i}: {field}" for i in range(count))
 
 
 def register_all(count: int, prefix: str) -> str:
@@ -438,34 +431,6 @@ async def test_G5_first_above_500_is_bad_user_input(client: GraphQLClient, query
     most.ok()
 
 
-@dataclass
-class SilentLLM:
-    """An OpenAI-compatible endpoint that never answers: it waits until its client leaves."""
-
-    asked: asyncio.Event = field(default_factory=asyncio.Event)
-    abandoned: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])])
-
-    async def _complete(self, request: Request) -> Response:
-        await request.body()
-        self.asked.set()
-        # The body is read: what comes next is the client hanging up.
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        self.abandoned.set()
-        return JSONResponse({}, status_code=500)
-
-
-@pytest.fixture
-async def silent_llm() -> AsyncIterator[tuple[SilentLLM, str]]:
-    # Started before the kAI server, so it stops after kAI has closed its HTTP client.
-    llm = SilentLLM()
-    async with serve_app(llm.app()) as url:
-        yield llm, f"{url}/v1"
-
-
 async def test_G5_a_request_past_its_timeout_is_cancelled_and_answers_503(
     database_url: str, tmp_path: Path, silent_llm: tuple[SilentLLM, str]
 ) -> None:
@@ -566,29 +531,6 @@ async def test_G5_subscriptions_are_not_bounded_by_the_request_timeout(
 
 
 # --- W4: the same limits on subscription documents -----------------------------------------
-
-OVER_LIMIT_SUBSCRIPTIONS = {
-    "depth": (
-        """subscription Deep($agentId: ID!) { taskUpdates(taskId: $agentId) {
-            agent { tasks { edges { node { agent { tasks { edges { node {
-              agent { id }
-            } } } } } } } }
-        } }""",
-        "11 fields deep",
-    ),
-    "aliases": (
-        "subscription Many($agentId: ID!) { agentEvents(agentId: $agentId, after: 0) { "
-        + aliased(16, "seq")
-        + " } }",
-        "16 aliases",
-    ),
-    "tokens": (
-        "subscription Long($agentId: ID!) { agentEvents(agentId: $agentId, after: 0) { "
-        + "seq " * 2000
-        + "} }",
-        "more than 2000 tokens",
-    ),
-}
 
 
 @pytest.fixture(params=PROTOCOLS)

@@ -25,9 +25,9 @@ from kai.models.base import utcnow
 from kai.models.magic_link import MagicLink
 from kai.models.session import AuthSession
 from kai.models.user import User
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient, Result
-from tests.support import client_at, link_in, record_mail, running_app, services_of, token_of
+from tests.support.apps import client_at, link_in, record_mail, running_app, services_of, token_of
+from tests.support.graphql_client import GraphQLClient, Result
+from tests.support.settings import make_settings
 
 REQUEST_MAGIC_LINK = """
 mutation RequestMagicLink($email: String!) { requestMagicLink(email: $email) }

@@ -19,9 +19,9 @@ from kai import cli
 from kai.models.user import User
 from kai.security import passwords, secrets
 from kai.services.shared import Services
-from tests.conftest import make_settings
-from tests.graphql_client import DEFAULT_PASSWORD, LOGIN, REGISTER, GraphQLClient, Result
-from tests.support import client_at, record_mail, running_app, services_of
+from tests.support.apps import client_at, record_mail, running_app, services_of
+from tests.support.graphql_client import DEFAULT_PASSWORD, LOGIN, REGISTER, GraphQLClient, Result
+from tests.support.settings import make_settings
 
 REQUEST_MAGIC_LINK = """
 mutation RequestMagicLink($email: String!) { requestMagicLink(email: $email) }

@@ -12,8 +12,8 @@ import pytest
 
 from kai.security import rate_limit
 from kai.security.rate_limit import MemoryRateLimiter
-from tests.conftest import make_settings
-from tests.support import client_at, running_app
+from tests.support.apps import client_at, running_app
+from tests.support.settings import make_settings
 
 REQUEST_MAGIC_LINK = "mutation Ask($email: String!) { requestMagicLink(email: $email) }"
 WINDOW = 60.0

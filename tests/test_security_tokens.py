@@ -36,8 +36,8 @@ from kai.db import transaction
 from kai.models.base import utcnow
 from kai.models.session import AuthSession
 from kai.security.tokens import TokenService, TokenType
-from tests.conftest import TEST_SECRET, make_settings
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
+from tests.support.settings import TEST_SECRET, make_settings
 
 ME = "query { me { id email role } }"
 SESSION = "query { session { id expiresAt permissions } }"

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from kai.app import create_app
-from kai.events.hub import Overflow, Subscription
+from kai.events.hub import Overflow
 from kai.models.agent_event import AgentEventType
-from kai.services.shared import Services
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.servers import serve_app
-from tests.support import services_of
-from tests.test_agent import COMMAND, RESTART, STOP, create_echo, signed_in
-from tests.ws_client import (
+from tests.support.agents import RESTART, STOP, signed_in
+from tests.support.subscriptions import (
+    EVENTS,
+    LOGOUT,
+    STREAM,
+    WAIT,
+    kai_server,
+    overflowed,
+    owner_with_agent,
+    seqs,
+)
+from tests.support.ws_client import (
     LEGACY_WS,
     PROTOCOLS,
     TRANSPORT_WS,
@@ -34,70 +35,12 @@ from tests.ws_client import (
     ws_connect,
 )
 
-EVENTS = """
-subscription Events($agentId: ID!, $after: Int) {
-  agentEvents(agentId: $agentId, after: $after) { seq agentId type data timestamp }
-}
-"""
-STREAM = """
-subscription Stream($agentId: ID!, $prompt: String!) {
-  streamPrompt(agentId: $agentId, input: {prompt: $prompt}) { streamId index delta done }
-}
-"""
-LOGOUT = "mutation { logout }"
-WAIT = 10.0
-
-
-@dataclass
-class Server:
-    url: str
-    client: GraphQLClient
-    services: Services
-
-    async def command(self, token: str, agent_id: str, name: str = "ping", **params: Any) -> Any:
-        result = await self.client.execute(
-            COMMAND,
-            {"agentId": agent_id, "command": {"command": name, "params": params}},
-            token=token,
-        )
-        return result.ok()["sendCommand"]
-
-
-@asynccontextmanager
-async def kai_server(
-    database_url: str, data_dir: Path, *, ws_max_size: int = 1024 * 1024, **overrides: Any
-) -> AsyncIterator[Server]:
-    """The app under uvicorn on a free port, and a GraphQL client over real HTTP."""
-    app = create_app(make_settings(database_url, data_dir, **overrides))
-    async with (
-        serve_app(app, ws_max_size=ws_max_size) as url,
-        httpx.AsyncClient(base_url=url, timeout=WAIT) as http,
-    ):
-        yield Server(url, GraphQLClient(http), services_of(app))
+__all__ = ["overflowed"]  # a fixture used here
 
 
 @pytest.fixture(params=PROTOCOLS)
 def protocol(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """For tests of the protocol itself, where the database makes no difference."""
-    path = tmp_path / "kai.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
-
-
-async def owner_with_agent(server: Server, email: str = "owner@example.com") -> tuple[str, str]:
-    """(token, agent id) of a new user's new echo agent; the agent has events 1 and 2."""
-    token = await signed_in(server.client, email)
-    agent = await create_echo(server.client, token)
-    return token, str(agent["id"])
-
-
-def seqs(events: list[dict[str, Any]]) -> list[int]:
-    return [event["seq"] for event in events]
 
 
 # --- agentEvents: live, in order, resumable -------------------------------------------
@@ -426,7 +369,7 @@ async def until_accepted(ws: WSClient, variables: dict[str, Any]) -> str:
             op = await ws.subscribe(EVENTS, variables)
             first = await ws.receive(op)
             if first.type != "error":
-                ws._pending[op].appendleft(first)
+                ws.put_back(first)
                 return op
             await asyncio.sleep(0.01)
 
@@ -571,21 +514,6 @@ async def test_an_unexpected_failure_inside_a_subscription_is_masked(
 
 
 # --- slow subscribers ---------------------------------------------------------------
-
-
-@pytest.fixture
-def overflowed(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
-    """Set once the hub cuts a subscriber off for falling behind (the server is in-process)."""
-    event = asyncio.Event()
-    kill = Subscription.kill
-
-    def recording_kill(self: Subscription, error: Exception) -> None:
-        if isinstance(error, Overflow):
-            event.set()
-        kill(self, error)
-
-    monkeypatch.setattr(Subscription, "kill", recording_kill)
-    return event
 
 
 def small_receive_buffer() -> socket.socket:

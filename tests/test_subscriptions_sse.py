@@ -12,25 +12,25 @@ import pytest
 
 from kai.app import create_app
 from kai.graphql.sse_negotiation import prefers_event_stream
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.servers import serve_app
-from tests.sse_client import SSEStream, StreamEnded, codes, sse_subscribe
-from tests.test_agent import create_echo, signed_in
-from tests.test_security_graphql import OVER_LIMIT_SUBSCRIPTIONS, SilentLLM, silent_llm
-from tests.test_subscriptions import (
+from tests.support.agents import create_echo, signed_in
+from tests.support.fake_openai import SilentLLM, silent_llm
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import serve_app
+from tests.support.settings import make_settings
+from tests.support.sse_client import SSEStream, StreamEnded, codes, sse_subscribe
+from tests.support.subscriptions import (
     EVENTS,
     LOGOUT,
+    OVER_LIMIT_SUBSCRIPTIONS,
     STREAM,
     kai_server,
     overflowed,
     owner_with_agent,
     seqs,
-    sqlite_url,
 )
-from tests.ws_client import ws_connect
+from tests.support.ws_client import ws_connect
 
-__all__ = ["overflowed", "silent_llm", "sqlite_url"]  # fixtures used here
+__all__ = ["overflowed", "silent_llm"]  # fixtures used here
 
 
 async def test_agent_events_arrive_live_in_seq_order_over_sse(

@@ -24,12 +24,12 @@ from kai.models.task import TaskState
 from kai.services.shared import Services
 from kai.services.task_attempts import backoff
 from kai.workers.sweeper import LOST_WORKER_ERROR, sweep
-from tests.conftest import make_settings
-from tests.graphql_client import GraphQLClient
-from tests.servers import free_port, serve_app
-from tests.support import services_of
-from tests.test_agent import CREATE, DELETE, create_echo, signed_in
-from tests.ws_client import PROTOCOLS, ws_connect
+from tests.support.agents import CREATE, DELETE, create_echo, signed_in
+from tests.support.apps import services_of
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import free_port, serve_app
+from tests.support.settings import make_settings
+from tests.support.ws_client import PROTOCOLS, ws_connect
 
 TASK_FIELDS = """
   id type state payload progress result error attempts priority createdAt startedAt completedAt

@@ -1,6 +1,6 @@
 """Background tasks on Redis: real `kai serve` and `kai worker` processes, PostgreSQL, redis-server.
 
-The handler (tests/task_runtime.py, loaded with KAI_RUNTIMES_EXTRA) writes a
+The handler (tests/support/task_runtime.py, loaded with KAI_RUNTIMES_EXTRA) writes a
 line to a file when a task starts and when it completes, from whichever worker
 process runs it, so the tests count executions, not just final states.
 """
@@ -24,13 +24,14 @@ import pytest
 from redis.asyncio import Redis
 
 from kai.config import Settings
-from tests.conftest import TEST_SECRET, postgres_database
-from tests.graphql_client import GraphQLClient
-from tests.redis_server import RedisProcess, redis_process
-from tests.servers import ROOT, clean_env, kai_serve
-from tests.task_runtime import LOG_ENV, traces
-from tests.test_agent import create_echo, signed_in
-from tests.ws_client import ws_connect
+from tests.support.agents import create_echo, signed_in
+from tests.support.databases import postgres_database
+from tests.support.graphql_client import GraphQLClient
+from tests.support.redis_server import RedisProcess, redis_process
+from tests.support.servers import ROOT, clean_env, kai_serve
+from tests.support.settings import TEST_SECRET
+from tests.support.task_runtime import LOG_ENV, traces
+from tests.support.ws_client import ws_connect
 
 ENQUEUE = """
 mutation Enqueue($agentId: ID!, $input: TaskInput!) {
@@ -147,7 +148,7 @@ def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
             KAI_BROADCAST_URL=redis.url,
             KAI_JWT_SECRET=TEST_SECRET,
             KAI_DATA_DIR=str(tmp_path / "data"),
-            KAI_RUNTIMES_EXTRA="tests.task_runtime:CountingRuntime",
+            KAI_RUNTIMES_EXTRA="tests.support.task_runtime:CountingRuntime",
             KAI_TASK_LEASE_SECONDS="2",
             KAI_TASK_HEARTBEAT_SECONDS="0.3",
             KAI_TASK_SWEEP_SECONDS="0.3",
@@ -221,6 +222,7 @@ async def unacknowledged(redis_url: str) -> int:
     return int(summary["pending"])
 
 
+@pytest.mark.slow
 async def test_a_task_whose_worker_is_killed_mid_run_completes_exactly_once_on_another(
     cluster: Cluster,
 ) -> None:
@@ -247,6 +249,7 @@ async def test_a_task_whose_worker_is_killed_mid_run_completes_exactly_once_on_a
     assert second.logged("redelivering unacknowledged task message")
 
 
+@pytest.mark.slow
 async def test_tasks_queued_and_running_through_a_redis_restart_all_finish(
     cluster: Cluster,
 ) -> None:
@@ -287,6 +290,7 @@ async def test_tasks_queued_and_running_through_a_redis_restart_all_finish(
     assert cluster.logged("task wake-ups that Redis lost")
 
 
+@pytest.mark.slow
 async def test_200_tasks_over_two_workers_all_complete_and_none_runs_twice(
     cluster: Cluster,
 ) -> None:
@@ -317,6 +321,7 @@ async def test_200_tasks_over_two_workers_all_complete_and_none_runs_twice(
     assert {pid for _, _, pid in runs} == {worker.pid for worker in workers}
 
 
+@pytest.mark.slow
 async def test_cancelling_a_task_running_in_a_worker_process_ends_it_within_2_seconds(
     cluster: Cluster,
 ) -> None:
@@ -336,6 +341,7 @@ async def test_cancelling_a_task_running_in_a_worker_process_ends_it_within_2_se
     assert cluster.done("c") == []
 
 
+@pytest.mark.slow
 async def test_with_one_busy_worker_the_higher_priority_task_runs_first(
     cluster: Cluster,
 ) -> None:
@@ -354,6 +360,7 @@ async def test_with_one_busy_worker_the_higher_priority_task_runs_first(
     assert order == ["busy", "high", "low0", "low1"]
 
 
+@pytest.mark.slow
 async def test_a_stopped_worker_finishes_short_tasks_and_hands_long_ones_back(
     cluster: Cluster,
 ) -> None:
@@ -406,6 +413,7 @@ async def _enqueue_when_accepted(kai: Api, mark: str) -> str:
             await asyncio.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_kai_worker_refuses_to_start_without_redis(tmp_path: Path) -> None:
     env = clean_env(
         KAI_DATA_DIR=str(tmp_path), KAI_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/k.db"
@@ -433,6 +441,7 @@ def test_task_workers_share_events_through_redis_unless_told_otherwise() -> None
 UPDATES = "subscription Updates($id: ID!) { taskUpdates(taskId: $id) { state progress } }"
 
 
+@pytest.mark.slow
 async def test_progress_of_a_task_in_a_worker_is_watched_live_on_a_server(
     cluster: Cluster,
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
 
 USERS = "query { users { id email role } }"
 SET_USER_ROLE = """

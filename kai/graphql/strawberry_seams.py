@@ -1,7 +1,7 @@
 """Every place where kAI overrides or reads a private part of Strawberry, in one module.
 
 Strawberry is pinned to the minor version these were written against (pyproject), and
-tests/test_strawberry_seams.py fails when the library's side of any of them changes:
+tests/test_library_seams.py fails when the library's side of any of them changes:
 each entry of SEAMS names the library function and a digest of its source, so that an
 upgrade shows which override to reread.
 

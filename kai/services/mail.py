@@ -56,10 +56,12 @@ class SmtpMailer:
 
 
 class BackgroundMailer:
-    """Sends after the response, so its timing says nothing about the address (A4)."""
+    """Sends after the response, so its timing says nothing about the address (A4).
+
+    `mailer` sends each message; it may be replaced while running (tests record mail so)."""
 
     def __init__(self, mailer: Mailer):
-        self._mailer = mailer
+        self.mailer = mailer
         self._tasks: set[asyncio.Task[None]] = set()
 
     def send_later(self, *, to: str, subject: str, body: str) -> None:
@@ -69,7 +71,7 @@ class BackgroundMailer:
 
     async def _send(self, *, to: str, subject: str, body: str) -> None:
         try:
-            await self._mailer.send(to=to, subject=subject, body=body)
+            await self.mailer.send(to=to, subject=subject, body=body)
         except Exception:
             log.exception("could not send mail to %s", to)
 

@@ -111,6 +111,10 @@ class WSClient:
                 self._pending[message.id].append(message)
         return self._pending[op_id].popleft()
 
+    def put_back(self, message: Message) -> None:
+        """Returns a received `message` to the front: receive() gives it again."""
+        self._pending[message.id].appendleft(message)
+
     async def next(self, op_id: str, timeout: float = TIMEOUT) -> dict[str, Any]:  # noqa: ASYNC109
         """The data of the next result of `op_id`; fails on anything else."""
         message = await self.receive(op_id, timeout)

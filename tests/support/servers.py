@@ -19,7 +19,7 @@ import uvicorn
 
 from kai.shutdown import GracefulServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -98,7 +98,7 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) 
 
 
 # Tests call a served kAI often, as one user from one address: budgets far above the
-# defaults (as tests/conftest.py make_settings), unless a test sets its own.
+# defaults (as tests/support/settings.py make_settings), unless a test sets its own.
 TEST_RATE_LIMITS = {
     f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "10000"
     for family in ("QUERY", "MUTATION", "SUBSCRIBE", "UPLOAD", "AGENT", "ANONYMOUS")

@@ -1,7 +1,7 @@
 """An agent type for tests whose tasks leave traces another process can count.
 
 Loaded into `kai serve` and `kai worker` processes with
-KAI_RUNTIMES_EXTRA=tests.task_runtime:CountingRuntime. A `count` task appends
+KAI_RUNTIMES_EXTRA=tests.support.task_runtime:CountingRuntime. A `count` task appends
 `start <mark> <pid>` to the file named by TASK_LOG when it starts and
 `done <mark> <pid>` when it completes, and sleeps `seconds` in `steps` between.
 """

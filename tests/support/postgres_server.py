@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 PG_BIN_ENV = "KAI_TEST_PG_BIN"
 SERVER_USER = "postgres"
@@ -85,7 +85,7 @@ class PostgresProcess:
         self.log = self.directory / "postgres.log"
         self.port = free_port()
         # For kAI (SQLAlchemy), and for asyncpg or psql directly.
-        # No TLS on this server: see tests/conftest.py _without_tls_negotiation.
+        # No TLS on this server: see tests/support/databases.py without_tls_negotiation.
         address = f"{SERVER_USER}@127.0.0.1:{self.port}/postgres"
         self.url = f"postgresql+asyncpg://{address}?ssl=disable"
         self.dsn = f"postgresql://{SERVER_USER}@127.0.0.1:{self.port}/postgres"

@@ -6,7 +6,7 @@ streaming bodies and multipart uploads all run for real. moto enforces S3's
 
 Use it from a test module with
 
-    from tests.s3_server import S3Server, s3_server  # noqa: F401 (a fixture)
+    from tests.support.s3_server import S3Server, s3_server  # noqa: F401 (a fixture)
 
 and give each test its own bucket (`await s3_server.create_bucket()`): the
 server, and what is stored in it, lives for the whole session.

@@ -14,7 +14,7 @@ from asgi_lifespan import LifespanManager
 from kai.app import create_app
 from kai.config import Settings
 from kai.services.shared import Services
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient
 
 
 @asynccontextmanager
@@ -64,7 +64,7 @@ class MailRecorder:
 def record_mail(app: Any) -> MailRecorder:
     services = services_of(app)
     recorder = MailRecorder(services)
-    services.mailer._mailer = recorder
+    services.mailer.mailer = recorder
     return recorder
 
 

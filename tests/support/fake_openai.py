@@ -1,4 +1,5 @@
-"""A small OpenAI-compatible server (chat completions, embeddings) for tests; see `serve_app`."""
+"""Small OpenAI-compatible servers for tests, to run with `serve_app`: FakeOpenAI (chat
+completions, embeddings) and SilentLLM (never answers; the `silent_llm` fixture)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.servers import serve_app
 
 MODEL = "fake-model"
 
@@ -154,3 +158,31 @@ def _bag_of_words(text: str, dim: int) -> list[float]:
         vector[slot % dim] += 1.0 if digest[4] & 1 else -1.0
     norm = math.sqrt(sum(x * x for x in vector)) or 1.0
     return [x / norm for x in vector]
+
+
+@dataclass
+class SilentLLM:
+    """An OpenAI-compatible endpoint that never answers: it waits until its client leaves."""
+
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+    abandoned: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])])
+
+    async def _complete(self, request: Request) -> Response:
+        await request.body()
+        self.asked.set()
+        # The body is read: what comes next is the client hanging up.
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        self.abandoned.set()
+        return JSONResponse({}, status_code=500)
+
+
+@pytest.fixture
+async def silent_llm() -> AsyncIterator[tuple[SilentLLM, str]]:
+    # Started before the kAI server, so it stops after kAI has closed its HTTP client.
+    llm = SilentLLM()
+    async with serve_app(llm.app()) as url:
+        yield llm, f"{url}/v1"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 CLAMD_URL_ENV = "KAI_TEST_CLAMD_URL"
 CLAMD_ENV = "KAI_TEST_CLAMD"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 REDIS_URL_ENV = "KAI_TEST_REDIS_URL"
 REDIS_SERVER_ENV = "KAI_TEST_REDIS_SERVER"

@@ -10,7 +10,7 @@ from contextlib import aclosing
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.graphql_client import GraphQLClient, Result
+from tests.support.graphql_client import GraphQLClient, Result
 
 FILE_FIELDS = """
   id originalName size mimeType checksum scanStatus uploadedAt url

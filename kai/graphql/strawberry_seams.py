@@ -55,6 +55,8 @@ SEAMS = (
 
 
 class TransportCloseReasons(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: which refusals close the whole socket."""
+
     @staticmethod
     def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
         # Strawberry closes the socket (4400) on a syntax error; a document over the token
@@ -65,6 +67,8 @@ class TransportCloseReasons(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class LegacyStreamOwnership(BaseGraphQLWSHandler[Context, None]):
+    """Legacy graphql-ws: each operation's task owns its stream, and closes it."""
+
     async def handle_async_results(
         self,
         operation_id: str,
@@ -162,6 +166,8 @@ class StreamResponses(GraphQL[Context, None]):
 
 
 class SchemaSeams(strawberry.Schema):
+    """The schema: graphql-core's schema object, and which error messages lose their hints."""
+
     @property
     def graphql_core_schema(self) -> GraphQLSchema:
         """The graphql-core schema Strawberry built (its private `_schema`)."""

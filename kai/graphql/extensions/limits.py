@@ -51,6 +51,7 @@ from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.extensions import SchemaExtension
 
 from kai.errors import ErrorCode
+from kai.graphql.visits import TooMuchWork, Visits
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 # graphql-core's get_introspection_query() nests ofType 9 deep; GraphiQL's, 7.
@@ -127,18 +128,22 @@ def _make_rule(limits: QueryLimits) -> type[ValidationRule]:
     class QueryLimitsRule(ValidationRule):
         def enter_document(self, node: DocumentNode, *_: Any) -> None:
             try:
-                errors = check_document(node, limits)
+                errors = check_document(node, limits, Visits.for_tokens(limits.max_tokens))
             except RecursionError:
                 errors = [too_complex("The document nests fragments too deeply.")]
+            except TooMuchWork as exc:
+                errors = [too_complex(exc.message)]
             for error in errors:
                 self.report_error(error)
 
     return QueryLimitsRule
 
 
-def check_document(document: DocumentNode, limits: QueryLimits) -> list[GraphQLError]:
+def check_document(
+    document: DocumentNode, limits: QueryLimits, visits: Visits | None = None
+) -> list[GraphQLError]:
     """Every limit `document` exceeds, as QUERY_TOO_COMPLEX errors (none: within limits)."""
-    walk = _Walk(document)
+    walk = _Walk(document, visits or Visits())
     errors: list[GraphQLError] = []
     aliases = 0
     for operation in walk.operations:
@@ -161,7 +166,7 @@ def check_document(document: DocumentNode, limits: QueryLimits) -> list[GraphQLE
                 f"spread); the alias limit is {limits.max_aliases}."
             )
         )
-    introspection = _IntrospectionWalk(walk.fragments)
+    introspection = _IntrospectionWalk(walk.fragments, walk.visits)
     for root in walk.introspection_roots:
         error = introspection.check(root)
         if error is not None:
@@ -173,7 +178,8 @@ def check_document(document: DocumentNode, limits: QueryLimits) -> list[GraphQLE
 class _Walk:
     """Depth and alias counts of selection sets, each fragment's computed once."""
 
-    def __init__(self, document: DocumentNode):
+    def __init__(self, document: DocumentNode, visits: Visits):
+        self.visits = visits
         self.fragments: dict[str, FragmentDefinitionNode] = {}
         self.operations: list[OperationDefinitionNode] = []
         for definition in document.definitions:
@@ -197,6 +203,7 @@ class _Walk:
     def depth(self, selection_set: SelectionSetNode | None) -> int:
         deepest = 0
         for selection in selection_set.selections if selection_set else ():
+            self.visits.step()
             if isinstance(selection, FieldNode):
                 if selection.name.value in INTROSPECTION_ROOTS:
                     self.introspection_roots.append(selection)
@@ -224,6 +231,7 @@ class _Walk:
     def aliases(self, selection_set: SelectionSetNode | None) -> int:
         count = 0
         for selection in selection_set.selections if selection_set else ():
+            self.visits.step()
             if isinstance(selection, FieldNode):
                 count += (selection.alias is not None) + self.aliases(selection.selection_set)
             elif isinstance(selection, InlineFragmentNode):
@@ -255,8 +263,9 @@ class _IntrospectionWalk:
     """The shape of introspection selections, path by path, within a budget of selections
     (fragments are expanded where they are spread: the budget bounds the work)."""
 
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode]):
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], visits: Visits):
         self.fragments = fragments
+        self.visits = visits
         self.budget = MAX_INTROSPECTION_SELECTIONS
 
     def check(self, root: FieldNode) -> GraphQLError | None:
@@ -316,6 +325,7 @@ class _IntrospectionWalk:
         spreads: frozenset[str],
     ) -> None:
         for selection in selection_set.selections if selection_set else ():
+            self.visits.step()
             self.budget -= 1
             if self.budget < 0:
                 raise _IntrospectionLimit(

@@ -15,6 +15,7 @@ from graphql import (
     GraphQLSchema,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
@@ -38,6 +39,7 @@ from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.error_code import ErrorCode
 from kai.schema.file import File
+from kai.schema.json_scalar import JSON_SCALAR
 from kai.schema.task import Task
 from kai.schema.user import User
 
@@ -126,6 +128,7 @@ def build_schema(
         subscription=Subscription,
         types=[*NODE_TYPES, *ERROR_CODES],
         extensions=[*observers, ErrorCodes, RefuseNulText, *extensions],
+        scalar_overrides={JSON: JSON_SCALAR},
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
 

@@ -310,6 +310,34 @@ async def test_api_key_is_never_returned_and_survives_being_sent_back_redacted(
     assert fake.requests[-1].body["temperature"] == 1.5
 
 
+async def test_a_redacted_api_key_is_not_kept_when_the_base_url_changes(
+    fake: FakeOpenAI, client: GraphQLClient
+) -> None:
+    """A stored secret is bound to the endpoint it was given for (docs/security.md E3)."""
+    token = await signed_in(client)
+    agent_id = (await create_llm(client, token, config_for(fake)))["id"]
+    read = (await client.execute(AGENT, {"id": agent_id}, token=token)).ok()["agent"]
+    elsewhere = {**read["configuration"], "baseUrl": "https://elsewhere.example.test/v1"}
+
+    refused = await client.execute(
+        UPDATE, {"id": agent_id, "input": {"configuration": elsewhere}}, token=token
+    )
+    assert refused.codes == ["BAD_USER_INPUT"], refused.body
+    assert refused.errors[0]["extensions"]["field"] == "input.configuration.apiKey"
+    # Nothing changed: the agent still calls its own endpoint with its own key.
+    answer = (await chat(client, token, agent_id)).ok()["sendCommand"]
+    assert answer["success"] is True
+    assert fake.requests[-1].authorization == f"Bearer {fake.api_key}"
+
+    # With the key sent again, the move is taken.
+    moved = await client.execute(
+        UPDATE,
+        {"id": agent_id, "input": {"configuration": {**elsewhere, "apiKey": "new-key"}}},
+        token=token,
+    )
+    assert moved.ok()["updateAgent"]["configuration"]["baseUrl"] == elsewhere["baseUrl"]
+
+
 async def test_stopping_the_app_closes_the_http_client(settings: Settings) -> None:
     async with running_app(settings) as app:
         runtime = services_of(app).agents.runtimes.get("llm")

@@ -53,7 +53,7 @@ def configuration(
     if not isinstance(value, dict):
         raise BadUserInput("Configuration must be a JSON object.", field=field)
     if stored:
-        value = _restore_secrets(value, stored)
+        value = _restore_secrets(value, stored, field=field)
     error = next(iter(Draft202012Validator(runtime.config_schema).iter_errors(value)), None)
     if error is not None:
         path = [str(p) for p in error.absolute_path]
@@ -99,15 +99,42 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _restore_secrets(value: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-    # A client that reads the configuration and sends it back sends the
-    # redaction marker, not the secret: keep the secret it stands for.
+DESTINATION_SUFFIXES = ("url", "uri", "host", "endpoint")
+
+
+def is_destination_key(key: str) -> bool:
+    """A setting that says where requests (and the secrets with them) go: baseUrl, host."""
+    return key.lower().replace("_", "").endswith(DESTINATION_SUFFIXES)
+
+
+def _restore_secrets(
+    value: dict[str, Any],
+    stored: dict[str, Any],
+    *,
+    field: str = "configuration",
+    moved: bool = False,
+) -> dict[str, Any]:
+    """A client that reads the configuration and sends it back sends the redaction
+    marker, not the secret: keep the secret it stands for. Unless where it goes changed:
+    a secret is bound to the destination it was given for (a new baseUrl with the marker
+    would send the stored key to the new host), so then it must be sent again."""
+    moved = moved or any(
+        value.get(key) != stored.get(key)
+        for key in {*value, *stored}
+        if is_destination_key(str(key))
+    )
     restored: dict[str, Any] = {}
     for key, item in value.items():
         if item == REDACTED and key in stored:
+            if moved:
+                raise BadUserInput(
+                    f"Where this agent connects changed: send {key} again; a stored secret is "
+                    "never sent to a new destination.",
+                    field=f"{field}.{key}",
+                )
             restored[key] = stored[key]
         elif isinstance(item, dict) and isinstance(stored.get(key), dict):
-            restored[key] = _restore_secrets(item, stored[key])
+            restored[key] = _restore_secrets(item, stored[key], field=f"{field}.{key}", moved=moved)
         else:
             restored[key] = item
     return restored

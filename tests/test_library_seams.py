@@ -11,6 +11,7 @@ import re
 import textwrap
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,8 @@ REVIEWED = {
     ":AsyncBaseHTTPView._create_streaming_response": "aeaf390718d7ce6c",
     "strawberry.schema.schema:Schema.__init__": "e3dbffbd1df805ea",
     "strawberry.schema.base:BaseSchema.remove_field_suggestion": "854bceba90e6e912",
+    "strawberry.types.execution:ExecutionContext.__post_init__": "7ef2ee9ca3e446ac",
+    "strawberry.types.execution:ExecutionContext.operation_name": "4326a0c55fc7898f",
     "strawberry.schema.base:BaseSchema._process_errors": "df3d46e3efaf35e0",
     "taskiq_redis.redis_broker:RedisStreamBroker.__init__": "cfe55b7513cf52a3",
     "taskiq_redis.redis_broker:RedisStreamBroker.listen": "3f4b2703c41219da",
@@ -56,7 +59,8 @@ def seam_source(seam: str) -> str:
         owner = getattr(owner, part)
     found = vars(owner).get(attribute)  # its own, not inherited: that is what was read
     assert found is not None, f"{seam} is gone"
-    function = found.__func__ if isinstance(found, staticmethod | classmethod) else found
+    function: Any = found.__func__ if isinstance(found, staticmethod | classmethod) else found
+    function = function.fget if isinstance(function, property) else function
     return textwrap.dedent(inspect.getsource(function))
 
 

@@ -23,6 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from kai.graphql.extensions.error_codes import ErrorCodes
 from kai.graphql.extensions.input_text import RefuseNulText
+from kai.graphql.extensions.operation_choice import RequireOperationName
 from kai.graphql.operation_streams import OPEN as OPEN_STREAMS
 from kai.graphql.strawberry_seams import SchemaSeams
 from kai.resolvers.agent import AgentMutation, AgentQuery, AgentSubscription
@@ -127,7 +128,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         types=[*NODE_TYPES, *ERROR_CODES],
-        extensions=[*observers, ErrorCodes, RefuseNulText, *extensions],
+        extensions=[*observers, ErrorCodes, RefuseNulText, RequireOperationName, *extensions],
         scalar_overrides={JSON: JSON_SCALAR},
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )

@@ -29,7 +29,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ExecutionContext, PreExecutionError
 
 from kai.context import Context
 from kai.errors import ErrorCode
@@ -51,6 +51,10 @@ SEAMS = (
     "strawberry.schema.schema:Schema.__init__",  # where it sets `_schema`
     "strawberry.schema.base:BaseSchema.remove_field_suggestion",
     "strawberry.schema.base:BaseSchema._process_errors",  # what calls it
+    # operation_name falls back to the first operation's; the name the request gave is
+    # kept in `_provided_operation_name`, set here.
+    "strawberry.types.execution:ExecutionContext.__post_init__",
+    "strawberry.types.execution:ExecutionContext.operation_name",
 )
 
 
@@ -179,3 +183,10 @@ class SchemaSeams(strawberry.Schema):
         # arguments, types and input fields carry suggestions too (G7).
         if "Did you mean" in error.message:
             error.message = error.message.split("Did you mean")[0].strip()
+
+
+def requested_operation_name(context: ExecutionContext) -> str | None:
+    """The operationName the request sent (Strawberry's `operation_name` falls back to the
+    document's first operation, which hides a request that named none)."""
+    name: str | None = context._provided_operation_name
+    return name

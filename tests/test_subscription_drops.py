@@ -45,6 +45,11 @@ from tests.support.sse_client import SSEStream, StreamEnded
 from tests.support.subscriptions import EVENTS, LOGOUT, STREAM
 from tests.support.ws_client import LEGACY_WS, TRANSPORT_WS, WSClient, ws_connect
 
+# The client forgets an idle connection before uvicorn closes it (after 5 s): with
+# httpx's default, also 5 s, a request could go out on a connection the server was
+# closing at that moment, and fail with ReadError (seen under a loaded CI machine).
+KEEP_ALIVE = httpx.Limits(keepalive_expiry=2.0)
+
 pytestmark = pytest.mark.slow
 
 SSE = "graphql-sse"
@@ -186,7 +191,7 @@ async def over_sse(run: Round, drop: Drop) -> str:
     headers = {"accept": "text/event-stream", "authorization": f"Bearer {token}"}
     body = {"query": query, "variables": variables}
     async with (
-        httpx.AsyncClient(base_url=run.url, timeout=WAIT) as http,
+        httpx.AsyncClient(base_url=run.url, timeout=WAIT, limits=KEEP_ALIVE) as http,
         http.stream("POST", "/graphql", json=body, headers=headers) as response,
     ):
         assert response.status_code == 200
@@ -365,7 +370,7 @@ async def test_a_thousand_subscriptions_dropped_every_way_leave_nothing_behind(
         app = create_app(settings)
         async with (
             serve_app(app, graceful=True) as url,
-            httpx.AsyncClient(base_url=url, timeout=WAIT) as http,
+            httpx.AsyncClient(base_url=url, timeout=WAIT, limits=KEEP_ALIVE) as http,
         ):
             client = GraphQLClient(http)
             if agents is None:
@@ -450,7 +455,7 @@ async def test_a_plain_kai_serve_logs_only_connections_while_subscriptions_are_d
     )
     lines: list[str] = []
     with kai_serve(env) as (url, process), collected(lines, process):
-        async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+        async with httpx.AsyncClient(base_url=url, timeout=WAIT, limits=KEEP_ALIVE) as http:
             client = GraphQLClient(http)
             token = await signed_in(client, "dropper@example.com")
             ids = [

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     agent = commands.add_parser("agent", help="remote agent processes")
     agent_commands = agent.add_subparsers(dest="agent_command", required=True)
     agent_run = agent_commands.add_parser(
-        "run", help="run a kai.sdk.RemoteAgent (the owner's API key from KAI_API_KEY)"
+        "run", help="run a kai_sdk.RemoteAgent (the owner's API key from KAI_API_KEY)"
     )
     agent_run.add_argument("target", help="module:attribute, e.g. examples.echo_remote:agent")
     agent_run.add_argument("--url", required=True, help="the kAI server, e.g. https://kai.example")
@@ -209,7 +209,7 @@ def _agent_run(args: argparse.Namespace) -> int:
         raise SystemExit(f"kai: cannot import {module_name}: {exc}") from None
     agent = getattr(module, attribute, None)
     if not isinstance(agent, RemoteAgent):
-        raise SystemExit(f"kai: {args.target} is not a kai.sdk.RemoteAgent")
+        raise SystemExit(f"kai: {args.target} is not a kai_sdk.RemoteAgent")
     if args.heartbeat_seconds is not None:
         agent.heartbeat_seconds = args.heartbeat_seconds
     if args.max_backoff_seconds is not None:

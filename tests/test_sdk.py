@@ -270,7 +270,7 @@ def test_kai_agent_run_needs_an_api_key(monkeypatch: pytest.MonkeyPatch) -> None
     [
         ("examples.echo_remote", "module:attribute"),
         ("examples.no_such_module:agent", "cannot import"),
-        ("examples.echo_remote:echo", "not a kai.sdk.RemoteAgent"),
+        ("examples.echo_remote:echo", "not a kai_sdk.RemoteAgent"),
     ],
 )
 def test_kai_agent_run_names_a_remote_agent(

@@ -231,17 +231,34 @@ async def _end_sse(run: Round, drop: Drop, stream: SSEStream, sock: socket.socke
     return event.event
 
 
-EXPECTED = {
-    ("slow", TRANSPORT_WS): "closed 4413",
-    ("slow", LEGACY_WS): "closed 4413",
-    ("slow", SSE): "error SERVICE_UNAVAILABLE",
-    ("logout", TRANSPORT_WS): "closed 4403",
-    ("logout", LEGACY_WS): "closed 4403",
-    ("logout", SSE): "error UNAUTHENTICATED",
-    ("shutdown", TRANSPORT_WS): "closed 1001",
-    ("shutdown", LEGACY_WS): "closed 1001",
-    ("shutdown", SSE): "ended",  # no `complete`: the client reconnects elsewhere
+# What the client saw last, by way and transport (a way not named here is checked by its
+# own steps). A slow reader hears 4413; but one that still reads nothing when uvicorn's
+# 10 s close handshake runs out has its connection dropped before the close frame gets
+# through its backlog (seen on a loaded machine): it sees no code. Most must hear 4413.
+EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("slow", TRANSPORT_WS): ("closed 4413", "closed None"),
+    ("slow", LEGACY_WS): ("closed 4413", "closed None"),
+    ("slow", SSE): ("error SERVICE_UNAVAILABLE",),
+    ("logout", TRANSPORT_WS): ("closed 4403",),
+    ("logout", LEGACY_WS): ("closed 4403",),
+    ("logout", SSE): ("error UNAUTHENTICATED",),
+    ("shutdown", TRANSPORT_WS): ("closed 1001",),
+    ("shutdown", LEGACY_WS): ("closed 1001",),
+    ("shutdown", SSE): ("ended",),  # no `complete`: the client reconnects elsewhere
 }
+
+
+def check_outcomes(outcomes: list[tuple[Drop, str]]) -> None:
+    for drop, outcome in outcomes:
+        expected = EXPECTED.get((drop.way, drop.transport))
+        assert expected is None or outcome in expected, (drop, outcome)
+    for transport in (TRANSPORT_WS, LEGACY_WS):
+        slow = [
+            outcome
+            for drop, outcome in outcomes
+            if (drop.way, drop.transport) == ("slow", transport)
+        ]
+        assert not slow or slow.count("closed 4413") * 2 > len(slow), (transport, slow)
 
 
 # --- a round: one server's life -------------------------------------------------------
@@ -397,9 +414,7 @@ async def test_a_thousand_subscriptions_dropped_every_way_leave_nothing_behind(
         assert OPEN.still_open() == [], f"round from {start}: operation streams left open"
 
     assert len(outcomes) == TOTAL
-    for drop, outcome in outcomes:
-        expected = EXPECTED.get((drop.way, drop.transport))
-        assert expected is None or outcome == expected, (drop, outcome)
+    check_outcomes(outcomes)
     seen = Counter((d.transport, d.way) for d, _ in outcomes)
     assert set(seen) == {(t, w) for t, ways in WAYS.items() for w in ways}, seen
     assert OPEN.opened - opened_before >= TOTAL
@@ -481,9 +496,7 @@ async def test_a_plain_kai_serve_logs_only_connections_while_subscriptions_are_d
         await asyncio.to_thread(process.wait, WAIT)
 
     assert open_now == len(held)  # every other operation's stream was closed by the server
-    for drop, outcome in outcomes:
-        expected = EXPECTED.get((drop.way, drop.transport))
-        assert expected is None or outcome == expected, (drop, outcome)
+    check_outcomes(outcomes)
     assert len(outcomes) == SERVED
     unexpected = [line for line in lines if line.strip() and not QUIET_LOG.match(line)]
     assert unexpected == [], "".join(unexpected)

@@ -657,7 +657,7 @@ async def test_s10_demotion_applies_on_next_request(client: GraphQLClient) -> No
     assert (await client.execute(ME, token=token)).ok()["me"]["role"] == "USER"
 
 
-async def test_s10_disabling_blocks_token_and_api_key_until_reenabled(
+async def test_s10_k7_disabling_revokes_token_and_api_key_for_good(
     client: GraphQLClient,
 ) -> None:
     # given a user with a working access token and API key
@@ -676,14 +676,16 @@ async def test_s10_disabling_blocks_token_and_api_key_until_reenabled(
     assert await _me(client, token) == ["UNAUTHENTICATED"]
     assert await _me(client, api_key) == ["UNAUTHENTICATED"]
 
-    # and re-enabling restores them
+    # and re-enabling brings neither back (K7): the user signs in again
     variables = {"userId": user_id, "active": True}
     (await client.execute(SET_ACTIVE, variables, token=admin["accessToken"])).ok()
-    assert await _me(client, token) == []
-    assert await _me(client, api_key) == []
+    assert await _me(client, token) == ["UNAUTHENTICATED"]
+    assert await _me(client, api_key) == ["UNAUTHENTICATED"]
+    again = await client.login("user@example.com")
+    assert await _me(client, again["accessToken"]) == []
 
 
-async def test_s10_disabled_user_cannot_refresh_and_keeps_session_for_reenabling(
+async def test_s10_k7_disabled_user_cannot_refresh_even_once_reenabled(
     client: GraphQLClient,
 ) -> None:
     # given a disabled user
@@ -695,10 +697,9 @@ async def test_s10_disabled_user_cannot_refresh_and_keeps_session_for_reenabling
     # when they try to refresh
     refused = await _refresh(client, user["refreshToken"])
 
-    # then it is refused, without spending the token or ending the session:
-    # once re-enabled, the user carries on where they were
+    # then it is refused, and the session stays ended once re-enabled (K7)
     assert refused.codes == ["UNAUTHENTICATED"]
     variables = {"userId": user["user"]["id"], "active": True}
     (await client.execute(SET_ACTIVE, variables, token=admin["accessToken"])).ok()
-    assert await _me(client, user["accessToken"]) == []
-    assert (await _refresh(client, user["refreshToken"])).ok()
+    assert await _me(client, user["accessToken"]) == ["UNAUTHENTICATED"]
+    assert (await _refresh(client, user["refreshToken"])).codes == ["UNAUTHENTICATED"]

@@ -51,7 +51,10 @@ class UserMutation:
         return User.from_row(row)
 
     @strawberry.mutation(
-        description="ADMIN only. A disabled user's sessions and API keys stop working at once."
+        description=(
+            "ADMIN only. Disabling revokes the user's sessions and API keys at once; "
+            "enabling again brings none of them back."
+        )
     )
     async def set_user_active(
         self,

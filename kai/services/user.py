@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.db import transaction
 from kai.errors import Forbidden, NotFound
+from kai.models.api_key import ApiKey
+from kai.models.base import utcnow
+from kai.models.session import AuthSession
 from kai.models.user import Role, User
 from kai.security import passwords
 from kai.security.principal import Principal
@@ -34,12 +37,25 @@ class UserService:
         return await self._change(actor=actor, user_id=user_id, permission="user.manage", role=role)
 
     async def set_active(self, *, actor: Principal, user_id: str, active: bool) -> User:
+        """Disabling also revokes every session and API key of the user, in the same
+        transaction: re-enabling brings none of them back (the user signs in again). A
+        credential that outlived a suspension would work for whoever took it meanwhile."""
         return await self._change(
-            actor=actor, user_id=user_id, permission="user.manage", is_active=active
+            actor=actor,
+            user_id=user_id,
+            permission="user.manage",
+            also=None if active else _revoke_credentials,
+            is_active=active,
         )
 
     async def _change(
-        self, *, actor: Principal, user_id: str, permission: str, **values: object
+        self,
+        *,
+        actor: Principal,
+        user_id: str,
+        permission: str,
+        also: Callable[[AsyncSession, str], Awaitable[None]] | None = None,
+        **values: object,
     ) -> User:
         # Nobody changes their own role or status: no self-escalation, and the
         # last admin cannot lock everyone out by accident (K4).
@@ -51,6 +67,8 @@ class UserService:
                 raise NotFound("User")
             for name, value in values.items():
                 setattr(user, name, value)
+            if also is not None:
+                await also(session, user_id)
             return user
 
     async def create_admin(self, *, email: str, password: str) -> User:
@@ -67,3 +85,17 @@ class UserService:
             user.is_active = True
             user.password_hash = password_hash
             return user
+
+
+async def _revoke_credentials(session: AsyncSession, user_id: str) -> None:
+    now = utcnow()
+    await session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=now, revoked_reason="user_disabled")
+    )
+    await session.execute(
+        update(ApiKey)
+        .where(col(ApiKey.user_id) == user_id, col(ApiKey.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )

@@ -103,6 +103,9 @@ def _serve(args: argparse.Namespace) -> int:
         ws_max_size=1024 * 1024,
         ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
+        # `server: uvicorn` tells a stranger what to look up exploits for, and no client
+        # needs it (docs/security.md H1).
+        server_header=False,
     )
     GracefulServer(config, app=app).run()
     return 0

@@ -112,3 +112,13 @@ def test_serve_answers_graphql_and_graphiql_in_development(server: str) -> None:
     assert registered["data"]["register"]["user"]["role"] == "ADMIN"
     assert graphiql.status_code == 200
     assert "graphiql" in graphiql.text.lower()
+
+
+def test_serve_names_no_server_software(server: str) -> None:
+    """No `server: uvicorn` header for a stranger to look up (docs/security.md H1)."""
+    for response in (
+        httpx.post(f"{server}/graphql", json={"query": "{ __typename }"}),
+        httpx.get(f"{server}/healthz"),
+        httpx.get(f"{server}/nowhere"),
+    ):
+        assert "server" not in response.headers, response.headers

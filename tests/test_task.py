@@ -23,9 +23,10 @@ from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState
 from kai.services.shared import Services
 from kai.services.task_attempts import backoff
+from kai.workers.runner import HANDLER_FAILED
 from kai.workers.sweeper import LOST_WORKER_ERROR, sweep
 from tests.support.agents import CREATE, DELETE, create_echo, signed_in
-from tests.support.apps import services_of
+from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
 from tests.support.servers import free_port, serve_app
 from tests.support.settings import make_settings
@@ -650,3 +651,23 @@ async def test_a_stopped_agents_tasks_wait_unclaimed_and_run_once_it_runs_again(
         False,
     )
     assert done.attempts == 1
+
+
+async def test_a_handler_that_raises_fails_the_task_without_python_s_words(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the handler raised stays in the server's log; the task says only that it
+    failed (docs/security.md H1): `int("x")` must not tell the owner about Python."""
+    monkeypatch.setenv("TASK_LOG", str(tmp_path / "tasks.log"))
+    settings = task_settings(
+        database_url,
+        tmp_path / "data",
+        runtimes_extra=["tests.support.task_runtime:CountingRuntime"],
+    )
+    async with running_app(settings) as app, client_at(app) as client:
+        token = await signed_in(client)
+        agent = await create_echo(client, token, type="counter")
+        task = await enqueue(client, token, agent["id"], type="count", payload={"steps": "x"})
+        failed = await row_in(services_of(app), task["id"], TaskState.FAILED)
+    assert failed.error == HANDLER_FAILED
+    assert "ValueError" not in (failed.error or "") and "int()" not in (failed.error or "")

@@ -157,8 +157,13 @@ class KaiGraphQL(StreamResponses):
             json.dumps(value, ensure_ascii=False).encode()
         except json.JSONDecodeError:
             raise
-        except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
-            raise json.JSONDecodeError(f"unreadable JSON ({type(exc).__name__})", "", 0) from exc
+        except RecursionError as exc:
+            raise json.JSONDecodeError("unreadable JSON: nested too deeply", "", 0) from exc
+        except UnicodeError as exc:
+            reason = "unreadable JSON: not UTF-8 text, or an unpaired surrogate"
+            raise json.JSONDecodeError(reason, "", 0) from exc
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise json.JSONDecodeError("unreadable JSON: a number too long", "", 0) from exc
         if not isinstance(value, dict | list):
             raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
         return value

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 TIMEOUT_ERROR = "timeout"
+HANDLER_FAILED = "handler failed (the server's log has the details, under the task id)"
 # How soon a task that must wait (its remote agent has no process) is tried again.
 WAIT_RETRY_SECONDS = 1.0
 # While the database is away, the runner's own reads and writes are tried again this often
@@ -239,10 +240,12 @@ class TaskRunner:
             await self._outcome.retry_or_fail(
                 task=task, error=str(exc) or type(exc).__name__, worker_id=self.worker_id
             )
-        except Exception as exc:
+        except Exception:
+            # The exception's text and class stay in the log: a message of Python's
+            # (a path, a value, a library's name) is not the task owner's to read.
             log.exception("task %s (%s) raised", task.id, task.type)
             await self._outcome.retry_or_fail(
-                task=task, error=f"handler failed: {type(exc).__name__}", worker_id=self.worker_id
+                task=task, error=HANDLER_FAILED, worker_id=self.worker_id
             )
         else:
             await self._outcome.finish(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -38,6 +39,7 @@ from kai.resolvers.user import UserMutation, UserQuery
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
+from kai.schema.datetime_scalar import DATETIME_SCALAR
 from kai.schema.error_code import ErrorCode
 from kai.schema.file import File
 from kai.schema.json_scalar import JSON_SCALAR
@@ -129,7 +131,7 @@ def build_schema(
         subscription=Subscription,
         types=[*NODE_TYPES, *ERROR_CODES],
         extensions=[*observers, ErrorCodes, RefuseNulText, RequireOperationName, *extensions],
-        scalar_overrides={JSON: JSON_SCALAR},
+        scalar_overrides={JSON: JSON_SCALAR, datetime: DATETIME_SCALAR},
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
     )
 

@@ -280,6 +280,28 @@ async def test_anonymous_calls_share_a_budget_per_client_ip(
     assert signed_in_here.ok()["me"]["id"]
 
 
+async def test_documents_refused_before_they_run_spend_the_budget_too(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A document that does not parse or validate costs a request (docs/security.md C2)."""
+    async with (
+        limited_app(sqlite_url, tmp_path, rate_limit_anonymous_per_minute=2) as app,
+        client_at(app, "203.0.113.7") as here,
+        client_at(app, "198.51.100.9") as there,
+    ):
+        invalid = await here.execute("{ nope }")
+        unparsable = await here.execute("{ me { id ")
+        refused = await here.execute(ME)
+        invalid_again = await here.execute("{ nope }")
+        elsewhere = await there.execute(ME)
+
+    assert invalid.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    assert unparsable.codes == ["GRAPHQL_PARSE_FAILED"]
+    assert_rate_limited(refused)
+    assert invalid_again.codes == ["RATE_LIMITED"]
+    assert elsewhere.ok() == {"me": None}
+
+
 async def test_bad_credentials_are_unauthenticated_and_spend_the_ip_budget(
     database_url: str, tmp_path: Path
 ) -> None:

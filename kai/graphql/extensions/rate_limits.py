@@ -13,9 +13,10 @@ as usual), so spraying tokens is limited like any anonymous traffic.
 Each root field (response key) costs one: ten aliases cost ten. The whole cost
 of an operation is checked and charged in one step, all families at once; when
 any bucket lacks room the operation is refused with RATE_LIMITED and nothing
-runs. The check sits in `on_execute`, after parsing and validation (a document
-that is refused anyway costs nothing) and before execution, for HTTP and
-WebSocket alike.
+runs. The check sits in `on_execute`, after parsing and validation and before
+execution, for HTTP and WebSocket alike. A document refused before it runs (it does
+not parse or validate) costs one request of the query family: parsing and validating
+it was work too, and free refusals let anyone make the server do it without end.
 """
 
 from __future__ import annotations
@@ -201,6 +202,37 @@ def buckets_for(
 
 
 class RateLimits(SchemaExtension):
+    async def on_parse(self) -> AsyncIterator[None]:
+        yield
+        if self.execution_context.graphql_document is None:  # it did not parse
+            await self._charge_refused()
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        yield
+        if self.execution_context.pre_execution_errors:  # it did not validate
+            await self._charge_refused()
+
+    async def _charge_refused(self) -> None:
+        """A document refused before it runs costs one request of the query family, as a
+        query does (docs/security.md C2): otherwise invalid documents, each costing a parse
+        and a validation, were free. Past the budget, the refusal says RATE_LIMITED."""
+        execution = self.execution_context
+        context = execution.context
+        if not isinstance(context, Context):
+            return
+        principal = await _principal(context)
+        buckets = buckets_for(context.services.settings, {"query": 1}, principal, context.client_ip)
+        wait = await context.services.rate_limiter.hit_all(buckets)
+        if wait > 0:
+            metrics.RATE_LIMITED.labels("query").inc()
+            limited = RateLimited(wait)
+            refusal = GraphQLError(limited.message, extensions=limited.as_extensions())
+            # In place: Strawberry has already put this list in the result it will send.
+            if execution.pre_execution_errors is None:
+                execution.pre_execution_errors = [refusal]
+            else:
+                execution.pre_execution_errors[:] = [refusal]
+
     async def on_execute(self) -> AsyncIterator[None]:
         refusal = await self._check()
         if refusal is not None:

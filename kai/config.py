@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     magic_link_ttl_seconds: int = Field(default=600, le=600, gt=0)
     magic_link_path: str = "/magic-link"
     api_key_ttl_days: int = Field(default=365, gt=0)
+    # No key lives longer than this, whatever its maker asks (docs/security.md K7).
+    api_key_max_ttl_days: int = Field(default=365, gt=0)
 
     smtp_url: str | None = None
     smtp_from: str = "kAI <no-reply@localhost>"

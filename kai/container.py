@@ -102,7 +102,7 @@ def build_services(settings: Settings) -> Services:
         auth=AuthService(
             sessionmaker=sessionmaker, tokens=tokens, settings=settings, mailer=mailer
         ),
-        api_keys=ApiKeyService(sessionmaker=sessionmaker, ttl_days=settings.api_key_ttl_days),
+        api_keys=build_api_keys(settings, sessionmaker),
         users=UserService(sessionmaker=sessionmaker),
         audit=AuditService(sessionmaker=sessionmaker),
         rate_limiter=rate_limiter_for(settings.redis_url),
@@ -128,6 +128,16 @@ def build_services(settings: Settings) -> Services:
         dispatcher=dispatcher,
         files=files,
         system_tasks={INDEX_TASK: files.index},
+    )
+
+
+def build_api_keys(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> ApiKeyService:
+    return ApiKeyService(
+        sessionmaker=sessionmaker,
+        ttl_days=settings.api_key_ttl_days,
+        max_ttl_days=settings.api_key_max_ttl_days,
     )
 
 

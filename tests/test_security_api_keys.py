@@ -300,3 +300,21 @@ async def test_g10_another_users_key_is_not_found_for_revoke_and_node(
     assert (await client.execute(ME, token=others_key["secret"])).ok()["me"]["id"] == (
         other["user"]["id"]
     )
+
+
+async def test_k7_no_key_outlives_the_maximum_lifetime(client: GraphQLClient) -> None:
+    """An expiry past KAI_API_KEY_MAX_TTL_DAYS (365 by default) is refused (K7)."""
+    token = (await client.register("keeper@example.com"))["accessToken"]
+    too_late = (utcnow() + timedelta(days=366)).isoformat()
+    just_in = (utcnow() + timedelta(days=364)).isoformat()
+
+    refused = await client.execute(
+        CREATE_API_KEY, {"input": {"name": "forever", "expiresAt": too_late}}, token=token
+    )
+    accepted = await client.execute(
+        CREATE_API_KEY, {"input": {"name": "a year", "expiresAt": just_in}}, token=token
+    )
+
+    assert refused.codes == ["BAD_USER_INPUT"], refused.body
+    assert refused.errors[0]["extensions"]["field"] == "input.expiresAt"
+    assert accepted.ok()["createApiKey"]["secret"]

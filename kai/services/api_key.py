@@ -32,9 +32,16 @@ class CreatedApiKey:
 
 
 class ApiKeyService:
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], ttl_days: int):
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        ttl_days: int,
+        max_ttl_days: int | None = None,
+    ):
         self._sessionmaker = sessionmaker
         self._ttl = timedelta(days=ttl_days)
+        self._max_ttl = timedelta(days=max(max_ttl_days or ttl_days, ttl_days))
 
     async def create(
         self,
@@ -54,6 +61,10 @@ class ApiKeyService:
             raise BadUserInput("The expiry needs a timezone.", field="input.expiresAt")
         elif expires_at <= now:
             raise BadUserInput("The expiry must be in the future.", field="input.expiresAt")
+        elif expires_at > now + self._max_ttl:
+            raise BadUserInput(
+                f"An API key lives at most {self._max_ttl.days} days.", field="input.expiresAt"
+            )
         scopes = self._scopes(principal, permissions)
         agents = await self._agents(principal, agent_ids)
         secret = new_api_key()

@@ -8,6 +8,7 @@ never becomes RUNNING and a finished one never changes, whichever process races.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -47,16 +48,16 @@ def task_event_data(task: Task) -> dict[str, Any]:
     }
 
 
-class TaskAttempts(TaskQueries):
+class TaskAttempts(TaskQueries, ABC):
     """The worker's side of TaskService (which adds enqueueing, dispatch and cancelling)."""
 
     _sessionmaker: async_sessionmaker[AsyncSession]
     _events: EventLog
     _backoff_base: float
 
+    @abstractmethod
     async def dispatch(self, task_id: str) -> None:
-        """Wakes a worker for the task: TaskService's."""
-        raise NotImplementedError
+        """Wakes a worker for the task (TaskService, through its dispatcher)."""
 
     async def finish(
         self,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql import Executable
 
+from kai import aiosqlite_seams
 from kai.aio import completed
 
 
@@ -30,6 +31,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        aiosqlite_seams.install()  # a connection closed while cancelled twice hung forever
         # Connections past pool_size are closed when given back, and each new one is a
         # thread, a file open and four PRAGMAs: under load the default 5 churned.
         kwargs.setdefault("pool_size", 20)

@@ -1,6 +1,7 @@
-"""kAI overrides or reads private parts of Strawberry and taskiq-redis (each listed in one
-module's SEAMS). These tests fail when the library's side of any of them changes, so that
-an upgrade names the override to reread, instead of breaking it quietly."""
+"""kAI overrides or reads private parts of Strawberry, taskiq-redis, broadcaster and
+aiosqlite (each listed in one module's SEAMS). These tests fail when the library's side of
+any of them changes, so that an upgrade names the override to reread, instead of breaking
+it quietly."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kai import aiosqlite_seams
 from kai.events import link
 from kai.graphql import strawberry_seams
 from kai.workers import redis_stream_broker
@@ -45,9 +47,16 @@ REVIEWED = {
     "broadcaster._base:Broadcast.__init__": "1a2f8677d2cf9e5e",
     "broadcaster._base:Broadcast._create_backend": "f0fb798f24dcfc7d",
     "taskiq_redis.redis_broker:RedisStreamBroker.startup": "7883ebab98b5d1bf",
+    "aiosqlite.core:Connection.stop": "027c23f7ea88797e",
+    "aiosqlite.core:Connection.close": "fc2f5eed157028d0",
 }
 
-SEAMS = (*strawberry_seams.SEAMS, *redis_stream_broker.SEAMS, *link.SEAMS)
+SEAMS = (
+    *strawberry_seams.SEAMS,
+    *redis_stream_broker.SEAMS,
+    *link.SEAMS,
+    *aiosqlite_seams.SEAMS,
+)
 
 
 def seam_source(seam: str) -> str:
@@ -76,12 +85,14 @@ def test_every_seam_in_the_code_is_reviewed_here() -> None:
 def test_the_library_side_of_each_seam_is_as_reviewed(seam: str) -> None:
     assert digest(seam) == REVIEWED[seam], (
         f"{seam} changed in the installed library: reread kAI's override of it "
-        "(kai/graphql/strawberry_seams.py, kai/workers/redis_stream_broker.py), "
+        "(in the module whose SEAMS names it), "
         "then record the new digest in tests/test_library_seams.py"
     )
 
 
-@pytest.mark.parametrize("distribution", ["strawberry-graphql", "taskiq-redis", "broadcaster"])
+@pytest.mark.parametrize(
+    "distribution", ["strawberry-graphql", "taskiq-redis", "broadcaster", "aiosqlite"]
+)
 def test_libraries_with_seams_are_pinned_to_the_reviewed_minor_version(
     distribution: str,
 ) -> None:

@@ -11,11 +11,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from kai.networks import parse_networks
+from kai.networks import Network, parse_networks
 
 MIN_SECRET_BYTES = 32
 JWT_SECRET_FILE = "jwt_secret"
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "kai"}
+# What users' URLs may reach in development when KAI_EGRESS_ALLOWED_NETWORKS is unset.
+DEVELOPMENT_EGRESS = ("127.0.0.0/8", "::1/128")
 DEFAULT_MIME_TYPES = (
     "text/plain",
     "application/pdf",
@@ -160,9 +162,18 @@ class Settings(BaseSettings):
     rate_limit_anonymous_per_minute: int = Field(default=120, ge=0)
     # Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Comma-separated IPs or CIDRs that URLs users supply (an llm agent's baseUrl) may
+    # reach although they are not public: loopback, private, link-local, shared, ...
+    # Unset: loopback in development (a local Ollama or vLLM), nothing in production.
+    egress_allowed_networks: Annotated[list[str] | None, NoDecode] = None
 
     @field_validator(
-        "allowed_origins", "runtimes_extra", "allowed_mime_types", "trusted_proxies", mode="before"
+        "allowed_origins",
+        "runtimes_extra",
+        "allowed_mime_types",
+        "trusted_proxies",
+        "egress_allowed_networks",
+        mode="before",
     )
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -175,10 +186,10 @@ class Settings(BaseSettings):
     def _strip(cls, value: str) -> str:
         return value.strip()
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "egress_allowed_networks")
     @classmethod
-    def _check_proxies(cls, value: list[str]) -> list[str]:
-        parse_networks(value)  # a typo here would silently trust nobody, or everybody
+    def _check_networks(cls, value: list[str] | None) -> list[str] | None:
+        parse_networks(value or ())  # a typo here would silently trust nobody, or everybody
         return value
 
     @model_validator(mode="after")
@@ -240,6 +251,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def resolved_egress_allowed_networks(self) -> tuple[Network, ...]:
+        if self.egress_allowed_networks is not None:
+            return parse_networks(self.egress_allowed_networks)
+        return () if self.is_production else parse_networks(DEVELOPMENT_EGRESS)
 
     @property
     def graphiql_enabled(self) -> bool:

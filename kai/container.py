@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kai.config import Settings
 from kai.db import create_engine, create_sessionmaker
+from kai.egress.policy import EgressPolicy
 from kai.events.hub import EventHub
 from kai.events.log import EventLog
 from kai.runtimes import RuntimeRegistry
@@ -49,7 +50,7 @@ def build_runtimes(settings: Settings, hub: EventHub) -> RuntimeRegistry:
     return RuntimeRegistry(
         [
             EchoRuntime(),
-            LlmRuntime(),
+            LlmRuntime(egress=EgressPolicy(settings.resolved_egress_allowed_networks)),
             RemoteRuntime(hub, idle_timeout=settings.command_timeout_seconds),
             *load_runtimes(settings.runtimes_extra),
         ]

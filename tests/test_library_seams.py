@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from kai import aiosqlite_seams
+from kai.egress import client as egress_client
 from kai.events import link
 from kai.graphql import strawberry_seams
 from kai.workers import redis_stream_broker
@@ -49,6 +50,8 @@ REVIEWED = {
     "taskiq_redis.redis_broker:RedisStreamBroker.startup": "7883ebab98b5d1bf",
     "aiosqlite.core:Connection.stop": "027c23f7ea88797e",
     "aiosqlite.core:Connection.close": "fc2f5eed157028d0",
+    "httpx._transports.default:AsyncHTTPTransport.__init__": "f2b5ed3e833ce232",
+    "httpcore._async.connection_pool:AsyncConnectionPool.__init__": "f479a1be35ab52fd",
 }
 
 SEAMS = (
@@ -56,6 +59,7 @@ SEAMS = (
     *redis_stream_broker.SEAMS,
     *link.SEAMS,
     *aiosqlite_seams.SEAMS,
+    *egress_client.SEAMS,
 )
 
 
@@ -91,7 +95,8 @@ def test_the_library_side_of_each_seam_is_as_reviewed(seam: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "distribution", ["strawberry-graphql", "taskiq-redis", "broadcaster", "aiosqlite"]
+    "distribution",
+    ["strawberry-graphql", "taskiq-redis", "broadcaster", "aiosqlite", "httpx", "httpcore"],
 )
 def test_libraries_with_seams_are_pinned_to_the_reviewed_minor_version(
     distribution: str,

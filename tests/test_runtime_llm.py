@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from kai.config import Settings
+from kai.egress.policy import EgressPolicy
 from kai.errors import ErrorCode, KaiError
 from kai.models.agent_event import AgentEventType
+from kai.networks import parse_networks
 from kai.runtimes.base import AgentHandle, CommandFailed, RuntimeUnavailable
 from kai.runtimes.llm import LlmRuntime
 from kai.services.agent_config import REDACTED
@@ -38,6 +40,8 @@ mutation Command($agentId: ID!, $command: AgentCommandInput!) {
 }
 """
 HELLO = [{"role": "user", "content": "Say hello"}]
+# The fake endpoint listens on loopback, which users' URLs may reach only when allowed.
+LOOPBACK = EgressPolicy(parse_networks(["127.0.0.0/8"]))
 
 
 @pytest.fixture
@@ -51,7 +55,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[LlmRuntime]:
-    llm = LlmRuntime(connect_timeout=2, read_timeout=5)
+    llm = LlmRuntime(egress=LOOPBACK, connect_timeout=2, read_timeout=5)
     yield llm
     await llm.aclose()
 
@@ -498,7 +502,7 @@ async def test_a_server_ignoring_stream_true_still_answers_the_prompt(
 
 async def test_a_stream_silent_past_the_read_timeout_is_unavailable(fake: FakeOpenAI) -> None:
     fake.chunk_delay = 1.0
-    runtime = LlmRuntime(connect_timeout=2, read_timeout=0.1)
+    runtime = LlmRuntime(egress=LOOPBACK, connect_timeout=2, read_timeout=0.1)
     try:
         with pytest.raises(RuntimeUnavailable, match="ReadTimeout"):
             async for _ in runtime.prompt(handle_for(config_for(fake)), "Hi", None):

@@ -12,7 +12,9 @@ import httpx
 from jsonschema import Draft202012Validator
 
 from kai.aio import closing
-from kai.openai_errors import error_message
+from kai.egress.client import Resolver, egress_client, system_resolver
+from kai.egress.policy import EgressPolicy, EgressRefused
+from kai.openai_errors import short_reason, structured_message
 from kai.runtimes.base import (
     AgentHandle,
     CommandFailed,
@@ -26,7 +28,6 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
-MAX_ERROR_CHARS = 500
 REDACTED = "[redacted]"
 
 _TEMPERATURE = {"type": "number", "minimum": 0, "maximum": 2}
@@ -70,10 +71,18 @@ class LlmRuntime:
     auto_start = True
 
     def __init__(
-        self, *, connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT
+        self,
+        *,
+        egress: EgressPolicy,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        resolver: Resolver = system_resolver,
     ):
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout), follow_redirects=False
+        # baseUrl is the user's: it reaches only what the egress policy allows (E1).
+        self._client = egress_client(
+            egress,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            resolver=resolver,
         )
 
     @property
@@ -164,7 +173,7 @@ class LlmRuntime:
                 "POST", base.rstrip("/") + "/chat/completions", json=body, headers=headers
             ) as response:
                 if response.status_code >= 300:
-                    message = _scrub(await _error_message(response), key)
+                    message = await _error_reason(response, key)
                     failure = f"The LLM endpoint answered {response.status_code}: {message}"
                     if response.status_code >= 500:
                         raise RuntimeUnavailable(failure)
@@ -172,6 +181,8 @@ class LlmRuntime:
                 yield response
         except httpx.InvalidURL as exc:
             raise CommandFailed(f"baseUrl is not a usable URL: {exc}") from exc
+        except EgressRefused as exc:
+            raise CommandFailed(f"baseUrl is refused: {exc}") from exc
         except httpx.TransportError as exc:
             raise RuntimeUnavailable(
                 f"The LLM endpoint at {_where(base)} is unreachable or stopped answering "
@@ -231,7 +242,7 @@ async def _deltas(response: httpx.Response) -> AsyncGenerator[str, None]:
             yield content
         return
     finished = False
-    async with closing(response.aiter_lines()) as lines:
+    async with aclosing(_lines(response, MAX_BODY_BYTES)) as lines:
         async for line in lines:
             if not line.startswith("data:"):
                 continue  # blank separators, `: comments`, event:/id:/retry: fields
@@ -259,6 +270,27 @@ async def _deltas(response: httpx.Response) -> AsyncGenerator[str, None]:
         raise CommandFailed("The LLM endpoint's stream ended before it finished.")
 
 
+async def _lines(response: httpx.Response, limit: int) -> AsyncGenerator[str, None]:
+    """The lines of a streamed answer, which may total at most `limit` bytes: an endpoint
+    that streams without end (or one endless line) is cut off, not buffered (E2)."""
+    buffer = bytearray()
+    total = 0
+    async with closing(response.aiter_bytes()) as parts:
+        async for part in parts:
+            total += len(part)
+            if total > limit:
+                raise CommandFailed(f"The LLM endpoint's answer is larger than {limit} bytes.")
+            buffer.extend(part)
+            if b"\n" not in part:
+                continue
+            *complete, rest = bytes(buffer).split(b"\n")
+            buffer = bytearray(rest)
+            for line in complete:
+                yield line.rstrip(b"\r").decode(errors="replace")
+    if buffer:
+        yield bytes(buffer).rstrip(b"\r").decode(errors="replace")
+
+
 def _json(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
@@ -269,7 +301,7 @@ def _json(raw: bytes) -> dict[str, Any]:
     error = value.get("error")
     if error:
         message = error.get("message") if isinstance(error, dict) else error
-        raise CommandFailed(f"The LLM endpoint reported an error: {str(message)[:MAX_ERROR_CHARS]}")
+        raise CommandFailed(f"The LLM endpoint reported an error: {short_reason(str(message))}")
     return value
 
 
@@ -292,14 +324,11 @@ async def _read(response: httpx.Response, limit: int, *, truncate: bool = False)
     return bytes(body)
 
 
-async def _error_message(response: httpx.Response) -> str:
+async def _error_reason(response: httpx.Response, key: str | None) -> str:
+    # Only an OpenAI-style error's own message, on one short line (E2): the body of
+    # whatever else answered (an HTML page, another service's data) is never shown.
     raw = await _read(response, MAX_ERROR_BYTES, truncate=True)
-    return error_message(raw, max_chars=MAX_ERROR_CHARS) or response.reason_phrase
-
-
-def _scrub(text: str, key: str | None) -> str:
-    # Some endpoints quote the key they refused; the caller must not see it.
-    return text.replace(key, REDACTED) if key else text
+    return short_reason(structured_message(raw), secret=key) or response.reason_phrase
 
 
 def _where(base: str) -> str:

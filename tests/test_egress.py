@@ -228,6 +228,11 @@ async def test_E1_proxies_from_the_environment_are_not_used(
     assert proxy.accepted == 0
 
 
+async def collect(stream: AsyncIterator[str], *, into: list[str]) -> None:
+    async for delta in stream:
+        into.append(delta)
+
+
 # --- the llm agent type ------------------------------------------------------------------
 
 
@@ -337,11 +342,9 @@ async def test_E2_a_streamed_answer_is_cut_off_at_the_size_cap(
     received: list[str] = []
     try:
         async with listening("127.0.0.2", port, answer=answer):
+            stream = runtime.prompt(llm_agent(f"http://127.0.0.2:{port}/v1"), "hi", None)
             with pytest.raises(CommandFailed, match="larger than 1000 bytes"):
-                async for delta in runtime.prompt(
-                    llm_agent(f"http://127.0.0.2:{port}/v1"), "hi", None
-                ):
-                    received.append(delta)
+                await collect(stream, into=received)
     finally:
         await runtime.aclose()
     assert len("".join(received)) < 1000

@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     ws_auth_check_seconds: float = Field(default=5.0, gt=0)
 
     task_concurrency: int = Field(default=4, gt=0)
+    # Task slots kept for the server's own work (file indexing), beside task_concurrency:
+    # users' tasks never take them, so no user can hold system work up.
+    task_system_concurrency: int = Field(default=1, gt=0)
+    # A task given no timeoutSeconds gets this one: no task runs without end.
+    task_default_timeout_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    # How long indexing one file may take (text extraction and embedding).
+    index_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # Per user: agents owned, tasks waiting (PENDING), tasks running at once.
+    quota_agents_per_user: int = Field(default=100, ge=0)
+    quota_queued_tasks_per_user: int = Field(default=1000, ge=0)
+    quota_running_tasks_per_user: int = Field(default=2, gt=0)
     task_lease_seconds: float = Field(default=30.0, gt=0)
     task_heartbeat_seconds: float = Field(default=1.0, gt=0)
     task_sweep_seconds: float = Field(default=1.0, gt=0)

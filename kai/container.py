@@ -37,6 +37,7 @@ from kai.services.mail import build_mailer
 from kai.services.remote import RemoteService
 from kai.services.shared import Services
 from kai.services.task import TaskService
+from kai.services.task_shares import TaskShares
 from kai.services.user import UserService
 from kai.storage import from_settings
 from kai.workers.dispatch import LocalDispatcher
@@ -82,14 +83,14 @@ def build_services(settings: Settings) -> Services:
     hub = EventHub(settings.broadcast_url, buffer_size=settings.subscriber_buffer)
     events = build_event_log(settings, sessionmaker, hub)
     runtimes = build_runtimes(settings, hub)
-    agents = AgentService(sessionmaker=sessionmaker, runtimes=runtimes, events=events)
-    dispatcher = build_dispatcher(settings, hub)
-    tasks = TaskService(
+    agents = AgentService(
         sessionmaker=sessionmaker,
+        runtimes=runtimes,
         events=events,
-        dispatcher=dispatcher,
-        backoff_base_seconds=settings.task_backoff_seconds,
+        agents_per_user=settings.quota_agents_per_user,
     )
+    dispatcher = build_dispatcher(settings, hub)
+    tasks = build_tasks(settings, sessionmaker, events, dispatcher)
     files = build_files(settings, sessionmaker, tasks)
     return Services(
         settings=settings,
@@ -129,6 +130,26 @@ def build_services(settings: Settings) -> Services:
         dispatcher=dispatcher,
         files=files,
         system_tasks={INDEX_TASK: files.index},
+    )
+
+
+def build_tasks(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    events: EventLog,
+    dispatcher: Dispatcher,
+) -> TaskService:
+    return TaskService(
+        sessionmaker=sessionmaker,
+        events=events,
+        dispatcher=dispatcher,
+        backoff_base_seconds=settings.task_backoff_seconds,
+        shares=TaskShares(
+            default_timeout_seconds=settings.task_default_timeout_seconds,
+            system_timeout_seconds=settings.index_timeout_seconds,
+            queued_per_user=settings.quota_queued_tasks_per_user,
+            running_per_user=settings.quota_running_tasks_per_user,
+        ),
     )
 
 

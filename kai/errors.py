@@ -16,6 +16,7 @@ class ErrorCode(enum.StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     MALWARE_DETECTED = "MALWARE_DETECTED"
@@ -47,6 +48,10 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ),
     ErrorCode.RATE_LIMITED: (
         "Too many requests; `extensions.retryAfter` says in how many seconds to try again."
+    ),
+    ErrorCode.QUOTA_EXCEEDED: (
+        "The account already has as many of something as it may (agents, queued tasks); "
+        "`extensions.quota` names the quota and `extensions.limit` its size."
     ),
     ErrorCode.PAYLOAD_TOO_LARGE: (
         "The request body or the upload is larger than the server accepts."
@@ -130,6 +135,17 @@ class RateLimited(KaiError):
     def __init__(self, retry_after: float):
         seconds = max(1, int(retry_after + 0.999))
         super().__init__(f"Too many attempts; retry in {seconds} s.", retryAfter=seconds)
+
+
+class QuotaExceeded(KaiError):
+    code = ErrorCode.QUOTA_EXCEEDED
+
+    def __init__(self, what: str, *, quota: str, limit: int):
+        super().__init__(
+            f"You already have {limit} {what}, the most allowed; remove some first.",
+            quota=quota,
+            limit=limit,
+        )
 
 
 class ServiceUnavailable(KaiError):

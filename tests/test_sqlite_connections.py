@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from pathlib import Path
 
 import aiosqlite
@@ -43,6 +44,7 @@ async def test_tasks_cancelled_again_and_again_while_they_query_all_end(tmp_path
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cancelled.db'}")
     sessionmaker = create_sessionmaker(engine)
     moments = random.Random(20261205)
+    threads_before = _connection_threads()
 
     async def query_forever() -> None:
         while True:
@@ -63,3 +65,12 @@ async def test_tasks_cancelled_again_and_again_while_they_query_all_end(tmp_path
                 assert not pending, [task.get_coro() for task in pending]
     finally:
         await engine.dispose()
+        # A stopped connection's thread ends once it has finished the statement it was
+        # running: wait for every one, so that none outlives this test's event loop.
+        async with asyncio.timeout(NEVER):
+            while _connection_threads() - threads_before:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+
+def _connection_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}

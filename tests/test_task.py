@@ -165,6 +165,9 @@ class RefusingDispatcher:
     async def cancel(self, task_id: str) -> None:
         raise ConnectionError("broker down")
 
+    async def wake_system(self) -> None:
+        raise ConnectionError("broker down")
+
 
 class SilentDispatcher:
     """A broker that takes messages and delivers them to nobody (a worker that will die)."""
@@ -173,6 +176,9 @@ class SilentDispatcher:
         return None
 
     async def cancel(self, task_id: str) -> None:
+        return None
+
+    async def wake_system(self) -> None:
         return None
 
 

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.db import changed_rows, transaction
-from kai.errors import Conflict, NotFound
+from kai.errors import Conflict, NotFound, QuotaExceeded
 from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
@@ -50,10 +50,12 @@ class AgentService:
         sessionmaker: async_sessionmaker[AsyncSession],
         runtimes: RuntimeRegistry,
         events: EventLog,
+        agents_per_user: int = 100,
     ):
         self._sessionmaker = sessionmaker
         self.runtimes = runtimes
         self._events = events
+        self._agents_per_user = agents_per_user
 
     async def get(self, *, agent_id: str) -> Agent | None:
         async with self._sessionmaker() as session:
@@ -90,6 +92,11 @@ class AgentService:
             resources=agent_config.resources(resources, field="input.resources"),
         )
         async with transaction(self._sessionmaker) as session:
+            owned = await session.scalar(
+                select(func.count()).where(col(Agent.owner_id) == principal.user_id)
+            )
+            if (owned or 0) >= self._agents_per_user:  # Q1
+                raise QuotaExceeded("agents", quota="agents", limit=self._agents_per_user)
             session.add(agent)
         if runtime.auto_start:
             agent = await self.start(agent_id=agent.id, reason="created")

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, runtime_checkable
 
 CANCEL_CHANNEL = "tasks:cancel"
+# "A system task is due": the slots kept for the server's own tasks look at once.
+SYSTEM_TASKS_CHANNEL = "tasks:system"
 
 
 class Dispatcher(Protocol):
@@ -23,6 +25,10 @@ class Dispatcher(Protocol):
 
     async def cancel(self, task_id: str) -> None:
         """Interrupt `task_id` in whichever worker runs it."""
+        ...
+
+    async def wake_system(self) -> None:
+        """Tell every process's system task slots that one of the server's tasks is due."""
         ...
 
 

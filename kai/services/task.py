@@ -19,13 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from kai.db import changed_rows, transaction
-from kai.errors import BadUserInput, Conflict, NotFound, ServiceUnavailable
+from kai.errors import BadUserInput, Conflict, NotFound, QuotaExceeded, ServiceUnavailable
 from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
 from kai.services.dispatch import Dispatcher
 from kai.services.task_attempts import BACKOFF_BASE_SECONDS, TaskAttempts
+from kai.services.task_shares import TaskShares, owner_may_run_more, users_task
 from kai.services.validation import bounded_text
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ class TaskService(TaskAttempts):
         events: EventLog,
         dispatcher: Dispatcher,
         backoff_base_seconds: float = BACKOFF_BASE_SECONDS,
+        shares: TaskShares | None = None,
     ):
         self._sessionmaker = sessionmaker
         self._events = events
         self.dispatcher = dispatcher
         self._backoff_base = backoff_base_seconds
+        self._shares = shares or TaskShares()
 
     async def enqueue(
         self,
@@ -91,12 +94,14 @@ class TaskService(TaskAttempts):
             payload=payload,
             priority=priority,
             max_retries=retries,
-            timeout_seconds=timeout_seconds,
+            # No task runs without end (Q2): none given, the default.
+            timeout_seconds=timeout_seconds or self._shares.default_timeout_seconds,
             not_before=now + timedelta(seconds=delay_seconds),
             created_at=now,
         )
         try:
             async with transaction(self._sessionmaker) as session:
+                await self._within_queue_share(session, owner_id)
                 session.add(task)
         except IntegrityError:
             earlier = await self._by_key(owner_id, key or "")
@@ -116,23 +121,37 @@ class TaskService(TaskAttempts):
         retries: int = 3,
         timeout_seconds: float | None = None,
     ) -> Task:
-        """Queue the server's own work (a file's indexing), on the same workers and with
-        the same retries, but with no agent and out of the API's sight."""
+        """Queue the server's own work (a file's indexing), with retries, no agent and out
+        of the API's sight. It runs on the slots kept for system work (Q2), which find it
+        by themselves; the nudge only saves them waiting for their next look."""
         task = Task(
             agent_id=None,
             owner_id=owner_id,
             type=type,
             payload=payload,
             max_retries=retries,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=timeout_seconds or self._shares.system_timeout_seconds,
         )
         async with transaction(self._sessionmaker) as session:
             session.add(task)
         try:
-            await self.dispatch(task.id)
-        except Exception as exc:  # the sweep dispatches it once the broker is back
-            log.warning("could not dispatch system task %s: %r", task.id, exc)
+            await self.dispatcher.wake_system()
+        except Exception as exc:  # the system slots look again within a sweep's time
+            log.warning("could not wake the system task slots for %s: %r", task.id, exc)
         return task
+
+    async def _within_queue_share(self, session: AsyncSession, owner_id: str) -> None:
+        """QUOTA_EXCEEDED when the owner already has their share of tasks waiting (Q1)."""
+        limit = self._shares.queued_per_user
+        waiting = await session.scalar(
+            select(func.count()).where(
+                col(Task.owner_id) == owner_id,
+                col(Task.state) == TaskState.PENDING,
+                users_task(),
+            )
+        )
+        if (waiting or 0) >= limit:
+            raise QuotaExceeded("tasks waiting to run", quota="queuedTasks", limit=limit)
 
     async def _dispatch_or_fail(self, task: Task) -> None:
         try:
@@ -167,6 +186,7 @@ class TaskService(TaskAttempts):
                     col(Task.state) == TaskState.PENDING,
                     col(Task.dispatched).is_(False),
                     _agent_running(),
+                    owner_may_run_more(self._shares),
                 )
                 .values(dispatched=True),
             )
@@ -192,6 +212,7 @@ class TaskService(TaskAttempts):
                         col(Task.dispatched).is_(False),
                         col(Task.not_before) <= utcnow(),
                         _agent_running(),
+                        owner_may_run_more(self._shares),
                     )
                     .order_by(col(Task.priority).desc(), col(Task.created_at))
                     .limit(limit)
@@ -245,13 +266,14 @@ class TaskService(TaskAttempts):
                 await session.execute(
                     select(col(Task.state), func.count())
                     .where(
+                        users_task(),  # the server's own tasks have no wake-ups
                         or_(
                             and_(
                                 col(Task.state) == TaskState.PENDING,
                                 col(Task.dispatched).is_(True),
                             ),
                             col(Task.state) == TaskState.RUNNING,
-                        )
+                        ),
                     )
                     .group_by(col(Task.state))
                 )
@@ -287,8 +309,9 @@ class TaskService(TaskAttempts):
 
 
 def _agent_running() -> ColumnElement[bool]:
-    """The task's agent is RUNNING, or it is the server's own task (no agent)."""
+    """The task's agent is RUNNING (the server's own tasks, with no agent, never get a
+    wake-up: the system slots find them)."""
     running = select(col(Agent.id)).where(
         col(Agent.id) == col(Task.agent_id), col(Agent.state) == AgentState.RUNNING
     )
-    return or_(col(Task.agent_id).is_(None), running.exists())
+    return running.exists()

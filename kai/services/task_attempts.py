@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -24,6 +24,7 @@ from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
 from kai.services.task_queries import TaskQueries
+from kai.services.task_shares import TaskShares, owner_may_run_more, system_task, users_task
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class TaskAttempts(TaskQueries, ABC):
     _sessionmaker: async_sessionmaker[AsyncSession]
     _events: EventLog
     _backoff_base: float
+    _shares: TaskShares
 
     @abstractmethod
     async def dispatch(self, task_id: str) -> None:
@@ -101,8 +103,12 @@ class TaskAttempts(TaskQueries, ABC):
             await _task_event(written, task, event_type)
         return task
 
-    async def claim(self, *, task_id: str | None, worker_id: str) -> Task | None:
-        """Take a due PENDING task (the best one, or `task_id`) and mark it RUNNING.
+    async def claim(
+        self, *, task_id: str | None, worker_id: str, system: bool = False
+    ) -> Task | None:
+        """Take a due PENDING task (the best one, or `task_id`) and mark it RUNNING: a
+        user's task whose owner runs fewer than their share, or with `system` one of the
+        server's own tasks.
 
         One statement picks and takes the row, skipping rows other claimers hold
         (PostgreSQL; SQLite has one writer at a time): concurrent workers each get
@@ -110,13 +116,15 @@ class TaskAttempts(TaskQueries, ABC):
         task is left that another claimer is not taking already.
         """
         now = utcnow()
-        # Only tasks with a wake-up out: a wake-up then always finds work for
-        # the task it was sent for, or for a better one that has its own.
-        best = select(col(Task.id)).where(
-            col(Task.state) == TaskState.PENDING,
-            col(Task.dispatched).is_(True),
-            col(Task.not_before) <= now,
-        )
+        due = [col(Task.state) == TaskState.PENDING, col(Task.not_before) <= now]
+        if system:
+            best = select(col(Task.id)).where(*due, system_task())
+        else:
+            # Only tasks with a wake-up out: a wake-up then always finds work for
+            # the task it was sent for, or for a better one that has its own.
+            best = select(col(Task.id)).where(
+                *due, col(Task.dispatched).is_(True), users_task(), owner_may_run_more(self._shares)
+            )
         if task_id is not None:
             best = best.where(col(Task.id) == task_id)
         best = (
@@ -141,6 +149,8 @@ class TaskAttempts(TaskQueries, ABC):
                 .returning(col(Task.id))
             )
             if taken is None:
+                if not system:
+                    await _take_back_a_wakeup(session, now, self._shares)
                 return None
             task = await session.get_one(Task, taken, populate_existing=True)
             await _task_event(written, task, AgentEventType.TASK_PROGRESS)
@@ -259,6 +269,29 @@ class TaskAttempts(TaskQueries, ABC):
         except Exception as exc:  # the sweep dispatches it once the broker is back
             log.warning("could not dispatch handed-back task %s: %r", task_id, exc)
         return returned
+
+
+async def _take_back_a_wakeup(session: AsyncSession, now: Any, shares: TaskShares) -> None:
+    """A wake-up that found only tasks of owners at their share was used up: one of
+    those tasks no longer has one, and says so (`dispatched` false), so that the sweep
+    sends it a new one once its owner has room, rather than wake-ups circling meanwhile."""
+    waiting = (
+        select(col(Task.id))
+        .where(
+            col(Task.state) == TaskState.PENDING,
+            col(Task.dispatched).is_(True),
+            col(Task.not_before) <= now,
+            users_task(),
+            not_(owner_may_run_more(shares)),
+        )
+        .order_by(col(Task.priority).desc(), col(Task.created_at))
+        .limit(1)
+    )
+    await session.execute(
+        update(Task)
+        .where(col(Task.id) == waiting.scalar_subquery(), col(Task.state) == TaskState.PENDING)
+        .values(dispatched=False)
+    )
 
 
 async def _task_event(written: EventTransaction, task: Task, event_type: AgentEventType) -> None:

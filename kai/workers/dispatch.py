@@ -14,19 +14,23 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from kai.events.hub import EventHub
-from kai.services.dispatch import CANCEL_CHANNEL
+from kai.services.dispatch import CANCEL_CHANNEL, SYSTEM_TASKS_CHANNEL
 
 log = logging.getLogger(__name__)
 
 
 class HubCancel:
-    """Cancel requests published to every process; workers listen on CANCEL_CHANNEL."""
+    """Cancel requests and system-task nudges, published to every process; workers
+    listen on CANCEL_CHANNEL and SYSTEM_TASKS_CHANNEL."""
 
     def __init__(self, hub: EventHub):
         self._hub = hub
 
     async def cancel(self, task_id: str) -> None:
         await self._hub.publish(CANCEL_CHANNEL, {"taskId": task_id})
+
+    async def wake_system(self) -> None:
+        await self._hub.publish(SYSTEM_TASKS_CHANNEL, {})
 
 
 class LocalDispatcher(HubCancel):

@@ -10,13 +10,19 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
+from kai.aio import stop_tasks
 from kai.db import database_unavailable
 from kai.events.hub import EventHub, Interrupted
 from kai.models.task import Task, TaskState
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import CommandFailed, RuntimeUnavailable, TaskMustWait, current_task_id
 from kai.services.agent import AgentService, handle
-from kai.services.dispatch import CANCEL_CHANNEL, ProgressReporter, SystemTask
+from kai.services.dispatch import (
+    CANCEL_CHANNEL,
+    SYSTEM_TASKS_CHANNEL,
+    ProgressReporter,
+    SystemTask,
+)
 from kai.services.shared import Services
 from kai.services.task import TaskService
 
@@ -118,6 +124,9 @@ class TaskRunner:
         heartbeat_seconds: float = 1.0,
         worker_id: str | None = None,
         system_tasks: Mapping[str, SystemTask] | None = None,
+        system_slots: int = 1,
+        system_look_seconds: float = 1.0,
+        default_timeout_seconds: float = 3600.0,
     ):
         self._tasks = tasks
         self._outcome = _OutcomeWrites(tasks)
@@ -126,6 +135,9 @@ class TaskRunner:
         self._hub = hub
         self._heartbeat_seconds = heartbeat_seconds
         self._system_tasks = dict(system_tasks or {})
+        self._system_slots = system_slots
+        self._system_look_seconds = system_look_seconds
+        self._default_timeout = default_timeout_seconds
         self.worker_id = worker_id or f"wrk_{uuid.uuid4().hex[:16]}"
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
@@ -142,15 +154,20 @@ class TaskRunner:
             hub=services.hub,
             heartbeat_seconds=services.settings.task_heartbeat_seconds,
             system_tasks=services.system_tasks,
+            system_slots=services.settings.task_system_concurrency,
+            system_look_seconds=services.settings.task_sweep_seconds,
+            default_timeout_seconds=services.settings.task_default_timeout_seconds,
         )
 
     async def start(self) -> None:
         ready = asyncio.Event()
+        system_ready = asyncio.Event()
         self._background = [
             asyncio.create_task(self._heartbeats()),
             asyncio.create_task(self._listen_for_cancels(ready)),
+            asyncio.create_task(self._system_slots_loop(system_ready)),
         ]
-        await asyncio.wait_for(ready.wait(), timeout=10)
+        await asyncio.wait_for(asyncio.gather(ready.wait(), system_ready.wait()), timeout=10)
 
     async def stop(self) -> None:
         for task in self._background:
@@ -170,15 +187,43 @@ class TaskRunner:
         for job in list(self._running.values()):
             job.cancel()
 
-    async def run_next(self) -> bool:
-        """Claim the best due task and run it to an end; False when there was none."""
+    async def run_next(self, *, system: bool = False) -> bool:
+        """Claim the best due task (a user's, or with `system` one of the server's own)
+        and run it to an end; False when there was none."""
         if self._giving_back:
             return False
-        task = await self._tasks.claim(task_id=None, worker_id=self.worker_id)
+        task = await self._tasks.claim(task_id=None, worker_id=self.worker_id, system=system)
         if task is None:
             return False
         await self.execute(task)
         return True
+
+    async def _system_slots_loop(self, ready: asyncio.Event) -> None:
+        """The slots kept for the server's own tasks (Q2): each runs system tasks while
+        any is due, then waits for a nudge (SYSTEM_TASKS_CHANNEL) or its next look."""
+        nudged = asyncio.Event()
+
+        async def slot() -> None:
+            while True:
+                try:
+                    while await self.run_next(system=True):
+                        pass
+                except Exception as exc:  # the database blinked: look again later
+                    log.warning("system task slot: %r", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(nudged.wait(), self._system_look_seconds)
+                nudged.clear()
+
+        async with self._hub.subscribe(SYSTEM_TASKS_CHANNEL) as nudges:
+            ready.set()
+            slots = [asyncio.create_task(slot()) for _ in range(self._system_slots)]
+            try:
+                while True:
+                    with contextlib.suppress(Interrupted):
+                        await nudges.get()
+                    nudged.set()
+            finally:
+                await stop_tasks(slots, within=10)
 
     def _reporter(self, task: Task) -> ProgressReporter:
         """How the task's handler reports progress; raises _Cancelled once it was cancelled."""
@@ -205,14 +250,7 @@ class TaskRunner:
         work = await _outlasting_outages(task.id, lambda: self._work(task, report))
         if work is None:
             return  # its agent was deleted, and the task with it
-        token = current_task_id.set(task.id)
-        try:
-            job = asyncio.create_task(asyncio.wait_for(work, task.timeout_seconds))
-        finally:
-            current_task_id.reset(token)
-        self._running[task.id] = job
-        if self._giving_back:  # claimed while give_back() ran
-            job.cancel()
+        job = self._start(task, work)
         try:
             result = await job
         except TimeoutError:
@@ -260,6 +298,20 @@ class TaskRunner:
             self._cancelled.discard(task.id)
             if inspect.getcoroutinestate(work) == inspect.CORO_CREATED:
                 work.close()  # cancelled before its first step: it never ran, say so quietly
+
+    def _start(self, task: Task, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """`work` as this runner's job for `task`, within the task's timeout."""
+        token = current_task_id.set(task.id)
+        try:
+            # Rows from before every task had a timeout get the default one (Q2).
+            timeout = task.timeout_seconds or self._default_timeout
+            job = asyncio.create_task(asyncio.wait_for(work, timeout))
+        finally:
+            current_task_id.reset(token)
+        self._running[task.id] = job
+        if self._giving_back:  # claimed while give_back() ran
+            job.cancel()
+        return job
 
     async def _work(self, task: Task, report: ProgressReporter) -> Coroutine[Any, Any, Any] | None:
         """What runs the task: its agent's runtime, or for the server's own tasks (no

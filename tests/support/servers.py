@@ -97,15 +97,17 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) 
         time.sleep(0.1)
 
 
-# Tests call a served kAI often, as one user from one address: budgets far above the
-# defaults (as tests/support/settings.py make_settings), unless a test sets its own.
-TEST_RATE_LIMITS = {
+# Tests call a served kAI often, as one user from one address: budgets and quotas far
+# above the defaults (as tests/support/settings.py make_settings), unless a test sets its own.
+TEST_BUDGETS = {
     f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "10000"
     for family in ("QUERY", "MUTATION", "SUBSCRIBE", "UPLOAD", "AGENT", "ANONYMOUS")
+} | {
+    f"KAI_QUOTA_{quota}_PER_USER": "100000" for quota in ("AGENTS", "QUEUED_TASKS", "RUNNING_TASKS")
 }
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
     """The environment without the caller's KAI_* settings, plus `overrides`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAI_")}
-    return env | TEST_RATE_LIMITS | overrides
+    return env | TEST_BUDGETS | overrides

@@ -30,6 +30,10 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "rate_limit_upload_per_minute": 10_000,
         "rate_limit_agent_per_minute": 10_000,
         "rate_limit_anonymous_per_minute": 10_000,
+        # One test user often owns and runs many; tests/test_task_shares.py lowers these.
+        "quota_agents_per_user": 100_000,
+        "quota_queued_tasks_per_user": 100_000,
+        "quota_running_tasks_per_user": 100_000,
         # In-memory Qdrant: each test's index starts empty and costs no disk.
         "qdrant_url": ":memory:",
     }

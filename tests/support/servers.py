@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -52,7 +53,46 @@ async def serve_app(
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
+        done, _ = await asyncio.wait({task}, timeout=15)
+        if not done:
+            stuck = [awaiting(t) for t in server.server_state.tasks]
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise AssertionError(
+                "uvicorn did not stop within 15 s; its request tasks still running:\n"
+                + "\n\n".join(stuck)
+            )
+        task.result()
+
+
+def awaiting(task: asyncio.Task[Any]) -> str:
+    """Where `task` waits: its coroutine and each one it awaits, innermost last (asyncio's
+    own stack of a suspended task stops at the outermost frame)."""
+    lines = [repr(task)]
+    awaited: Any = task.get_coro()
+    while awaited is not None:
+        frame = next(
+            (
+                getattr(awaited, a)
+                for a in ("cr_frame", "gi_frame", "ag_frame")
+                if hasattr(awaited, a)
+            ),
+            None,
+        )
+        if frame is None:
+            lines.append(f"  awaiting {awaited!r}")
+            break
+        lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaited = next(
+            (
+                getattr(awaited, a)
+                for a in ("cr_await", "gi_yieldfrom", "ag_await")
+                if hasattr(awaited, a)
+            ),
+            None,
+        )
+    return "\n".join(lines)
 
 
 @contextmanager

@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             if tracer_provider is not None:
                 tracer_provider.shutdown()  # flushes the spans still queued
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", _graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", _graphql),
@@ -96,6 +96,10 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         ],
         lifespan=lifespan,
     )
+    # Starlette answers `/graphql/` with a redirect whose Location it builds from the Host
+    # header, which the client chose (H1): a wrong path is a 404 instead.
+    app.router.redirect_slashes = False
+    return app
 
 
 class _GraphQLEndpoint:

@@ -49,7 +49,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Unset: JSON lines in production, readable text in development.
     log_format: Literal["text", "json"] | None = None
-    metrics_enabled: bool = True
+    # Unset: on in development; in production on only with KAI_METRICS_TOKEN, since
+    # /metrics shares the API's port (counts, routes and timings are not for strangers).
+    metrics_enabled: bool | None = None
+    # When set, GET /metrics asks for `Authorization: Bearer <token>` (Prometheus:
+    # `authorization: {credentials: ...}`); required to serve metrics in production.
+    metrics_token: SecretStr | None = None
     # OTLP/HTTP collector (e.g. http://otel-collector:4318). Unset: no tracing at all.
     otel_endpoint: str | None = None
     otel_service_name: str = "kai"
@@ -241,6 +246,10 @@ class Settings(BaseSettings):
                 "KAI_BROADCAST_URL (or KAI_REDIS_URL) must name a shared broker, not memory://: "
                 "replicas and workers would not see each other's events"
             )
+        if self.metrics_enabled and not self.metrics_token:
+            problems.append(
+                "KAI_METRICS_TOKEN must be set to serve /metrics (or KAI_METRICS_ENABLED=false)"
+            )
         if self.scanner != "none" and not self.clamd_url:
             problems.append("KAI_CLAMD_URL must point at clamd (or KAI_SCANNER=none, deliberately)")
         return problems
@@ -268,6 +277,12 @@ class Settings(BaseSettings):
         if self.egress_allowed_networks is not None:
             return parse_networks(self.egress_allowed_networks)
         return () if self.is_production else parse_networks(DEVELOPMENT_EGRESS)
+
+    @property
+    def metrics_served(self) -> bool:
+        if self.metrics_enabled is not None:
+            return self.metrics_enabled
+        return not self.is_production or self.metrics_token is not None
 
     @property
     def graphiql_enabled(self) -> bool:

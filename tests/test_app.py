@@ -165,3 +165,12 @@ async def test_bad_registration_input_names_the_field_and_writes_nothing(
     assert result.errors[0]["extensions"]["field"] == field
     users = (await client.execute(USERS_COUNT, token=admin["accessToken"])).ok()["users"]
     assert len(users) == 1
+
+
+async def test_H1_no_redirect_is_built_from_the_host_header(client: GraphQLClient) -> None:
+    # Starlette redirected /graphql/ to http://{Host}/graphql: the client chose where to.
+    for path in ("/graphql/", "/healthz/", "/files/x/"):
+        response = await client.http.get(path, headers={"host": "evil.example"})
+
+        assert response.status_code == 404, path
+        assert "location" not in response.headers

@@ -12,6 +12,7 @@ from asgi_lifespan import LifespanManager
 
 from kai import migrate
 from kai.app import create_app
+from kai.config import UnsafeSettingsError
 from kai.db import create_engine
 from tests.support.databases import postgres_database
 from tests.support.graphql_client import GraphQLClient
@@ -74,3 +75,38 @@ async def test_production_refuses_to_start_with_pending_migrations(tmp_path: Pat
         with pytest.raises(RuntimeError, match="kai migrate"):
             async with LifespanManager(app):
                 pass
+
+
+async def test_H1_production_serves_no_metrics_without_a_token(
+    production_client: GraphQLClient,
+) -> None:
+    # /metrics shares the API's port: routes, counts and timings are not for strangers.
+    response = await production_client.http.get("/metrics")
+
+    assert response.status_code == 404
+
+
+async def test_H1_metrics_behind_a_token_answer_only_those_who_carry_it(tmp_path: Path) -> None:
+    token = "m" * 40
+    async with postgres_database() as database:
+        engine = create_engine(database)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+        app = create_app(production(database, tmp_path, metrics_token=token))
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
+                anonymous = await http.get("/metrics")
+                wrong = await http.get("/metrics", headers={"authorization": "Bearer " + "x" * 40})
+                right = await http.get("/metrics", headers={"authorization": f"Bearer {token}"})
+
+    assert (anonymous.status_code, wrong.status_code) == (401, 401)
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert "kai_" not in anonymous.text + wrong.text
+    assert right.status_code == 200
+    assert "kai_" in right.text
+
+
+def test_H1_production_refuses_to_serve_metrics_without_a_token(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeSettingsError, match="KAI_METRICS_TOKEN"):
+        production("postgresql+asyncpg://kai@db/kai", tmp_path, metrics_enabled=True)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -205,9 +206,37 @@ async def test_a_handshake_from_an_origin_not_allowed_is_refused(
                 pass
         assert refused.value.response.status_code == 403
 
-        for origin in (allowed, server.url, None):  # listed, same origin, not a browser
+        # Listed; a page on loopback (development only); not a browser.
+        for origin in (allowed, server.url, None):
             async with ws_connect(server.url, protocol, token=token, origin=origin) as ws:
                 await ws.alive()
+
+
+async def test_H1_an_origin_that_only_matches_the_host_header_is_refused(
+    sqlite_url: str, tmp_path: Path, protocol: str
+) -> None:
+    # DNS rebinding: a hostile page's name now points at the server, so the browser sends
+    # Origin and Host of that same name. Strawberry took that as same-origin.
+    async with kai_server(sqlite_url, tmp_path, public_url="https://kai.example.test") as server:
+        port = urlsplit(server.url).port
+        rebound = f"http://rebound.example.test:{port}"
+
+        with pytest.raises(InvalidStatus) as refused:
+            async with ws_connect(rebound, protocol, origin=rebound, host="127.0.0.1", port=port):
+                pass
+        assert refused.value.response.status_code == 403
+
+        # The server's own public origin is allowed whatever the Host.
+        token = await signed_in(server.client)
+        async with ws_connect(
+            rebound,
+            protocol,
+            token=token,
+            origin="https://kai.example.test",
+            host="127.0.0.1",
+            port=port,
+        ) as ws:
+            await ws.alive()
 
 
 # --- W2: connection_init --------------------------------------------------------------

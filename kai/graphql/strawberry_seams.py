@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from contextlib import aclosing
 from typing import Any
+from urllib.parse import urlsplit
 
 import strawberry
 from cross_web import HTTPException
@@ -25,6 +27,7 @@ from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.streaming import SSETransport
+from strawberry.http.websocket_origin import normalize_origin
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -55,6 +58,8 @@ SEAMS = (
     # kept in `_provided_operation_name`, set here.
     "strawberry.types.execution:ExecutionContext.__post_init__",
     "strawberry.types.execution:ExecutionContext.operation_name",
+    # Strawberry lets a handshake through when Origin matches Host; kAI never trusts Host.
+    "strawberry.http.async_base_view:AsyncBaseHTTPView._check_websocket_origin",
 )
 
 
@@ -124,6 +129,40 @@ class LegacyStreamOwnership(BaseGraphQLWSHandler[Context, None]):
         if task is not None:
             task.cancel()
             await asyncio.wait([task])
+
+
+class ConfiguredOrigins(GraphQL[Context, None]):
+    """The WebSocket handshake's Origin is checked against the configured origins only
+    (KAI_PUBLIC_URL's and KAI_ALLOWED_ORIGINS, given to Strawberry as `allowed_origins`),
+    never against the Host header that the client chose (H1): with DNS rebinding, a
+    hostile page's Origin and Host agree. In development, pages on loopback (GraphiQL at
+    http://127.0.0.1:8000 or http://localhost:8000) are allowed too."""
+
+    loopback_pages_allowed = False
+
+    def _check_websocket_origin(self, request: Any) -> bool:
+        origin = self.get_websocket_headers(request).get("origin")
+        if origin is None:
+            return True  # not a browser: it carries no one's ambient credentials
+        if self.is_websocket_origin_allowed(request, origin):
+            return True
+        if self.loopback_pages_allowed and is_loopback_origin(origin):
+            return True
+        log.warning("refused a WebSocket handshake from origin %r", origin)
+        return False
+
+
+def is_loopback_origin(origin: str) -> bool:
+    normalized = normalize_origin(origin)
+    if normalized is None:
+        return False
+    host = urlsplit(normalized).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class StreamResponses(GraphQL[Context, None]):

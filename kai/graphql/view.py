@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.websocket_origin import normalize_origin
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -34,7 +35,7 @@ from kai.graphql.request_timeout import RequestTimedOut, timeout_response, withi
 from kai.graphql.socket_rules import CLOSE_CREDENTIALS_REVOKED, CLOSE_GOING_AWAY
 from kai.graphql.sse import EventStreams
 from kai.graphql.sse_negotiation import is_subscription
-from kai.graphql.strawberry_seams import StreamResponses
+from kai.graphql.strawberry_seams import ConfiguredOrigins, StreamResponses
 from kai.graphql.transport_ws import TransportWSHandler
 from kai.security.credential_checks import CredentialChecks
 from kai.services.shared import Services
@@ -42,7 +43,12 @@ from kai.services.shared import Services
 log = logging.getLogger(__name__)
 
 
-class KaiGraphQL(StreamResponses):
+def own_origin(public_url: str) -> list[str]:
+    origin = normalize_origin(public_url)
+    return [origin] if origin else []
+
+
+class KaiGraphQL(ConfiguredOrigins, StreamResponses):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
@@ -54,7 +60,8 @@ class KaiGraphQL(StreamResponses):
             allow_queries_via_get=settings.get_queries_enabled,
             multipart_uploads_enabled=True,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
-            allowed_origins=settings.allowed_origins,
+            # Pages on the server's own public origin, and those the settings name.
+            allowed_origins=[*settings.allowed_origins, *own_origin(settings.public_url)],
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
             # graphql-sse in distinct connections mode: POST /graphql with
             # Accept: text/event-stream, for clients that WebSockets cannot reach.
@@ -65,6 +72,7 @@ class KaiGraphQL(StreamResponses):
             ),
         )
         self.services = services
+        self.loopback_pages_allowed = not settings.is_production
         # Open sockets, closed with 1001 when the server shuts down (weak: a socket
         # that ended without its handler's clean-up is not kept alive by this).
         self.sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()

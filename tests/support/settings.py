@@ -41,7 +41,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     return Settings(_env_file=None, **values)
 
 
-def production(database: str, tmp_path: Path) -> Settings:
+def production(database: str, tmp_path: Path, **overrides: Any) -> Settings:
     """What production needs to start: PostgreSQL, a shared broker (the test Redis),
     an explicit choice about the virus scanner."""
     return make_settings(
@@ -52,4 +52,5 @@ def production(database: str, tmp_path: Path) -> Settings:
         jwt_secret="p" * 48,
         scanner="none",
         broadcast_url=redis_url_or_skip(),
+        **overrides,
     )

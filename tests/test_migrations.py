@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from kai import migrate
 from kai.db import create_engine
@@ -56,3 +58,37 @@ async def test_migrations_downgrade_to_nothing_and_up_again(empty_database_url: 
         assert not await migrate.pending(engine)
     finally:
         await engine.dispose()
+
+
+async def test_keys_stored_with_no_permissions_keep_all_of_their_owners(
+    empty_database_url: str,
+) -> None:
+    """Before 0005, [] meant "all of the owner's": such keys become ["*"] (K7)."""
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync: command.upgrade(migrate.alembic_config(sync), "0004")
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO user_account (id, email, role, is_active, created_at) "
+                    "VALUES ('usr_1', 'a@example.com', 'USER', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            for key_id, permissions in (("key_all", "[]"), ("key_some", '["agent.read"]')):
+                await connection.execute(
+                    text(
+                        "INSERT INTO api_key (id, user_id, name, prefix, key_hash, permissions, "
+                        "created_at) VALUES (:id, 'usr_1', 'k', :id, :id, :p, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": key_id, "p": permissions},
+                )
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT id, permissions FROM api_key"))).all()
+    finally:
+        await engine.dispose()
+
+    stored = {key_id: json.loads(p) if isinstance(p, str) else p for key_id, p in rows}
+    assert stored == {"key_all": ["*"], "key_some": ["agent.read"]}

@@ -318,3 +318,29 @@ async def test_k7_no_key_outlives_the_maximum_lifetime(client: GraphQLClient) ->
     assert refused.codes == ["BAD_USER_INPUT"], refused.body
     assert refused.errors[0]["extensions"]["field"] == "input.expiresAt"
     assert accepted.ok()["createApiKey"]["secret"]
+
+
+async def test_k7_an_empty_permission_list_is_a_key_that_may_do_nothing(
+    client: GraphQLClient,
+) -> None:
+    token = (await client.register("keeper@example.com"))["accessToken"]
+
+    empty = (
+        await client.execute(
+            CREATE_API_KEY, {"input": {"name": "n", "permissions": []}}, token=token
+        )
+    ).ok()["createApiKey"]
+    omitted = (await client.execute(CREATE_API_KEY, {"input": {"name": "all"}}, token=token)).ok()[
+        "createApiKey"
+    ]
+
+    # [] failed open: it made a key with all of the owner's permissions.
+    assert empty["apiKey"]["permissions"] == []
+    assert (await client.execute(SESSION_PERMISSIONS, token=empty["secret"])).ok()["session"][
+        "permissions"
+    ] == []
+    assert (await client.execute(API_KEYS, token=empty["secret"])).codes == ["FORBIDDEN"]
+    # Left out: all of the owner's, said as "*".
+    assert omitted["apiKey"]["permissions"] == ["*"]
+    everything = (await client.execute(SESSION_PERMISSIONS, token=token)).ok()
+    assert (await client.execute(SESSION_PERMISSIONS, token=omitted["secret"])).ok() == everything

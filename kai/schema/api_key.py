@@ -16,7 +16,10 @@ class ApiKey(Node):
         description="The first characters of the key, for recognising it; never the secret."
     )
     permissions: list[str] = strawberry.field(
-        description="Permissions the key is limited to; empty means all of the owner's."
+        description=(
+            "Permissions the key is limited to: `*` means all of the owner's (keys made "
+            "without `permissions`); empty means none."
+        )
     )
     agent_ids: list[strawberry.ID] | None = strawberry.field(
         description="Agents the key is limited to; null means any of the owner's agents."
@@ -61,7 +64,10 @@ class ApiKeyInput:
     )
     permissions: list[str] | None = strawberry.field(
         default=None,
-        description="Patterns like agent.read or agent.*; each within the maker's own rights.",
+        description=(
+            "Patterns like agent.read or agent.*, each within the maker's own rights. Left "
+            "out: all of the maker's (shown as `*`); an empty list: no permission at all."
+        ),
     )
     agent_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Limit the key to these agents."

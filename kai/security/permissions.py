@@ -96,23 +96,27 @@ class PermissionMatrix:
 
 
 class Grant:
-    """What one principal may do: its role's patterns, narrowed by an API key's."""
+    """What one principal may do: its role's patterns, narrowed by an API key's.
+
+    A session has no key patterns (None): its role's, all of them. An API key's are
+    stored with it: `*` for "all of the owner's", none (empty) for nothing at all (K7:
+    an empty list once meant all of them, so `permissions: []` failed open).
+    """
 
     __slots__ = ("_key_patterns", "_role_patterns")
 
-    def __init__(self, role_patterns: Iterable[str], key_patterns: Iterable[str] = ()):
+    def __init__(self, role_patterns: Iterable[str], key_patterns: Iterable[str] | None = None):
         self._role_patterns = tuple(role_patterns)
-        # Empty means "all of the owner's" (CONTRACT: ApiKey.permissions).
-        self._key_patterns = tuple(key_patterns)
+        self._key_patterns = None if key_patterns is None else tuple(key_patterns)
 
     @property
-    def key_patterns(self) -> tuple[str, ...]:
+    def key_patterns(self) -> tuple[str, ...] | None:
         return self._key_patterns
 
     def allows(self, permission: str) -> bool:
         if not any(pattern_matches(p, permission) for p in self._role_patterns):
             return False
-        if self._key_patterns:
+        if self._key_patterns is not None:
             return any(pattern_matches(p, permission) for p in self._key_patterns)
         return True
 
@@ -120,7 +124,7 @@ class Grant:
         """May this principal hand out `pattern` (to an API key) without widening itself?"""
         if not any(pattern_covers(p, pattern) for p in self._role_patterns):
             return False
-        if self._key_patterns:
+        if self._key_patterns is not None:
             return any(pattern_covers(p, pattern) for p in self._key_patterns)
         return True
 

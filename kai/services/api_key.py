@@ -82,7 +82,12 @@ class ApiKeyService:
         return CreatedApiKey(api_key, secret)
 
     def _scopes(self, principal: Principal, permissions: Sequence[str] | None) -> list[str]:
-        requested = sorted(set(permissions or ()))
+        if permissions is None:
+            # Omitted: all of the maker's; a key made with a narrowed key stays at least
+            # as narrow as its maker. An empty list is a key with no permission (K7).
+            narrowed = principal.grant.key_patterns
+            return ["*"] if narrowed is None else list(narrowed)
+        requested = sorted(set(permissions))
         if len(requested) > MAX_PERMISSIONS:
             raise BadUserInput(f"At most {MAX_PERMISSIONS} permissions.", field="input.permissions")
         for pattern in requested:
@@ -90,8 +95,7 @@ class ApiKeyService:
                 raise BadUserInput(f"Unknown permission: {pattern!r}.", field="input.permissions")
             if not principal.grant.covers(pattern):
                 raise Forbidden(pattern)
-        # A key made with a narrowed key stays at least as narrow as its maker.
-        return requested or list(principal.grant.key_patterns)
+        return requested
 
     async def _agents(
         self, principal: Principal, agent_ids: Sequence[str] | None

@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     embeddings_api_key: SecretStr | None = None
     # At most this many characters of a file's text are indexed for search.
     index_max_chars: int = Field(default=2_000_000, gt=0)
+    # A file's text is read by a child process with these bounds (a hostile PDF costs
+    # that process, never the server's): past them the file is just not searchable.
+    extract_timeout_seconds: float = Field(default=60.0, gt=0)
+    extract_max_memory_mb: int = Field(default=1024, ge=64)
 
     rate_limit_auth_per_ip: int = 30
     rate_limit_auth_per_account: int = 10

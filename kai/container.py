@@ -40,6 +40,7 @@ from kai.services.task import TaskService
 from kai.services.task_shares import TaskShares
 from kai.services.user import UserService
 from kai.storage import from_settings
+from kai.storage.text_process import ExtractionLimits
 from kai.workers.dispatch import LocalDispatcher
 from kai.workers.redis_stream_broker import build_broker
 from kai.workers.taskiq_dispatch import TaskiqDispatcher
@@ -196,7 +197,11 @@ def build_files(
         tasks=tasks,
         max_upload_bytes=settings.max_upload_bytes,
         allowed_types=settings.allowed_mime_types,
-        index_max_chars=settings.index_max_chars,
+        extraction=ExtractionLimits(
+            max_chars=settings.index_max_chars,
+            timeout_seconds=settings.extract_timeout_seconds,
+            memory_bytes=settings.extract_max_memory_mb * 1024 * 1024,
+        ),
     )
 
 

@@ -113,3 +113,25 @@ async def test_search_input_is_bounded(client: GraphQLClient) -> None:
     assert too_long.codes == ["BAD_USER_INPUT"]
     assert bad_limit.codes == ["BAD_USER_INPUT"]
     assert empty.ok()["search"] == []
+
+
+async def test_C3_a_pdf_that_cannot_be_read_is_skipped_once_not_retried(
+    client: GraphQLClient, app: Any
+) -> None:
+    token = await signed_in(client)
+    damaged = b"%PDF-1.7\n" + b"\x00garbage that no reader can parse\n" * 50
+    (await upload(client, token, damaged, filename="d.pdf", content_type="application/pdf")).ok()
+
+    services = services_of(app)
+    async with asyncio.timeout(20):
+        while True:
+            async with services.sessionmaker() as session:
+                task = await session.scalar(select(Task))
+            if task is not None and task.state is TaskState.COMPLETED:
+                break
+            await asyncio.sleep(0.05)
+
+    # The same file fails the same way again: three more tries would only burn CPU.
+    assert task.attempts == 1
+    assert task.result["passages"] == 0
+    assert "damaged" in task.result["skipped"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import os
 import re
 import tracemalloc
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from kai.storage.text import INDEXED_TYPES, TextUnavailable, chunk_text, extract_text
+from kai.storage.text_process import ExtractionLimits, extract_text_apart
 
 BIG = 20 * 1024 * 1024
 
@@ -300,3 +303,69 @@ def test_no_passage_holds_runs_of_whitespace(size: int, overlap: int) -> None:
     for passage in chunk_text(text, size=size, overlap=overlap):
         assert not re.search(r"[ \t\u00a0]{2}|\n{3}|^\s|\s$", passage), repr(passage)
         assert len(passage) <= size
+
+
+# --- C3: in a child process, bounded and timed out -------------------------------------
+
+
+def extraction_children() -> list[int]:
+    """This process's children that are text extractions (read from /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields.get("PPid", "0")) == os.getpid() and b"text_process" in cmdline:
+            found.append(int(status.parent.name))
+    return found
+
+
+async def test_C3_text_is_read_by_a_child_process(tmp_path: Path) -> None:
+    path = tmp_path / "f.pdf"
+    path.write_bytes(pdf_bytes(["Quarterly figures are late"]))
+
+    text = await extract_text_apart(path, "application/pdf", ExtractionLimits())
+
+    assert "Quarterly figures are late" in text
+
+
+async def test_C3_a_child_past_its_timeout_is_killed_and_the_file_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "f.txt"
+    path.write_text("plenty of words " * 1000)
+
+    with pytest.raises(TextUnavailable, match="took longer than"):
+        await extract_text_apart(path, "text/plain", ExtractionLimits(timeout_seconds=0.001))
+
+    assert extraction_children() == []
+
+
+async def test_C3_a_child_past_its_memory_limit_ends_and_the_file_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "f.txt"
+    path.write_text("plenty of words")
+
+    # Too little address space for the interpreter and its imports: the child fails.
+    with pytest.raises(TextUnavailable, match="memory and time allowed"):
+        await extract_text_apart(path, "text/plain", ExtractionLimits(memory_bytes=16 * 2**20))
+
+    assert extraction_children() == []
+
+
+async def test_C3_a_cancelled_extraction_leaves_no_child_behind(tmp_path: Path) -> None:
+    path = tmp_path / "f.txt"
+    path.write_text("plenty of words")
+    reading = asyncio.ensure_future(extract_text_apart(path, "text/plain", ExtractionLimits()))
+    await asyncio.sleep(0.05)  # the child has started
+
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+
+    assert extraction_children() == []

@@ -43,7 +43,8 @@ from kai.storage.scanner import Scanner, ScannerUnavailable
 from kai.storage.search_index import SearchIndex
 from kai.storage.signing import DownloadSigner
 from kai.storage.sniff import HEAD_BYTES, ContentSniffer, decide_type
-from kai.storage.text import INDEXED_TYPES, extract_text
+from kai.storage.text import INDEXED_TYPES, TextUnavailable
+from kai.storage.text_process import ExtractionLimits, extract_text_apart
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class FileService:
         tasks: TaskService,
         max_upload_bytes: int,
         allowed_types: Sequence[str],
-        index_max_chars: int,
+        extraction: ExtractionLimits,
     ):
         self._sessionmaker = sessionmaker
         self.blobs = blobs
@@ -103,7 +104,7 @@ class FileService:
         self._tasks = tasks
         self.max_upload_bytes = max_upload_bytes
         self._allowed = frozenset(allowed_types)
-        self._index_max_chars = index_max_chars
+        self._extraction = extraction
 
     # -- upload -------------------------------------------------------------------
 
@@ -297,7 +298,12 @@ class FileService:
         row = await self.get(file_id=file_id)
         if row is None:
             return {"fileId": file_id, "passages": 0, "skipped": "file deleted"}
-        text = await self._text_of(row)
+        try:
+            text = await self._text_of(row)
+        except TextUnavailable as exc:
+            # The same file fails the same way again: not searchable, not retried.
+            log.info("file %s not indexed: %s", row.id, exc)
+            return {"fileId": row.id, "passages": 0, "skipped": str(exc)}
         await report(0.5)
         passages = await self.search_index.index_file(
             file_id=row.id, owner_id=row.owner_id, agent_id=row.agent_id, text=text
@@ -312,16 +318,14 @@ class FileService:
 
     async def _text_of(self, row: StoredFile) -> str:
         """Extraction reads a file (pypdf needs one it can seek): the blob, spooled to a
-        temporary file, then read in a thread."""
+        temporary file, then read by a bounded child process (C3)."""
         with tempfile.TemporaryDirectory(prefix="kai-index-") as directory:
             path = Path(directory) / "blob"
             with path.open("wb") as spool:
                 async with self.download(row) as chunks:
                     async for chunk in chunks:
                         await asyncio.to_thread(spool.write, chunk)
-            return await asyncio.to_thread(
-                extract_text, path, row.mime_type, max_chars=self._index_max_chars
-            )
+            return await extract_text_apart(path, row.mime_type, self._extraction)
 
     async def search(
         self, *, principal: Principal, query: str, agent_id: str | None, limit: int

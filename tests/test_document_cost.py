@@ -14,14 +14,24 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from graphql import DocumentNode, FieldNode, FragmentSpreadNode, InlineFragmentNode, parse, visit
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    parse,
+    validate,
+    visit,
+)
 from graphql.language import Visitor
+from graphql.validation import OverlappingFieldsCanBeMergedRule
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kai.graphql.extensions.limits import MAX_INTROSPECTION_SELECTIONS, QueryLimits, check_document
 from kai.graphql.extensions.rate_limits import root_fields
 from kai.graphql.visits import TooMuchWork, Visits
+from tests.support.graphql_client import GraphQLClient
 
 LIMITS = QueryLimits(max_depth=15, max_aliases=30, max_tokens=2000)
 WALKS_PER_SELECTION = 2  # the limits look at each selection for depth, then for aliases
@@ -112,3 +122,78 @@ def test_a_walk_past_its_budget_is_refused_as_too_complex() -> None:
     with pytest.raises(TooMuchWork) as refusal:
         root_fields(document, "Q", {}, visits)
     assert refusal.value.as_extensions()["code"] == "QUERY_TOO_COMPLEX"
+
+
+# --- C2: the overlapping-fields rule, last and counted -----------------------------------
+
+NESTED = "agents { tasks { edges { node { id state } } } }"
+
+
+def _schema() -> Any:
+    from kai.graphql.schema import build_schema
+
+    return build_schema()._schema
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    copies=st.integers(2, 150),
+    shape=st.sampled_from([NESTED, "agents { id name state type }", "me { id email role }"]),
+)
+def test_C2_repeated_fields_are_refused_exactly_when_their_comparisons_pass_the_budget(
+    copies: int, shape: str
+) -> None:
+    from kai.graphql.extensions import overlapping_fields
+
+    schema = _schema()
+    document = parse("{ " + " ".join([shape] * copies) + " }", max_tokens=None)
+    unbounded = Visits()
+    token = overlapping_fields._comparisons.set(unbounded)
+    try:
+        assert validate(schema, document, [OverlappingFieldsCanBeMergedRule]) == []
+    finally:
+        overlapping_fields._comparisons.reset(token)
+
+    errors = overlapping_fields.overlap_errors(schema, document, LIMITS.max_tokens)
+
+    budget = overlapping_fields.COMPARISONS_PER_TOKEN * LIMITS.max_tokens
+    codes = [(e.extensions or {}).get("code") for e in errors]
+    assert codes == (["QUERY_TOO_COMPLEX"] if unbounded.count > budget else [])
+
+
+async def test_C2_fields_that_do_not_merge_are_still_refused(client: GraphQLClient) -> None:
+    result = await client.execute("{ me { id: email id } }")
+
+    assert result.codes == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_C2_the_costly_rule_does_not_run_for_a_document_over_a_cheap_limit(
+    client: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kai.graphql.extensions import limits
+
+    calls: list[Any] = []
+
+    def counted(*args: Any) -> list[Any]:
+        calls.append(args)
+        return []
+
+    monkeypatch.setattr(limits, "overlap_errors", counted)
+    # 13 fields deep (the limit is 10), every field real.
+    too_deep = (
+        "{ agents { tasks { edges { node { agent { tasks { edges { node { agent { tasks "
+        "{ edges { node { id } } } } } } } } } } } } }"
+    )
+
+    assert (await client.execute(too_deep)).codes == ["QUERY_TOO_COMPLEX"]
+    assert calls == []
+    assert (await client.execute("{ agents { id } agents { id } }")).codes == ["UNAUTHENTICATED"]
+    assert len(calls) == 1
+
+
+async def test_C2_a_flood_of_repeated_nested_fields_is_refused_as_too_complex(
+    client: GraphQLClient,
+) -> None:
+    flood = "{ " + " ".join([NESTED] * 120) + " }"  # within the 2000-token limit
+
+    assert (await client.execute(flood)).codes == ["QUERY_TOO_COMPLEX"]

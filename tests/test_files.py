@@ -4,6 +4,7 @@ and every kind of bad input of docs/security.md's Files section."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -426,3 +427,49 @@ async def test_F8_an_upload_cut_off_half_way_leaves_nothing(
         await hang_up_half_way(base_url, token, declared=8 * MiB, sent=4 * MiB)
         await nothing_stored(app, settings)
     assert set(os.listdir(tempfile.gettempdir())) - temp_before == set()
+
+
+async def test_J2_one_file_mapped_to_two_uploads_stores_it_twice_whole(
+    client: GraphQLClient, app: Any
+) -> None:
+    """The multipart spec lets one file fill several variables: each upload reads all of
+    it (the second read an exhausted stream: INTERNAL_SERVER_ERROR after the first was
+    stored)."""
+    token = await signed_in(client)
+    content = b"the same notes, twice\n" * 100
+    query = """
+    mutation Twice($a: Upload!, $b: Upload!) {
+      first: uploadFile(file: $a) { id size checksum }
+      second: uploadFile(file: $b) { id size checksum }
+    }"""
+    boundary = "kai-twice"
+    operations = {"query": query, "variables": {"a": None, "b": None}}
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+            f"{json.dumps(operations)}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
+            f"{json.dumps({'0': ['variables.a', 'variables.b']})}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="n.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    response = await client.http.post(
+        "/graphql",
+        content=body,
+        headers={
+            "content-type": f"multipart/form-data; boundary={boundary}",
+            "authorization": f"Bearer {token}",
+            "apollo-require-preflight": "true",
+        },
+    )
+
+    data = response.json()["data"]
+    assert "errors" not in response.json(), response.json()
+    checksum = hashlib.sha256(content).hexdigest()
+    for stored in (data["first"], data["second"]):
+        assert (stored["size"], stored["checksum"]) == (len(content), checksum)
+    assert data["first"]["id"] != data["second"]["id"]

@@ -20,6 +20,7 @@ from kai import aiosqlite_seams
 from kai.egress import client as egress_client
 from kai.events import link
 from kai.graphql import strawberry_seams
+from kai.graphql.extensions import overlapping_fields
 from kai.workers import redis_stream_broker
 
 # The digest of each seam's source in the version kAI was written against. When a test
@@ -53,6 +54,7 @@ REVIEWED = {
     "aiosqlite.core:Connection.close": "fc2f5eed157028d0",
     "httpx._transports.default:AsyncHTTPTransport.__init__": "f2b5ed3e833ce232",
     "httpcore._async.connection_pool:AsyncConnectionPool.__init__": "f479a1be35ab52fd",
+    "graphql.validation.rules.overlapping_fields_can_be_merged:find_conflict": "78d89b7f04c84c9d",
 }
 
 SEAMS = (
@@ -61,6 +63,7 @@ SEAMS = (
     *link.SEAMS,
     *aiosqlite_seams.SEAMS,
     *egress_client.SEAMS,
+    *overlapping_fields.SEAMS,
 )
 
 
@@ -69,7 +72,7 @@ def seam_source(seam: str) -> str:
     module_name, _, path = seam.partition(":")
     owner_name, _, attribute = path.rpartition(".")
     owner = importlib.import_module(module_name)
-    for part in owner_name.split("."):
+    for part in owner_name.split(".") if owner_name else ():  # "module:function": the module
         owner = getattr(owner, part)
     found = vars(owner).get(attribute)  # its own, not inherited: that is what was read
     assert found is not None, f"{seam} is gone"
@@ -97,7 +100,15 @@ def test_the_library_side_of_each_seam_is_as_reviewed(seam: str) -> None:
 
 @pytest.mark.parametrize(
     "distribution",
-    ["strawberry-graphql", "taskiq-redis", "broadcaster", "aiosqlite", "httpx", "httpcore"],
+    [
+        "strawberry-graphql",
+        "taskiq-redis",
+        "broadcaster",
+        "aiosqlite",
+        "httpx",
+        "httpcore",
+        "graphql-core",
+    ],
 )
 def test_libraries_with_seams_are_pinned_to_the_reviewed_minor_version(
     distribution: str,

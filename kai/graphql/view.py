@@ -104,16 +104,19 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
             await response(scope, receive, send)
             return
         try:
-            response = await self.run(request)
-        except ClientDisconnect:
-            return  # it went before its request was read: nobody to answer, nothing to log
-        except HTTPException as exc:
-            response = http_error(exc.status_code, exc.reason)
-        except StarletteHTTPException as exc:  # e.g. a multipart body that does not parse
-            response = http_error(exc.status_code, exc.detail)
-        except RequestTimedOut as exc:
-            response = timeout_response(exc.seconds)
-        await response(scope, receive, send)
+            try:
+                response = await self.run(request)
+            except ClientDisconnect:
+                return  # it went before its request was read: nobody to answer, nothing to log
+            except HTTPException as exc:
+                response = http_error(exc.status_code, exc.reason)
+            except StarletteHTTPException as exc:  # e.g. a multipart body that does not parse
+                response = http_error(exc.status_code, exc.detail)
+            except RequestTimedOut as exc:
+                response = timeout_response(exc.seconds)
+            await response(scope, receive, send)
+        finally:
+            await request.close()  # an upload's spooled files, once every resolver is done
 
     async def execute_operation(
         self,

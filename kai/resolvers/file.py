@@ -153,8 +153,8 @@ class FileMutation:
         except KaiError as exc:
             metrics.UPLOADS_REFUSED.labels(exc.code.value).inc()
             raise
-        finally:
-            await file.close()
+        # The spooled file is closed with the request (KaiGraphQL): the multipart spec lets
+        # one file fill several variables, and the next uploadFile may read it again.
         return File.from_row(row)
 
     @strawberry.mutation(description="Deletes the file, its stored bytes and its search passages.")

@@ -113,6 +113,9 @@ class FileService:
     ) -> StoredFile:
         name = sanitise_filename(source.filename)
         declared = source.content_type
+        # From its start: the multipart spec lets one file fill several variables (two
+        # uploadFile fields of one document), and the one before read it to its end.
+        await source.seek(0)
         sniffer = ContentSniffer()
         digest = hashlib.sha256()
         size = 0

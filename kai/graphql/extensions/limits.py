@@ -47,10 +47,11 @@ from graphql import (
     ValidationRule,
 )
 from graphql.error import GraphQLSyntaxError
-from graphql.validation import MaxIntrospectionDepthRule
+from graphql.validation import MaxIntrospectionDepthRule, OverlappingFieldsCanBeMergedRule
 from strawberry.extensions import SchemaExtension
 
 from kai.errors import ErrorCode
+from kai.graphql.extensions.overlapping_fields import overlap_errors
 from kai.graphql.visits import TooMuchWork, Visits
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
@@ -93,8 +94,10 @@ class QueryLimitsExtension(SchemaExtension):
         options = cast(dict[str, Any], context.parse_options)
         options["max_lexical_tokens"] = self.limits.max_tokens
         options["max_comments"] = self.limits.max_tokens
+        # The overlapping-fields rule runs from the limits' rule instead, last and counted.
+        replaced = (MaxIntrospectionDepthRule, OverlappingFieldsCanBeMergedRule)
         context.validation_rules = (
-            *(rule for rule in context.validation_rules if rule is not MaxIntrospectionDepthRule),
+            *(rule for rule in context.validation_rules if rule not in replaced),
             _rule_for(self.limits),
         )
         yield
@@ -133,6 +136,8 @@ def _make_rule(limits: QueryLimits) -> type[ValidationRule]:
                 errors = [too_complex("The document nests fragments too deeply.")]
             except TooMuchWork as exc:
                 errors = [too_complex(exc.message)]
+            if not errors:  # within every cheap limit: only then the costly rule (C2)
+                errors = overlap_errors(self.context.schema, node, limits.max_tokens)
             for error in errors:
                 self.report_error(error)
 

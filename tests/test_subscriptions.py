@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -273,6 +274,35 @@ async def test_bad_or_missing_credentials_are_refused(
 
     expected = 4400 if payload == [] else 4403
     assert code == expected
+
+
+async def test_Q1_a_user_holds_at_most_their_share_of_open_sockets(
+    sqlite_url: str, tmp_path: Path, protocol: str
+) -> None:
+    async with kai_server(sqlite_url, tmp_path, quota_sockets_per_user=3) as server:
+        token = await signed_in(server.client)
+        other = await signed_in(server.client, "other@example.com")
+        async with contextlib.AsyncExitStack() as held:
+            for _ in range(3):
+                ws = await held.enter_async_context(ws_connect(server.url, protocol, token=token))
+                await ws.alive()
+
+            async with ws_connect(server.url, protocol) as fourth:
+                await fourth.send({"type": "connection_init", "payload": bearer(token)})
+                if protocol == LEGACY_WS:
+                    answer = await fourth.receive(None)
+                    assert answer.type == "connection_error", answer
+                    assert answer.payload["code"] == "QUOTA_EXCEEDED"
+                code, _ = await fourth.closed()
+            assert code == 4403
+
+            # Another user's share is their own.
+            async with ws_connect(server.url, protocol, token=other) as theirs:
+                await theirs.alive()
+
+        # Once one is closed, there is room again.
+        async with ws_connect(server.url, protocol, token=token) as again:
+            await again.alive()
 
 
 async def test_a_second_connection_init_closes_4429(

@@ -4,7 +4,7 @@ live progress (agent events and taskUpdates over real WebSockets), broker refusa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,18 +29,19 @@ from tests.support.agents import CREATE, DELETE, create_echo, signed_in
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
 from tests.support.servers import free_port, serve_app
-from tests.support.settings import make_settings
+from tests.support.tasks import (
+    BACKOFF,
+    ENQUEUE,
+    LONG,
+    TASK_FIELDS,
+    WAIT,
+    enqueue,
+    row_in,
+    row_when,
+    task_settings,
+)
 from tests.support.ws_client import PROTOCOLS, ws_connect
 
-TASK_FIELDS = """
-  id type state payload progress result error attempts priority createdAt startedAt completedAt
-  agent { id }
-"""
-ENQUEUE = f"""
-mutation Enqueue($agentId: ID!, $input: TaskInput!, $key: String) {{
-  enqueueTask(agentId: $agentId, input: $input, idempotencyKey: $key) {{ {TASK_FIELDS} }}
-}}
-"""
 CANCEL = f"mutation Cancel($id: ID!) {{ cancelTask(id: $id) {{ {TASK_FIELDS} }} }}"
 TASK = f"query Task($id: ID!) {{ task(id: $id) {{ {TASK_FIELDS} }} }}"
 NODE = "query Node($id: ID!) { node(id: $id) { id ... on Task { state type } } }"
@@ -65,23 +66,7 @@ subscription Events($agentId: ID!, $after: Int) {
   agentEvents(agentId: $agentId, after: $after) { seq type data }
 }
 """
-WAIT = 10.0
-# A task that runs for a long time unless stopped: 200 steps of 50 ms.
-LONG = {"steps": 200, "stepSeconds": 0.05}
-BACKOFF = 0.2
-
 T = TypeVar("T")
-
-
-def task_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    """One in-process worker (so ordering is observable), a brisk sweeper, short backoff."""
-    values: dict[str, Any] = {
-        "task_concurrency": 1,
-        "task_sweep_seconds": 0.05,
-        "task_heartbeat_seconds": 0.2,
-        "task_backoff_seconds": BACKOFF,
-    }
-    return make_settings(database_url, data_dir, **(values | overrides))
 
 
 @pytest.fixture
@@ -92,47 +77,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def services(app: Any) -> Services:
     return services_of(app)
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = WAIT) -> T:  # noqa: ASYNC109
-    """The first truthy answer of `probe`, polled; fails the test after `timeout`."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await probe()
-            if value:
-                return value
-            await asyncio.sleep(0.02)
-
-
-async def row_when(
-    services: Services,
-    task_id: str,
-    check: Callable[[TaskRow], bool],
-    timeout: float = WAIT,  # noqa: ASYNC109
-) -> TaskRow:
-    async def probe() -> TaskRow | None:
-        row = await services.tasks.get(task_id=task_id)
-        assert row is not None
-        return row if check(row) else None
-
-    return await eventually(probe, timeout)
-
-
-async def row_in(
-    services: Services,
-    task_id: str,
-    *states: TaskState,
-    timeout: float = WAIT,  # noqa: ASYNC109
-) -> TaskRow:
-    return await row_when(services, task_id, lambda row: row.state in states, timeout)
-
-
-async def enqueue(
-    client: GraphQLClient, token: str, agent_id: str, key: str | None = None, **input: Any
-) -> dict[str, Any]:
-    input.setdefault("type", "echo")
-    variables = {"agentId": agent_id, "input": input, "key": key}
-    return (await client.execute(ENQUEUE, variables, token=token)).ok()["enqueueTask"]  # type: ignore[no-any-return]
 
 
 async def cancel(client: GraphQLClient, token: str, task_id: str) -> dict[str, Any]:

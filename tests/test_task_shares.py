@@ -21,8 +21,8 @@ from kai.workers.runner import TIMEOUT_ERROR
 from tests.support.agents import create_echo, signed_in
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
+from tests.support.tasks import ENQUEUE, LONG, enqueue, eventually, row_in, task_settings
 from tests.support.uploads import upload
-from tests.test_task import ENQUEUE, LONG, enqueue, eventually, row_in, task_settings
 
 
 async def running_by_owner(services: Services) -> dict[str, int]:

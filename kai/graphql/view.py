@@ -27,7 +27,7 @@ from strawberry.subscriptions import (
 )
 
 from kai.context import Context, bearer_credential
-from kai.errors import KaiError
+from kai.errors import ErrorCode, KaiError
 from kai.graphql.csrf import CSRF_REFUSAL, csrf_safe
 from kai.graphql.http_errors import http_error
 from kai.graphql.legacy_ws import LegacyWSHandler
@@ -76,6 +76,8 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         # Open sockets, closed with 1001 when the server shuts down (weak: a socket
         # that ended without its handler's clean-up is not kept alive by this).
         self.sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()
+        # Whose each signed-in socket is, for the per-user cap (Q1).
+        self.socket_users: weakref.WeakKeyDictionary[WebSocket, str] = weakref.WeakKeyDictionary()
         self.credential_checks = CredentialChecks(
             services.authenticator, max_age=settings.ws_auth_check_seconds / 2
         )
@@ -204,10 +206,31 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         except KaiError as exc:
             raise ConnectionRejectionError({"reason": "invalid credentials"}) from exc
         assert principal is not None
+        self._within_socket_share(context.connection, principal.user_id)
         task = asyncio.create_task(self._watch_credentials(context))
         context.background.add(task)
         task.add_done_callback(context.background.discard)
         return None
+
+    def _within_socket_share(self, websocket: Any, user_id: str) -> None:
+        """One user holds at most KAI_QUOTA_SOCKETS_PER_USER open sockets on this server
+        (Q1): each costs a task, buffers and a credential check every few seconds."""
+        limit = self.services.settings.quota_sockets_per_user
+        open_ones = sum(
+            1
+            for socket, owner in list(self.socket_users.items())
+            if owner == user_id
+            and socket is not websocket
+            and socket.application_state is WebSocketState.CONNECTED
+        )
+        if open_ones >= limit:
+            raise ConnectionRejectionError(
+                {
+                    "reason": f"at most {limit} open sockets per user; close one first",
+                    "code": ErrorCode.QUOTA_EXCEEDED.value,
+                }
+            )
+        self.socket_users[websocket] = user_id
 
     async def _watch_credentials(self, context: Context) -> None:
         """Close the socket once its session or key stops working (S7, W3)."""

@@ -143,7 +143,8 @@ TEST_BUDGETS = {
     f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "10000"
     for family in ("QUERY", "MUTATION", "SUBSCRIBE", "UPLOAD", "AGENT", "ANONYMOUS")
 } | {
-    f"KAI_QUOTA_{quota}_PER_USER": "100000" for quota in ("AGENTS", "QUEUED_TASKS", "RUNNING_TASKS")
+    f"KAI_QUOTA_{quota}_PER_USER": "100000"
+    for quota in ("AGENTS", "QUEUED_TASKS", "RUNNING_TASKS", "SOCKETS")
 }
 
 

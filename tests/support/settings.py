@@ -34,6 +34,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "quota_agents_per_user": 100_000,
         "quota_queued_tasks_per_user": 100_000,
         "quota_running_tasks_per_user": 100_000,
+        "quota_sockets_per_user": 100_000,
         # In-memory Qdrant: each test's index starts empty and costs no disk.
         "qdrant_url": ":memory:",
     }

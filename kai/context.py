@@ -114,6 +114,7 @@ class Context:
         permitted: bool = True,
         hide_denial: bool = False,
         agent_id: str | None = None,
+        fold: str | None = None,
     ) -> Principal:
         """Check a permission and, for an object, its ownership; audit the outcome either way.
 
@@ -125,7 +126,8 @@ class Context:
         beyond the matrix (nobody changes their own role, K4), so the audit row
         records the refusal. `hide_denial` answers a missing permission with
         NOT_FOUND, for lookups of a kind the caller sees only part of (their own
-        account among users). `agent_id` applies an API key's agent narrowing.
+        account among users). `agent_id` applies an API key's agent narrowing. `fold`:
+        the check is one of a list's items (kai.security.audit), audited once per list.
         """
         principal = await self.principal()
         allowed = permitted and principal.can(permission)
@@ -134,7 +136,7 @@ class Context:
             and (owner_id is None or principal.may_act_on(owner_id))
             and (agent_id is None or principal.may_use_agent(agent_id))
         )
-        self.auditor.record(principal, permission, resource, allowed and visible)
+        self.auditor.record(principal, permission, resource, allowed and visible, fold=fold)
         if not allowed:
             raise NotFound() if hide_denial else Forbidden(permission)
         if not visible:
@@ -163,3 +165,18 @@ class Context:
 
 # What every field resolver receives: `info.context` is a kai Context.
 Info = strawberry.Info[Context, None]
+
+
+def list_field(info: Info) -> str | None:
+    """The path of the field being resolved without list indices (`agents.tasks`), when
+    it is resolved for an item of a list; None outside any list (`agent(id) { tasks }`)."""
+    keys: list[str] = []
+    in_list = False
+    path: Any = info.path
+    while path is not None:
+        if isinstance(path.key, int):
+            in_list = True
+        else:
+            keys.append(str(path.key))
+        path = path.prev
+    return ".".join(reversed(keys)) if in_list else None

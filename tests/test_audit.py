@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlmodel import col
 
 from kai.models.audit import AuditEntry
+from tests.support.agents import create_echo
 from tests.support.graphql_client import DEFAULT_PASSWORD, GraphQLClient
 
 API_KEYS = "query { apiKeys { id } }"
@@ -359,3 +360,36 @@ async def test_node_of_an_unknown_audit_id_is_not_found(
     result = await client.execute(NODE, {"id": entry_id}, token=admin["accessToken"])
 
     assert result.codes == ["NOT_FOUND"]
+
+
+AGENTS_WITH_ITEMS = "{ agents { id tasks { edges { node { id } } } files { id } } }"
+TWO_AGENTS = """
+query($a: ID!, $b: ID!) { a: agent(id: $a) { tasks { edges { node { id } } } }
+                          b: agent(id: $b) { tasks { edges { node { id } } } } }
+"""
+
+
+async def test_k7_a_field_checked_on_each_item_of_a_list_is_one_row(
+    client: GraphQLClient, app: Any
+) -> None:
+    """60 agents with two checked fields each wrote 121 rows: now one per check."""
+    admin, _ = await admin_and_user(client)
+    token, admin_id = admin["accessToken"], admin["user"]["id"]
+    agents = [await create_echo(client, token, name=f"e{i}") for i in range(6)]
+    before = await audit_rows(app)
+
+    (await client.execute(AGENTS_WITH_ITEMS, token=token)).ok()
+
+    first = f"agent:{agents[0]['id']} (+5 more in this list)"
+    assert await new_rows(app, before) == [
+        Row(admin_id, "agent.read", None, True),
+        Row(admin_id, "task.read", first, True),
+        Row(admin_id, "file.download", first, True),
+    ]
+    # Outside a list, each check is its own row, as before.
+    before = await audit_rows(app)
+    variables = {"a": agents[0]["id"], "b": agents[1]["id"]}
+    (await client.execute(TWO_AGENTS, variables, token=token)).ok()
+    actions = [(row.action, row.resource) for row in await new_rows(app, before)]
+    assert actions.count(("task.read", f"agent:{agents[0]['id']}")) == 1
+    assert actions.count(("task.read", f"agent:{agents[1]['id']}")) == 1

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from kai.context import Info
+from kai.context import Info, list_field
 from kai.errors import NotFound
 from kai.models.agent import Agent as AgentRow
 from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
@@ -85,6 +85,7 @@ class Agent(Node):
             resource=f"agent:{self.row.id}",
             owner_id=self.row.owner_id,
             agent_id=self.row.id,
+            fold=list_field(info),
         )
         page = await info.context.loaders.tasks_by_agent_id.load(
             (self.row.id, (state, first, after))
@@ -100,6 +101,7 @@ class Agent(Node):
             resource=f"agent:{self.row.id}",
             owner_id=self.row.owner_id,
             agent_id=self.row.id,
+            fold=list_field(info),
         )
         rows = await info.context.loaders.files_by_agent_id.load(self.row.id)
         return [File.from_row(row) for row in rows]

@@ -155,7 +155,7 @@ async def test_stream_prompt_chunks_arrive_in_order_and_are_agent_events(
             messages = await ws.until_complete(stream_op)
             chunks = [m.payload["data"]["streamPrompt"] for m in messages[:-1]]
             assert [m.type for m in messages] == ["next"] * 5 + ["complete"], messages
-            events = await ws.results(events_op, 5, "agentEvents")
+            events = await ws.results(events_op, 1, "agentEvents")
 
     assert [c["index"] for c in chunks] == [0, 1, 2, 3, 4]
     assert [c["done"] for c in chunks] == [False, False, False, False, True]
@@ -163,11 +163,10 @@ async def test_stream_prompt_chunks_arrive_in_order_and_are_agent_events(
     assert "".join(c["delta"] for c in chunks) == prompt
     assert len({c["streamId"] for c in chunks}) == 1
 
-    assert seqs(events) == [3, 4, 5, 6, 7]
-    assert {e["type"] for e in events} == {"STREAM_CHUNK"}
+    # The event log holds the answer joined: one event for a short, quick one.
+    assert seqs(events) == [3]
     assert [e["data"] for e in events] == [
-        {"streamId": c["streamId"], "index": c["index"], "delta": c["delta"], "done": c["done"]}
-        for c in chunks
+        {"streamId": chunks[0]["streamId"], "index": 0, "delta": prompt, "done": True}
     ]
 
 

@@ -20,7 +20,9 @@ AgentEventType = described_enum(
         "STATUS_UPDATE": "It changed lifecycle state; data: {from, to, reason, error?}.",
         "LOG": "It logged a line; data: {id, level, message, data}.",
         "STREAM_CHUNK": (
-            "A piece of its streamed answer to a prompt; data: {streamId, index, delta, done}."
+            "A piece of its streamed answer to a prompt, its deltas joined (stored once they "
+            "reach 1 KB or a second after the last): data: {streamId, index (of its first "
+            "delta), delta, done}."
         ),
         "ERROR": "Its answer to a prompt failed; data: {streamId, error}.",
         "COMMAND_RESULT": (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -25,6 +26,7 @@ from kai.models.command import CommandRecord
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import CommandFailed, RuntimeUnavailable
 from kai.services.agent import handle
+from kai.services.prompt_events import StreamRecorder
 from kai.services.validation import bounded_text
 
 log = logging.getLogger(__name__)
@@ -222,17 +224,24 @@ class CommandService:
         require_running(agent)
         runtime = self._runtimes.get(agent.type)
         stream_id = new_id("str")
+        recorder = StreamRecorder(self._events, agent_id=agent.id, stream_id=stream_id)
         index = 0
+        finished = False
         try:
             async with aclosing(runtime.prompt(handle(agent), text or "", options)) as deltas:
                 async for delta in deltas:
                     if not delta:
                         continue
-                    yield await self._chunk(agent.id, Chunk(stream_id, index, delta, False))
+                    await recorder.add(index, delta)
+                    yield Chunk(stream_id, index, delta, False)
                     index += 1
+            await recorder.finish(index)
+            finished = True
         except RuntimeUnavailable as exc:
             raise AgentUnavailable(str(exc) or "The agent cannot take work now.") from exc
         except CommandFailed as exc:
+            await recorder.flush()
+            finished = True
             await self._events.record(
                 agent_id=agent.id,
                 type=AgentEventType.ERROR,
@@ -241,17 +250,8 @@ class CommandService:
             raise KaiError(
                 f"The agent failed to answer: {exc}", code=ErrorCode.AGENT_UNAVAILABLE
             ) from exc
-        yield await self._chunk(agent.id, Chunk(stream_id, index, "", True))
-
-    async def _chunk(self, agent_id: str, chunk: Chunk) -> Chunk:
-        await self._events.record(
-            agent_id=agent_id,
-            type=AgentEventType.STREAM_CHUNK,
-            data={
-                "streamId": chunk.stream_id,
-                "index": chunk.index,
-                "delta": chunk.delta,
-                "done": chunk.done,
-            },
-        )
-        return chunk
+        finally:
+            if not finished:  # given up half way (the client went): keep what it was sent
+                with contextlib.suppress(Exception):
+                    await recorder.flush()
+        yield Chunk(stream_id, index, "", True)

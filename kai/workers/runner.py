@@ -219,8 +219,13 @@ class TaskRunner:
             slots = [asyncio.create_task(slot()) for _ in range(self._system_slots)]
             try:
                 while True:
-                    with contextlib.suppress(Interrupted):
+                    try:
                         await nudges.get()
+                    except Interrupted:
+                        pass  # the hub reconnected: a nudge may be lost, so look now
+                    except Exception as exc:  # no nudges: the slots still look by themselves
+                        log.warning("system task nudges unavailable: %r", exc)
+                        await asyncio.sleep(self._system_look_seconds)
                     nudged.set()
             finally:
                 await stop_tasks(slots, within=10)

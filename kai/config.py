@@ -118,8 +118,8 @@ class Settings(BaseSettings):
     quota_agents_per_user: int = Field(default=100, ge=0)
     quota_queued_tasks_per_user: int = Field(default=1000, ge=0)
     quota_running_tasks_per_user: int = Field(default=2, gt=0)
-    # Open WebSockets of one user on one server process.
-    quota_sockets_per_user: int = Field(default=20, gt=0)
+    # Open WebSockets of one user on one server process; remote agents' processes count too.
+    quota_sockets_per_user: int = Field(default=100, gt=0)
     task_lease_seconds: float = Field(default=30.0, gt=0)
     task_heartbeat_seconds: float = Field(default=1.0, gt=0)
     task_sweep_seconds: float = Field(default=1.0, gt=0)

@@ -13,6 +13,7 @@ from kai.models.task import Task, TaskState
 from tests.support.agents import create_echo, signed_in
 from tests.support.apps import services_of
 from tests.support.graphql_client import GraphQLClient
+from tests.support.tasks import eventually
 from tests.support.uploads import DELETE_FILE, SEARCH, upload
 
 TEXTS = {
@@ -123,15 +124,16 @@ async def test_C3_a_pdf_that_cannot_be_read_is_skipped_once_not_retried(
     (await upload(client, token, damaged, filename="d.pdf", content_type="application/pdf")).ok()
 
     services = services_of(app)
-    async with asyncio.timeout(20):
-        while True:
-            async with services.sessionmaker() as session:
-                task = await session.scalar(select(Task))
-            if task is not None and task.state is TaskState.COMPLETED:
-                break
-            await asyncio.sleep(0.05)
+
+    async def completed() -> Task | None:
+        async with services.sessionmaker() as session:
+            task = await session.scalar(select(Task))
+        return task if task is not None and task.state is TaskState.COMPLETED else None
+
+    task = await eventually(completed, timeout=20)
 
     # The same file fails the same way again: three more tries would only burn CPU.
     assert task.attempts == 1
+    assert task.result is not None
     assert task.result["passages"] == 0
     assert "damaged" in task.result["skipped"]

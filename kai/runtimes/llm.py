@@ -28,7 +28,6 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
-REDACTED = "[redacted]"
 
 _TEMPERATURE = {"type": "number", "minimum": 0, "maximum": 2}
 _MAX_TOKENS = {"type": "integer", "minimum": 1}

@@ -52,6 +52,10 @@ class TaskService(TaskAttempts):
         self._backoff_base = backoff_base_seconds
         self._shares = shares or TaskShares()
 
+    @property
+    def shares(self) -> TaskShares:
+        return self._shares
+
     async def enqueue(
         self,
         *,

@@ -118,6 +118,12 @@ class TaskAttempts(TaskQueries, ABC):
         now = utcnow()
         due = [col(Task.state) == TaskState.PENDING, col(Task.not_before) <= now]
         if system:
+            # The system slots look every second: a read first, so that looking when
+            # nothing is due takes no write transaction (nor, on SQLite, the write turn).
+            async with self._sessionmaker() as session:
+                waiting = select(col(Task.id)).where(*due, system_task()).limit(1)
+                if await session.scalar(waiting) is None:
+                    return None
             best = select(col(Task.id)).where(*due, system_task())
         else:
             # Only tasks with a wake-up out: a wake-up then always finds work for

@@ -28,6 +28,14 @@ class TaskShares:
     queued_per_user: int = 1000
     running_per_user: int = 2
 
+    def timeout_of(self, task: Task) -> float:
+        """The task's own timeout, else its kind's (rows from before every task had one)."""
+        if task.timeout_seconds:
+            return task.timeout_seconds
+        if task.agent_id is None:
+            return self.system_timeout_seconds
+        return self.default_timeout_seconds
+
 
 def users_task() -> ColumnElement[bool]:
     return col(Task.agent_id).is_not(None)

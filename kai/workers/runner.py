@@ -126,7 +126,6 @@ class TaskRunner:
         system_tasks: Mapping[str, SystemTask] | None = None,
         system_slots: int = 1,
         system_look_seconds: float = 1.0,
-        default_timeout_seconds: float = 3600.0,
     ):
         self._tasks = tasks
         self._outcome = _OutcomeWrites(tasks)
@@ -137,7 +136,6 @@ class TaskRunner:
         self._system_tasks = dict(system_tasks or {})
         self._system_slots = system_slots
         self._system_look_seconds = system_look_seconds
-        self._default_timeout = default_timeout_seconds
         self.worker_id = worker_id or f"wrk_{uuid.uuid4().hex[:16]}"
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
@@ -156,7 +154,6 @@ class TaskRunner:
             system_tasks=services.system_tasks,
             system_slots=services.settings.task_system_concurrency,
             system_look_seconds=services.settings.task_sweep_seconds,
-            default_timeout_seconds=services.settings.task_default_timeout_seconds,
         )
 
     async def start(self) -> None:
@@ -308,8 +305,7 @@ class TaskRunner:
         """`work` as this runner's job for `task`, within the task's timeout."""
         token = current_task_id.set(task.id)
         try:
-            # Rows from before every task had a timeout get the default one (Q2).
-            timeout = task.timeout_seconds or self._default_timeout
+            timeout = self._tasks.shares.timeout_of(task)  # never none (Q2)
             job = asyncio.create_task(asyncio.wait_for(work, timeout))
         finally:
             current_task_id.reset(token)

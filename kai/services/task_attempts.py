@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import not_, or_, select, update
+from sqlalchemy import not_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
+# The PostgreSQL advisory lock that users' task claims take turns on (any fixed number).
+CLAIM_LOCK = 7_461_203
 
 
 def backoff(attempt: int, base: float = BACKOFF_BASE_SECONDS) -> float:
@@ -140,6 +142,13 @@ class TaskAttempts(TaskQueries, ABC):
         )
         async with self._events.transaction() as written:
             session = written.session
+            if not system and session.get_bind().dialect.name == "postgresql":
+                # Claims of users' tasks take turns: two concurrent claims could each count
+                # the owner's running tasks before the other committed, and both take one
+                # past the share. SQLite has one writer at a time already.
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK}
+                )
             taken = await session.scalar(
                 update(Task)
                 .where(col(Task.id) == best.scalar_subquery(), col(Task.state) == TaskState.PENDING)

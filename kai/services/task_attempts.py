@@ -118,28 +118,9 @@ class TaskAttempts(TaskQueries, ABC):
         task is left that another claimer is not taking already.
         """
         now = utcnow()
-        due = [col(Task.state) == TaskState.PENDING, col(Task.not_before) <= now]
-        if system:
-            # The system slots look every second: a read first, so that looking when
-            # nothing is due takes no write transaction (nor, on SQLite, the write turn).
-            async with self._sessionmaker() as session:
-                waiting = select(col(Task.id)).where(*due, system_task()).limit(1)
-                if await session.scalar(waiting) is None:
-                    return None
-            best = select(col(Task.id)).where(*due, system_task())
-        else:
-            # Only tasks with a wake-up out: a wake-up then always finds work for
-            # the task it was sent for, or for a better one that has its own.
-            best = select(col(Task.id)).where(
-                *due, col(Task.dispatched).is_(True), users_task(), owner_may_run_more(self._shares)
-            )
-        if task_id is not None:
-            best = best.where(col(Task.id) == task_id)
-        best = (
-            best.order_by(col(Task.priority).desc(), col(Task.created_at))
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        if system and not await self._system_task_due(now):
+            return None
+        best = _best_due(now, system=system, task_id=task_id, shares=self._shares)
         async with self._events.transaction() as written:
             session = written.session
             if not system and session.get_bind().dialect.name == "postgresql":
@@ -170,6 +151,15 @@ class TaskAttempts(TaskQueries, ABC):
             task = await session.get_one(Task, taken, populate_existing=True)
             await _task_event(written, task, AgentEventType.TASK_PROGRESS)
         return task
+
+    async def _system_task_due(self, now: Any) -> bool:
+        """The system slots look every second: a read first, so that looking when nothing
+        is due takes no write transaction (nor, on SQLite, the write turn)."""
+        async with self._sessionmaker() as session:
+            waiting = select(col(Task.id)).where(
+                col(Task.state) == TaskState.PENDING, col(Task.not_before) <= now, system_task()
+            )
+            return await session.scalar(waiting.limit(1)) is not None
 
     async def progress(self, *, task_id: str, worker_id: str, progress: float) -> bool:
         """Record progress (0..1); False when the task is no longer this worker's to run."""
@@ -284,6 +274,27 @@ class TaskAttempts(TaskQueries, ABC):
         except Exception as exc:  # the sweep dispatches it once the broker is back
             log.warning("could not dispatch handed-back task %s: %r", task_id, exc)
         return returned
+
+
+def _best_due(now: Any, *, system: bool, task_id: str | None, shares: TaskShares) -> Any:
+    """The best due task a claim may take (FOR UPDATE SKIP LOCKED): a system task, or a
+    user's with a wake-up out whose owner runs fewer than their share."""
+    due = [col(Task.state) == TaskState.PENDING, col(Task.not_before) <= now]
+    if system:
+        best = select(col(Task.id)).where(*due, system_task())
+    else:
+        # Only tasks with a wake-up out: a wake-up then always finds work for
+        # the task it was sent for, or for a better one that has its own.
+        best = select(col(Task.id)).where(
+            *due, col(Task.dispatched).is_(True), users_task(), owner_may_run_more(shares)
+        )
+    if task_id is not None:
+        best = best.where(col(Task.id) == task_id)
+    return (
+        best.order_by(col(Task.priority).desc(), col(Task.created_at))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
 
 
 async def _take_back_a_wakeup(session: AsyncSession, now: Any, shares: TaskShares) -> None:

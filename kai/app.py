@@ -1,5 +1,5 @@
 """The Starlette application: /graphql (HTTP and WebSocket), /files/{id}, /healthz, /readyz,
-/metrics."""
+/metrics, and the console at / with its /assets/."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
@@ -31,6 +31,7 @@ from kai.graphql.view import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from kai.observability.http import MetricsMiddleware
 from kai.observability.tracing import start_tracing
+from kai.routes.console import BuiltAssets, console_page, graphiql_page
 from kai.routes.files import download_file
 from kai.routes.metrics import metrics_endpoint
 from kai.routes.readiness import healthz, readyz
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
             Route("/readyz", readyz),
+            Mount("/assets", app=BuiltAssets(), name="assets"),
+            # Last: the console's page for its own client-side paths (/agents/..., ...).
+            Route("/{path:path}", console_page, methods=["GET", "HEAD"]),
         ],
         middleware=[
             Middleware(MetricsMiddleware),
@@ -136,7 +140,8 @@ def _graphql_view(services: Services, tracer_provider: TracerProvider | None) ->
         observers=observers,
         suggestions=settings.field_suggestions_enabled,
     )
-    return KaiGraphQL(schema, services=services)
+    ide_page = graphiql_page if settings.graphiql_enabled else None
+    return KaiGraphQL(schema, services=services, ide_page=ide_page)
 
 
 def _freeze_heap() -> None:

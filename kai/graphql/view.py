@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -52,11 +53,18 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, schema: Any, *, services: Services):
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        services: Services,
+        ide_page: Callable[[], Response] | None = None,
+    ):
+        """`ide_page`: the GraphiQL page a browser gets on GET /graphql (None: no IDE)."""
         settings = services.settings
         super().__init__(
             schema,
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            graphql_ide="graphiql" if ide_page is not None else None,
             allow_queries_via_get=settings.get_queries_enabled,
             multipart_uploads_enabled=True,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
@@ -72,6 +80,7 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
             ),
         )
         self.services = services
+        self.ide_page = ide_page
         self.loopback_pages_allowed = not settings.is_production
         # Open sockets, closed with 1001 when the server shuts down (weak: a socket
         # that ended without its handler's clean-up is not kept alive by this).
@@ -119,6 +128,12 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
             await response(scope, receive, send)
         finally:
             await request.close()  # an upload's spooled files, once every resolver is done
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """kAI's own GraphiQL build (kai/console/graphiql.html), not Strawberry's page,
+        which loads React and GraphiQL from a CDN and shows nothing offline."""
+        assert self.ide_page is not None  # Strawberry asks only when graphql_ide is set
+        return self.ide_page()
 
     async def execute_operation(
         self,

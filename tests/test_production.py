@@ -41,6 +41,29 @@ async def test_production_serves_no_graphiql(production_client: GraphQLClient) -
     assert response.status_code == 404
 
 
+async def test_production_serves_graphiql_when_a_setting_says_so(tmp_path: Path) -> None:
+    async with postgres_database() as database:
+        engine = create_engine(database)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+        app = create_app(production(database, tmp_path).model_copy(update={"graphiql": True}))
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
+                page = await http.get("/graphql", headers={"accept": "text/html"})
+
+    assert page.status_code == 200
+    assert "<title>kAI GraphiQL</title>" in page.text
+
+
+async def test_production_serves_the_console(production_client: GraphQLClient) -> None:
+    page = await production_client.http.get("/agents")
+
+    assert page.status_code == 200
+    assert "<title>kAI console</title>" in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
 async def test_production_refuses_queries_over_get(production_client: GraphQLClient) -> None:
     response = await production_client.http.get("/graphql", params={"query": "{ me { id } }"})
 

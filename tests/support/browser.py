@@ -1,0 +1,125 @@
+"""A real browser for the console and GraphiQL tests: Debian's Chromium, driven by Playwright
+(its own browser download does not work here, so `executable_path` points at the system one),
+against a real `kai serve`.
+
+Every page is watched: a request to anywhere but the server under test is refused and fails
+the test (the console and GraphiQL must work with no internet), and so does an uncaught
+script error. Each test saves screenshots (`shoot`) into KAI_TEST_SCREENSHOTS, default
+a folder under the system's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import clean_env, kai_serve
+
+# As FACTS.md found for Chromium run as root on a machine with no internet: without the
+# background-networking flags it tries Google's hosts at every start.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SCREENSHOTS = Path(
+    os.environ.get("KAI_TEST_SCREENSHOTS") or Path(tempfile.gettempdir()) / "kai-screenshots"
+)
+
+
+def chromium_path() -> str:
+    path = os.environ.get("KAI_TEST_CHROMIUM") or shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: .ci/run installs Debian's chromium")
+        pytest.skip("no `chromium` on PATH (apt-get install chromium)")
+    return path
+
+
+@dataclass
+class PageWatch:
+    """What a page did that a test must not let pass: requests that left the server under
+    test, and uncaught script errors."""
+
+    origins: tuple[str, ...]
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def allowed(self, url: str) -> bool:
+        return url.startswith(("data:", "blob:", "about:")) or any(
+            url.startswith(origin) for origin in self.origins
+        )
+
+    def check(self) -> None:
+        assert not self.outside, f"requests left the machine: {self.outside}"
+        assert not self.errors, f"uncaught script errors: {self.errors}"
+
+
+def watch(context: object, *origins: str) -> PageWatch:
+    """Refuses, and records, every request of `context` (a Playwright BrowserContext) that
+    goes anywhere but `origins` (http and ws URLs of the servers under test)."""
+    from playwright.sync_api import BrowserContext, Route
+
+    assert isinstance(context, BrowserContext)
+    websocket_origins = tuple(re.sub(r"^http", "ws", origin) for origin in origins)
+    page_watch = PageWatch(origins=(*origins, *websocket_origins))
+
+    def route(route: Route) -> None:
+        url = route.request.url
+        if page_watch.allowed(url):
+            route.continue_()
+        else:
+            page_watch.outside.append(url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    context.on("page", lambda page: page.on("pageerror", lambda e: page_watch.errors.append(str(e))))
+    return page_watch
+
+
+def shoot(page: object, name: str) -> Path:
+    """Saves a screenshot of `page` as <name>.png in SCREENSHOTS; returns its path."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One Chromium per test module (each test opens its own context: no shared storage)."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `kai serve` in development (SQLite, local files, in-process tasks), its
+    console at / and GraphiQL at /graphql; yields its base URL."""
+    data = tmp_path_factory.mktemp("kai-browser")
+    env = clean_env(KAI_ENV="development", KAI_DATA_DIR=str(data))
+    with kai_serve(env) as (url, _process):
+        yield url

@@ -118,7 +118,7 @@ def test_graphiql_runs_a_subscription_over_graphql_ws(browser: Any, served: str)
         f"{served}/graphql",
         headers=bearer,
         json={
-            "query": "mutation($id: ID!) { sendCommand(agentId: $id, command: {command: \"ping\"}) "
+            "query": 'mutation($id: ID!) { sendCommand(agentId: $id, command: {command: "ping"}) '
             "{ success } }",
             "variables": {"id": agent_id},
         },

@@ -71,7 +71,7 @@ class PageWatch:
 def watch(context: object, *origins: str) -> PageWatch:
     """Refuses, and records, every request of `context` (a Playwright BrowserContext) that
     goes anywhere but `origins` (http and ws URLs of the servers under test)."""
-    from playwright.sync_api import BrowserContext, Route
+    from playwright.sync_api import BrowserContext, Page, Route
 
     assert isinstance(context, BrowserContext)
     websocket_origins = tuple(re.sub(r"^http", "ws", origin) for origin in origins)
@@ -86,7 +86,11 @@ def watch(context: object, *origins: str) -> PageWatch:
             route.abort("blockedbyclient")
 
     context.route("**/*", route)
-    context.on("page", lambda page: page.on("pageerror", lambda e: page_watch.errors.append(str(e))))
+
+    def on_page(page: Page) -> None:
+        page.on("pageerror", lambda error: page_watch.errors.append(str(error)))
+
+    context.on("page", on_page)
     return page_watch
 
 

@@ -19,6 +19,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 from kai import migrate, periodic
 from kai.config import Settings
 from kai.container import open_services
+from kai.graphql.csrf import PREFLIGHT_HEADERS
 from kai.graphql.extensions.document_cache import ParsedDocuments
 from kai.graphql.extensions.flush_audit import FlushAudit
 from kai.graphql.extensions.limits import QueryLimits
@@ -28,7 +29,7 @@ from kai.graphql.extensions.tracing import tracing_extension
 from kai.graphql.extensions.validation_cache import ValidDocuments
 from kai.graphql.schema import build_schema
 from kai.graphql.view import KaiGraphQL
-from kai.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from kai.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from kai.observability.http import MetricsMiddleware
 from kai.observability.tracing import start_tracing
 from kai.routes.console import BuiltAssets, console_page, graphiql_page
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             Route("/{path:path}", console_page, methods=["GET", "HEAD"]),
         ],
         middleware=[
+            # Outermost: even a refusal (413, 429, 503) reaches an allowed page readable.
+            Middleware(CorsMiddleware, origins=settings.browser_origins, headers=PREFLIGHT_HEADERS),
             Middleware(MetricsMiddleware),
             Middleware(RequestIdMiddleware),
             Middleware(

@@ -10,8 +10,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from kai.networks import Network, parse_networks
+from kai.origins import ANY_ORIGIN, BrowserOrigins
 
 MIN_SECRET_BYTES = 32
 JWT_SECRET_FILE = "jwt_secret"
@@ -203,6 +205,14 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_only(cls, value: list[str]) -> list[str]:
+        """Each entry `*` or an origin (scheme://host[:port]); a URL with a path is a
+        mistake that would never match a browser's Origin header."""
+        normalize_allowed_origins(value)  # ValueError names the entry
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _strip(cls, value: str) -> str:
@@ -258,6 +268,10 @@ class Settings(BaseSettings):
             )
         if self.scanner != "none" and not self.clamd_url:
             problems.append("KAI_CLAMD_URL must point at clamd (or KAI_SCANNER=none, deliberately)")
+        if ANY_ORIGIN in self.allowed_origins:
+            problems.append(
+                "KAI_ALLOWED_ORIGINS must name origins, not *: any web page could call the API"
+            )
         return problems
 
     @property
@@ -289,6 +303,15 @@ class Settings(BaseSettings):
         if self.metrics_enabled is not None:
             return self.metrics_enabled
         return not self.is_production or self.metrics_token is not None
+
+    @property
+    def browser_origins(self) -> BrowserOrigins:
+        """The pages that may use the API from a browser: CORS and WebSocket Origin (H2)."""
+        return BrowserOrigins.configured(
+            public_url=self.public_url,
+            allowed_origins=self.allowed_origins,
+            development=not self.is_production,
+        )
 
     @property
     def graphiql_enabled(self) -> bool:

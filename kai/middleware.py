@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids, and the body caps (G2, F1)."""
+"""Pure ASGI middleware: request ids, the body caps (G2, F1), and CORS (H2)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import json
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kai.errors import ErrorCode
 from kai.logs import request_id_var
+from kai.origins import BrowserOrigins
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -121,3 +123,56 @@ async def _refuse(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# What a page on another origin may send and read (H2). The headers are those kAI reads:
+# credentials, the body's type and wanted answer, and graphql-sse's reconnection (plus
+# the CSRF proofs of an upload, G9, which the app passes in).
+CORS_METHODS = ("GET", "HEAD", "POST")
+CORS_HEADERS = ("accept", "authorization", "content-type", "last-event-id")
+CORS_EXPOSED = ("x-request-id", "retry-after", "content-disposition")
+CORS_MAX_AGE = 600
+
+
+def is_cors_path(path: str) -> bool:
+    """The API's paths: /graphql (HTTP and graphql-sse) and the signed downloads."""
+    return path == "/graphql" or path.startswith("/files/")
+
+
+class _ConfiguredCors(CORSMiddleware):
+    def __init__(self, app: ASGIApp, origins: BrowserOrigins, headers: tuple[str, ...]):
+        super().__init__(
+            app,
+            allow_methods=CORS_METHODS,
+            allow_headers=(*CORS_HEADERS, *headers),
+            expose_headers=CORS_EXPOSED,
+            max_age=CORS_MAX_AGE,
+            # kAI uses bearer tokens, never cookies: no request needs ambient credentials.
+            allow_credentials=False,
+        )
+        self.origins = origins
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        return self.origins.allows(origin)
+
+
+class CorsMiddleware:
+    """CORS with Starlette's own middleware, for the API's paths and the origins the
+    settings allow (kai.origins: the same list the WebSocket handshake is checked
+    against). A request from any other origin is served exactly as without CORS: no
+    CORS header at all (a preflight gets what it got before, 405), so the browser
+    keeps the answer from the page (H2)."""
+
+    def __init__(self, app: ASGIApp, *, origins: BrowserOrigins, headers: tuple[str, ...] = ()):
+        """`headers`: request headers a page may send besides CORS_HEADERS."""
+        self.app = app
+        self.cors = _ConfiguredCors(app, origins, headers)
+        self.origins = origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_cors_path(scope["path"]):
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and self.origins.allows(origin):
+                await self.cors(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from contextlib import aclosing
 from typing import Any
-from urllib.parse import urlsplit
 
 import strawberry
 from cross_web import HTTPException
@@ -27,7 +25,6 @@ from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.streaming import SSETransport
-from strawberry.http.websocket_origin import normalize_origin
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -38,6 +35,7 @@ from kai.context import Context
 from kai.errors import ErrorCode
 from kai.graphql.sse import EventStreams
 from kai.graphql.sse_negotiation import prefers_event_stream
+from kai.origins import BrowserOrigins
 
 log = logging.getLogger(__name__)
 
@@ -132,36 +130,20 @@ class LegacyStreamOwnership(BaseGraphQLWSHandler[Context, None]):
 
 
 class ConfiguredOrigins(GraphQL[Context, None]):
-    """The WebSocket handshake's Origin is checked against the configured origins only
-    (KAI_PUBLIC_URL's and KAI_ALLOWED_ORIGINS, given to Strawberry as `allowed_origins`),
-    never against the Host header that the client chose (H1): with DNS rebinding, a
-    hostile page's Origin and Host agree. In development, pages on loopback (GraphiQL at
-    http://127.0.0.1:8000 or http://localhost:8000) are allowed too."""
+    """The WebSocket handshake's Origin is checked against the pages the settings allow
+    (`kai.origins.BrowserOrigins`, the same list CORS answers), never against the Host
+    header that the client chose (H1): with DNS rebinding, a hostile page's Origin and
+    Host agree. (Strawberry took an Origin equal to Host as same-origin.)"""
 
-    loopback_pages_allowed = False
+    browser_origins: BrowserOrigins
 
     def _check_websocket_origin(self, request: Any) -> bool:
         origin = self.get_websocket_headers(request).get("origin")
         if origin is None:
             return True  # not a browser: it carries no one's ambient credentials
-        if self.is_websocket_origin_allowed(request, origin):
-            return True
-        if self.loopback_pages_allowed and is_loopback_origin(origin):
+        if self.browser_origins.allows(origin):
             return True
         log.warning("refused a WebSocket handshake from origin %r", origin)
-        return False
-
-
-def is_loopback_origin(origin: str) -> bool:
-    normalized = normalize_origin(origin)
-    if normalized is None:
-        return False
-    host = urlsplit(normalized).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
         return False
 
 

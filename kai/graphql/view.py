@@ -20,7 +20,6 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
-from strawberry.http.websocket_origin import normalize_origin
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -44,11 +43,6 @@ from kai.services.shared import Services
 log = logging.getLogger(__name__)
 
 
-def own_origin(public_url: str) -> list[str]:
-    origin = normalize_origin(public_url)
-    return [origin] if origin else []
-
-
 class KaiGraphQL(ConfiguredOrigins, StreamResponses):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -68,8 +62,6 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
             allow_queries_via_get=settings.get_queries_enabled,
             multipart_uploads_enabled=True,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
-            # Pages on the server's own public origin, and those the settings name.
-            allowed_origins=[*settings.allowed_origins, *own_origin(settings.public_url)],
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
             # graphql-sse in distinct connections mode: POST /graphql with
             # Accept: text/event-stream, for clients that WebSockets cannot reach.
@@ -81,7 +73,7 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         )
         self.services = services
         self.ide_page = ide_page
-        self.loopback_pages_allowed = not settings.is_production
+        self.browser_origins = settings.browser_origins  # checked on each handshake
         # Open sockets, closed with 1001 when the server shuts down (weak: a socket
         # that ended without its handler's clean-up is not kept alive by this).
         self.sockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()

@@ -16,12 +16,20 @@ from starlette.types import Message, Receive, Scope, Send
 
 BUILD_DIR = Path(__file__).resolve().parent.parent / "console"
 
-# The console's own paths (its client-side router's top-level sections): each serves the
-# console's page, which then shows the section. Anything else stays a 404, so that a
-# mistyped API path is not answered with a page.
-CONSOLE_SECTIONS = frozenset(
-    {"", "sign-in", "register", "magic-link", "agents", "tasks", "files", "admin", "account"}
-)
+# The console's own paths (its client-side router's): each serves the console's page,
+# which then shows the section. Sections with pages below them (/agents/<id>) take
+# sub-paths; /files does not, since /files/<id> is the API's signed download. Anything
+# else, a trailing slash included, stays a 404: a mistyped API path gets no page.
+CONSOLE_SECTIONS = frozenset({"", "sign-in", "register", "magic-link", "tasks", "files", "account"})
+CONSOLE_SECTIONS_WITH_PAGES = frozenset({"agents", "admin"})
+
+
+def is_console_path(path: str) -> bool:
+    """`path` without its leading slash."""
+    if path in CONSOLE_SECTIONS or path in CONSOLE_SECTIONS_WITH_PAGES:
+        return True
+    section, _, rest = path.partition("/")
+    return section in CONSOLE_SECTIONS_WITH_PAGES and bool(rest) and not path.endswith("/")
 
 # No script, style, frame or connection from anywhere but this origin; no page may frame
 # the console (clickjacking); the URL (a magic link's token) is never sent as a Referer.
@@ -74,8 +82,7 @@ def graphiql_page() -> Response:
 
 
 async def console_page(request: Request) -> Response:
-    path = request.path_params.get("path", "")
-    if path.split("/", 1)[0] not in CONSOLE_SECTIONS:
+    if not is_console_path(request.path_params.get("path", "")):
         raise HTTPException(404)
     return page_response("index.html")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
@@ -20,6 +20,14 @@ from kai.config import Settings, UnsafeSettingsError
 from kai.origins import BrowserOrigins
 from tests.support.agents import signed_in
 from tests.support.apps import running_app
+from tests.support.browser import (
+    browser,
+    register_over_http,
+    shoot,
+    third_party_pages,
+    watch,
+)
+from tests.support.servers import clean_env, kai_serve
 from tests.support.settings import make_settings
 from tests.support.subscriptions import kai_server
 from tests.support.ws_client import ws_connect
@@ -27,6 +35,8 @@ from tests.support.ws_client import ws_connect
 ALLOWED = "https://app.example.test"
 ALSO_ALLOWED = "http://localhost.example.test:5173"
 QUERY = {"query": "{ __typename }"}
+
+__all__ = ["browser"]  # a fixture
 
 
 def _cors_headers(response: httpx.Response) -> dict[str, str]:
@@ -143,9 +153,7 @@ def origins(draw: st.DrawFn) -> str:
         return draw(st.text(min_size=1, max_size=40).filter(lambda s: s.isprintable()))
     scheme = draw(st.sampled_from(["https", "http", "HTTPS", "ws", "file"]))
     host = draw(st.sampled_from(HOSTS))
-    host = draw(
-        st.sampled_from([host, host.upper(), f"{host}.evil.test", f"x{host}", f"a.{host}"])
-    )
+    host = draw(st.sampled_from([host, host.upper(), f"{host}.evil.test", f"x{host}", f"a.{host}"]))
     port = draw(st.sampled_from(["", ":443", ":80", ":5173", ":8443"]))
     userinfo = draw(st.sampled_from(["", "", "", "user@"]))
     tail = draw(st.sampled_from(["", "", "", "/", "/path"]))
@@ -179,9 +187,7 @@ def test_H2_generated_origins_match_the_model(origin: str) -> None:
     assert policy.allows(origin) is _expected(origin), origin
 
 
-async def test_H2_W1_cors_and_the_handshake_decide_alike(
-    sqlite_url: str, tmp_path: Path
-) -> None:
+async def test_H2_W1_cors_and_the_handshake_decide_alike(sqlite_url: str, tmp_path: Path) -> None:
     samples = [
         ALLOWED,
         ALSO_ALLOWED,
@@ -211,3 +217,75 @@ async def test_H2_W1_cors_and_the_handshake_decide_alike(
                 refusal = refused.response.status_code
             assert refusal in {None, 403}, (origin, refusal)
             assert cors == (refusal is None) == _expected(origin), origin
+
+
+# --- in a real browser: a page on another origin --------------------------------------
+
+THIRD_PARTY_PAGE = """<!doctype html><title>another origin</title><pre id="out">…</pre>
+<script>
+const api = new URLSearchParams(location.search).get("api");
+const token = new URLSearchParams(location.search).get("token");
+const results = {};
+async function viaHttp() {
+  try {
+    const response = await fetch(api + "/graphql", {
+      method: "POST",
+      headers: {"content-type": "application/json", authorization: "Bearer " + token},
+      body: JSON.stringify({query: "{ me { email } }"}),
+    });
+    results.http = {email: (await response.json()).data.me.email,
+                    requestId: response.headers.get("x-request-id")};
+  } catch (error) { results.http = {refused: String(error)}; }
+}
+function viaSocket() {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(api.replace("http", "ws") + "/graphql", "graphql-transport-ws");
+    socket.onopen = () => socket.send(JSON.stringify(
+      {type: "connection_init", payload: {authorization: "Bearer " + token}}));
+    socket.onmessage = (m) => {
+      results.socket = JSON.parse(m.data).type;
+      socket.close();
+      resolve();
+    };
+    socket.onclose = (e) => { results.socket ??= "closed " + e.code; resolve(); };
+  });
+}
+Promise.all([viaHttp(), viaSocket()]).then(() => {
+  document.getElementById("out").textContent = JSON.stringify(results, null, 2);
+  window.results = results;
+});
+</script>"""
+
+
+@pytest.mark.slow
+def test_H2_a_page_on_an_allowed_origin_uses_the_api_and_another_cannot(
+    browser: Any, tmp_path: Path
+) -> None:
+    with third_party_pages(THIRD_PARTY_PAGE) as page_port:
+        allowed = f"http://app.test:{page_port}"
+        env = clean_env(
+            KAI_ENV="development", KAI_DATA_DIR=str(tmp_path), KAI_ALLOWED_ORIGINS=allowed
+        )
+        with kai_serve(env) as (url, _process):
+            api = url.replace("127.0.0.1", "kai.test")
+            token = register_over_http(url, "cors@example.com")["accessToken"]
+            seen: dict[str, Any] = {}
+            for name, origin in (
+                ("allowed", allowed),
+                ("refused", f"http://evil.test:{page_port}"),
+            ):
+                context = browser.new_context()
+                page_watch = watch(context, origin, api)
+                page = context.new_page()
+                page.goto(f"{origin}/?{urlencode({'api': api, 'token': token})}")
+                page.wait_for_function("window.results !== undefined")
+                seen[name] = page.evaluate("window.results")
+                shoot(page, f"cors-{name}")
+                page_watch.check()
+                context.close()
+
+    assert seen["allowed"]["http"]["email"] == "cors@example.com"
+    assert seen["allowed"]["http"]["requestId"]  # exposed to the page
+    assert seen["allowed"]["socket"] == "connection_ack"
+    assert "refused" in seen["refused"]["http"]  # the browser kept the answer from the page
+    assert seen["refused"]["socket"].startswith("closed")  # 403 on the handshake

@@ -14,12 +14,18 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from tests.support.graphql_client import DEFAULT_PASSWORD, REGISTER
 from tests.support.servers import clean_env, kai_serve
 
 # As FACTS.md found for Chromium run as root on a machine with no internet: without the
@@ -34,6 +40,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    # Names for pages on "other origins" in one machine (tests/test_cors.py): *.test is
+    # loopback, yet not by name, so kAI treats such pages as any other site's.
+    "--host-resolver-rules=MAP *.test 127.0.0.1",
 ]
 SCREENSHOTS = Path(
     os.environ.get("KAI_TEST_SCREENSHOTS") or Path(tempfile.gettempdir()) / "kai-screenshots"
@@ -103,6 +112,42 @@ def shoot(page: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def register_over_http(base_url: str, email: str) -> dict[str, Any]:
+    """A new account (the first of a server becomes ADMIN); its AuthPayload."""
+    variables = {"input": {"email": email, "password": DEFAULT_PASSWORD}}
+    response = httpx.post(f"{base_url}/graphql", json={"query": REGISTER, "variables": variables})
+    body = response.json()
+    assert not body.get("errors"), body
+    return dict(body["data"]["register"])
+
+
+@contextmanager
+def third_party_pages(html: str) -> Iterator[int]:
+    """Serves `html` at every path on a free loopback port (a site other than kAI, once
+    reached by a *.test name); yields the port."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="module")

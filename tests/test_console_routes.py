@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.console_size import BUDGET_BYTES, first_load
 from kai.routes.console import BUILD_DIR, CONTENT_SECURITY_POLICY
 from tests.support.apps import running_app
 from tests.support.settings import make_settings
@@ -67,3 +68,13 @@ async def test_graphiql_is_the_page_a_browser_gets_at_graphql(http: Any) -> None
     # A client asking for JSON still gets the API.
     answer = await http.post("/graphql", json={"query": "{ __typename }"})
     assert answer.json() == {"data": {"__typename": "Query"}}
+
+
+def test_the_consoles_first_load_is_within_its_budget() -> None:
+    # Bytes, not time: bench/console_size.py prints the same figures with each file.
+    assets = first_load("index.html")
+    assert assets, "index.html names no script"
+    assert sum(asset.gzipped for asset in assets) <= BUDGET_BYTES
+    # GraphiQL (Monaco and all) stays on its own page.
+    graphiql_only = {a.path for a in first_load("graphiql.html")} - {a.path for a in assets}
+    assert graphiql_only

@@ -54,7 +54,8 @@ def main() -> int:
         print(f"{page}: {len(assets)} files, {total / 1000:.1f} KB gzipped", end="")
         print(f" (budget {budget / 1000:.0f} KB)" if budget else " (no budget: its own page)")
         for asset in sorted(assets, key=lambda a: -a.gzipped):
-            print(f"  {asset.gzipped / 1000:8.1f} KB  ({asset.raw / 1000:8.1f} KB raw)  {asset.path}")
+            gzipped, raw = asset.gzipped / 1000, asset.raw / 1000
+            print(f"  {gzipped:8.1f} KB  ({raw:8.1f} KB raw)  {asset.path}")
         if budget is not None and total > budget:
             over = True
             print(f"  OVER BUDGET by {(total - budget) / 1000:.1f} KB")

@@ -114,6 +114,38 @@ def shoot(page: object, name: str) -> Path:
     return path
 
 
+# axe-core (a dev dependency of console/): the accessibility rules of WCAG 2.x A and AA.
+AXE = Path(__file__).resolve().parents[2] / "console" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+def accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on `page` as it is now, one line each
+    ("rule: what, where"). Evaluated through the DevTools protocol, which the page's
+    Content-Security-Policy does not govern (a <script> tag would be refused)."""
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail("console/node_modules has no axe-core: .ci/run runs npm ci there")
+        pytest.skip("run `npm ci` in console/ for axe-core")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        """async (rules) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: rules}});
+            return result.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target).join(", ")}`);
+        }""",
+        AXE_RULES,
+    )
+    return list(found)
+
+
+def overflows_horizontally(page: Any) -> bool:
+    """True when the page is wider than its window (a phone's reader must scroll sideways)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"))
+
+
 def register_over_http(base_url: str, email: str) -> dict[str, Any]:
     """A new account (the first of a server becomes ADMIN); its AuthPayload."""
     variables = {"input": {"email": email, "password": DEFAULT_PASSWORD}}

@@ -1,0 +1,310 @@
+/**
+ * The console's one urql Client, on this origin's /graphql:
+ *
+ * - queries and mutations over HTTP POST (never GET: production refuses GET queries), with the
+ *   session's access token; an UNAUTHENTICATED answer renews the token once (auth.ts) and
+ *   sends the request once more;
+ * - subscriptions over graphql-ws on the same URL, signed in by connection_init's
+ *   `authorization` (kAI reads a socket's credential only from there). A socket that drops
+ *   after it was up is reconnected for ever, with backoff, and graphql-ws subscribes its
+ *   operations again: pages that resume (agentEvents with `after`) watch `connection` below
+ *   and drop what they already hold;
+ * - graphql-sse (POST /graphql, Accept: text/event-stream, one connection per operation) when a
+ *   WebSocket cannot connect at all (a proxy that does not pass them): from then on, every
+ *   subscription of this page goes over SSE.
+ *
+ * An operation whose context says `oneShot: true` (a prompt: sending it again would ask the
+ * agent again) gets a socket of its own that is never reconnected and never restarted.
+ *
+ * An operation whose context has `resume` (agentEvents) is subscribed again, after a drop, with
+ * the variables `resume()` returns at that moment (its `after`: the last seq the page holds),
+ * not the ones it started with: both transports serialise the request anew for each attempt,
+ * so its `variables` is a getter.
+ */
+import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "urql";
+import type { ExecutionResult, Operation, SubscriptionForwarder } from "urql";
+import { createClient as createSseClient } from "graphql-sse";
+import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+
+import { freshAccessToken, getAuthState, refresh, subscribeAuth } from "./auth";
+
+declare module "@urql/core" {
+  interface OperationContext {
+    /** Never send this operation twice: no reconnect, no restart (streamPrompt). */
+    oneShot?: boolean;
+    /** The variables to subscribe with again after a drop (agentEvents' `after`). */
+    resume?: () => Record<string, unknown>;
+  }
+}
+
+export const GRAPHQL_PATH = "/graphql";
+
+function webSocketUrl(): string {
+  const url = new URL(GRAPHQL_PATH, window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+/* ------------------------------------------------------------------ connection state */
+
+export type Transport = "websocket" | "sse";
+export type ConnectionState = {
+  /** How subscriptions travel now. */
+  readonly transport: Transport;
+  /** Whether the shared socket is up (always true over SSE, where each operation has its own). */
+  readonly connected: boolean;
+  /** Counts the socket's successful connections after the first: each one is a reconnection. */
+  readonly reconnections: number;
+  /** When the socket last dropped (ms since epoch), while it is down. */
+  readonly droppedAt: number | null;
+};
+
+let connection: ConnectionState = { transport: "websocket", connected: false, reconnections: 0, droppedAt: null };
+const connectionListeners = new Set<() => void>();
+
+function setConnection(next: Partial<ConnectionState>): void {
+  connection = { ...connection, ...next };
+  for (const listener of [...connectionListeners]) listener();
+}
+
+/** For useSyncExternalStore: the live connection's state. */
+export function getConnection(): ConnectionState {
+  return connection;
+}
+
+export function subscribeConnection(listener: () => void): () => void {
+  connectionListeners.add(listener);
+  return () => connectionListeners.delete(listener);
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+function hasUnauthenticated(body: unknown): boolean {
+  const errors = (body as { errors?: { extensions?: { code?: unknown } }[] } | null)?.errors;
+  return Array.isArray(errors) && errors.some((error) => error?.extensions?.code === "UNAUTHENTICATED");
+}
+
+function withToken(init: RequestInit | undefined, token: string | null): RequestInit {
+  const headers = new Headers(init?.headers);
+  if (token) headers.set("authorization", `Bearer ${token}`);
+  else headers.delete("authorization");
+  return { ...init, headers };
+}
+
+/** fetch with the session's token; once more with a renewed token after UNAUTHENTICATED. */
+export const authFetch: typeof fetch = async (input, init) => {
+  const token = await freshAccessToken();
+  const response = await fetch(input, withToken(init, token));
+  if (!token || !(response.headers.get("content-type") ?? "").includes("json")) return response;
+  let body: unknown;
+  try {
+    body = await response.clone().json();
+  } catch {
+    return response;
+  }
+  if (!hasUnauthenticated(body)) return response;
+  const renewed = await refresh(token);
+  if (!renewed || renewed === token) return response;
+  return fetch(input, withToken(init, renewed));
+};
+
+/* ------------------------------------------------------------------ WebSocket */
+
+async function connectionParams(): Promise<Record<string, string>> {
+  const token = await freshAccessToken();
+  if (!token) throw new Error("Not signed in");
+  return { authorization: `Bearer ${token}` };
+}
+
+function randomWait(retries: number): Promise<void> {
+  // 0.3-1.5 s first (a restarted server is met by every console at once), then doubling to 30 s.
+  const base = retries === 0 ? 300 : Math.min(30_000, 1000 * 2 ** retries);
+  return new Promise((resolve) => setTimeout(resolve, base + Math.random() * 1200));
+}
+
+let everConnected = false;
+let openSocket: WebSocket | null = null;
+let socketToken: string | null = null;
+// Why the socket last closed, when this side closed it: an idle socket (no operation left) or
+// a restart with a renewed token is not a dropped connection.
+let closingOnPurpose = false;
+let droppedSinceConnected = false;
+
+const ws: WsClient = createWsClient({
+  url: webSocketUrl,
+  lazy: true,
+  // Moving between pages does not close and reopen the socket.
+  lazyCloseTimeout: 3000,
+  // A socket whose peer vanished (no pong) is closed and reconnected within 20 s.
+  keepAlive: 10_000,
+  retryAttempts: Number.POSITIVE_INFINITY,
+  retryWait: randomWait,
+  // Reconnect whatever closed a socket that once worked (kAI closes 4403 when the token it
+  // was opened with expires, and the next connection_init carries the renewed one); a socket
+  // that never connected is not retried: the operation falls back to SSE instead.
+  shouldRetry: () => everConnected,
+  connectionParams: async () => {
+    const params = await connectionParams();
+    socketToken = params.authorization ?? null;
+    return params;
+  },
+  on: {
+    opened: (socket) => {
+      openSocket = socket as WebSocket;
+    },
+    connected: () => {
+      everConnected = true;
+      const reconnected = droppedSinceConnected;
+      droppedSinceConnected = false;
+      setConnection({
+        connected: true,
+        droppedAt: null,
+        reconnections: connection.reconnections + (reconnected ? 1 : 0),
+      });
+    },
+    closed: (event) => {
+      openSocket = null;
+      const code = isCloseEvent(event) ? event.code : 0;
+      // 1000: graphql-ws closed an idle socket; 4205: this module restarted it.
+      const onPurpose = closingOnPurpose || code === 1000 || code === 4205;
+      closingOnPurpose = false;
+      if (!connection.connected) return;
+      if (onPurpose) {
+        setConnection({ connected: false, droppedAt: null });
+      } else {
+        droppedSinceConnected = true;
+        setConnection({ connected: false, droppedAt: Date.now() });
+      }
+    },
+  },
+});
+
+// A renewed or changed token: open the socket again with it, before the old one expires and
+// the server closes it (4205 is graphql-ws's own "client restart", which it reconnects).
+subscribeAuth(() => {
+  const { accessToken } = getAuthState();
+  const current = accessToken ? `Bearer ${accessToken}` : null;
+  if (openSocket && socketToken !== null && socketToken !== current && openSocket.readyState === WebSocket.OPEN) {
+    closingOnPurpose = true;
+    openSocket.close(4205, "Client Restart");
+  }
+});
+
+/* ------------------------------------------------------------------ SSE */
+
+const sseOptions = {
+  url: GRAPHQL_PATH,
+  singleConnection: false as const,
+  headers: async (): Promise<Record<string, string>> => {
+    const token = await freshAccessToken();
+    return token ? { authorization: `Bearer ${token}` } : {};
+  },
+};
+const sse = createSseClient({ ...sseOptions, retryAttempts: 5 });
+const sseOnce = createSseClient({ ...sseOptions, retryAttempts: 0 });
+
+/* ------------------------------------------------------------------ forwarding */
+
+type Sink = { next: (value: ExecutionResult) => void; error: (error: unknown) => void; complete: () => void };
+type Request = { query: string; operationName?: string; variables?: Record<string, unknown>; extensions?: Record<string, unknown> };
+
+function isCloseEvent(value: unknown): value is { code: number; reason: string } {
+  return typeof value === "object" && value !== null && "code" in value && "reason" in value;
+}
+
+/** An Error in words for what a transport threw (urql shows it as a network error). */
+function transportError(error: unknown): unknown {
+  if (Array.isArray(error) || error instanceof Error) return error;
+  if (isCloseEvent(error)) {
+    const why = error.reason ? `: ${error.reason}` : "";
+    return new Error(`The live connection closed (code ${error.code}${why})`);
+  }
+  return new Error("The live connection failed");
+}
+
+/** A WebSocket that could not connect at all (not a refusal by kAI, which closes with 4xxx). */
+function couldNotConnect(error: unknown): boolean {
+  if (everConnected) return false;
+  return !isCloseEvent(error) || error.code < 4000;
+}
+
+function overSse(request: Request, sink: Sink, oneShot: boolean): () => void {
+  return (oneShot ? sseOnce : sse).subscribe(request, {
+    next: (value) => sink.next(value as ExecutionResult),
+    error: (error) => sink.error(transportError(error)),
+    complete: () => sink.complete(),
+  });
+}
+
+function overWebSocket(request: Request, sink: Sink): () => void {
+  let stop = ws.subscribe(request, {
+    next: (value) => sink.next(value as ExecutionResult),
+    complete: () => sink.complete(),
+    error: (error) => {
+      if (couldNotConnect(error)) {
+        setConnection({ transport: "sse", connected: true, droppedAt: null });
+        stop = overSse(request, sink, false);
+      } else {
+        sink.error(transportError(error));
+      }
+    },
+  });
+  return () => stop();
+}
+
+/** A prompt: a socket of its own, closed when it ends, never reconnected. */
+function overOwnSocket(request: Request, sink: Sink): () => void {
+  const own = createWsClient({ url: webSocketUrl, lazy: true, retryAttempts: 0, connectionParams });
+  let connected = false;
+  own.on("connected", () => {
+    connected = true;
+  });
+  let stop = own.subscribe(request, {
+    next: (value) => sink.next(value as ExecutionResult),
+    complete: () => {
+      sink.complete();
+      void own.dispose();
+    },
+    error: (error) => {
+      void own.dispose();
+      if (!connected && couldNotConnect(error)) {
+        setConnection({ transport: "sse", connected: true, droppedAt: null });
+        stop = overSse(request, sink, true);
+      } else {
+        sink.error(transportError(error));
+      }
+    },
+  });
+  return () => {
+    stop();
+    void own.dispose();
+  };
+}
+
+const forwardSubscription: SubscriptionForwarder = (body, operation: Operation) => ({
+  subscribe(sink) {
+    const request: Request = {
+      query: body.query ?? "",
+      operationName: body.operationName,
+      variables: body.variables as Record<string, unknown> | undefined,
+      extensions: body.extensions as Record<string, unknown> | undefined,
+    };
+    const resume = operation.context.resume;
+    if (resume) Object.defineProperty(request, "variables", { enumerable: true, get: resume });
+    const oneShot = operation.context.oneShot === true;
+    let unsubscribe: () => void;
+    if (connection.transport === "sse") unsubscribe = overSse(request, sink, oneShot);
+    else if (oneShot) unsubscribe = overOwnSocket(request, sink);
+    else unsubscribe = overWebSocket(request, sink);
+    return { unsubscribe: () => unsubscribe() };
+  },
+});
+
+export const client = new Client({
+  url: GRAPHQL_PATH,
+  // Production refuses queries over GET (a CSRF surface): POST only.
+  preferGetMethod: false,
+  fetch: authFetch,
+  requestPolicy: "cache-and-network",
+  exchanges: [cacheExchange, subscriptionExchange({ forwardSubscription }), fetchExchange],
+});

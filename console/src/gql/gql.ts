@@ -1,0 +1,316 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  fragment AuthPayloadFields on AuthPayload {\n    accessToken\n    refreshToken\n    expiresAt\n    user {\n      id\n      email\n      displayName\n      role\n    }\n  }\n": typeof types.AuthPayloadFieldsFragmentDoc,
+    "\n  mutation ConsoleRefreshToken($refreshToken: String!) {\n    refreshToken(refreshToken: $refreshToken) {\n      ...AuthPayloadFields\n    }\n  }\n": typeof types.ConsoleRefreshTokenDocument,
+    "\n  query ConsoleAgent($id: ID!) {\n    agent(id: $id) {\n      id\n      name\n      type\n      state\n      capabilities\n      createdAt\n      updatedAt\n      lastSeen\n      resources {\n        memory\n        cpu\n        storage\n        gpu\n      }\n      tasks(first: 10) {\n        edges {\n          node {\n            id\n            type\n            state\n            progress\n            createdAt\n          }\n        }\n        pageInfo {\n          hasNextPage\n        }\n      }\n      files {\n        id\n        originalName\n        size\n        mimeType\n        uploadedAt\n      }\n    }\n  }\n": typeof types.ConsoleAgentDocument,
+    "\n  query ConsoleAgents {\n    agents {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n      lastSeen\n    }\n  }\n": typeof types.ConsoleAgentsDocument,
+    "\n  subscription ConsoleAgentStateEvents($agentId: ID!) {\n    agentEvents(agentId: $agentId) {\n      seq\n      type\n      data\n    }\n  }\n": typeof types.ConsoleAgentStateEventsDocument,
+    "\n  mutation ConsoleStopAgent($id: ID!) {\n    stopAgent(id: $id) {\n      id\n      state\n    }\n  }\n": typeof types.ConsoleStopAgentDocument,
+    "\n  mutation ConsoleRestartAgent($id: ID!) {\n    restartAgent(id: $id) {\n      id\n      state\n    }\n  }\n": typeof types.ConsoleRestartAgentDocument,
+    "\n  mutation ConsoleDeleteAgent($id: ID!) {\n    deleteAgent(id: $id)\n  }\n": typeof types.ConsoleDeleteAgentDocument,
+    "\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n": typeof types.FilesPageFileFragmentDoc,
+    "\n  query FilesPageFiles($agentId: ID) {\n    files(agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n": typeof types.FilesPageFilesDocument,
+    "\n  query FilesPageAgents {\n    agents {\n      id\n      name\n    }\n  }\n": typeof types.FilesPageAgentsDocument,
+    "\n  mutation FilesPageUpload($file: Upload!, $agentId: ID) {\n    uploadFile(file: $file, agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n": typeof types.FilesPageUploadDocument,
+    "\n  query FilesPageDownloadUrl($id: ID!) {\n    file(id: $id) {\n      id\n      url\n    }\n  }\n": typeof types.FilesPageDownloadUrlDocument,
+    "\n  mutation FilesPageDelete($id: ID!) {\n    deleteFile(id: $id)\n  }\n": typeof types.FilesPageDeleteDocument,
+    "\n  query FilesPageSearch($query: String!, $agentId: ID, $limit: Int) {\n    search(query: $query, agentId: $agentId, limit: $limit) {\n      chunk\n      score\n      file {\n        id\n        originalName\n      }\n    }\n  }\n": typeof types.FilesPageSearchDocument,
+    "\n  fragment TasksPageTask on Task {\n    id\n    type\n    state\n    payload\n    progress\n    result\n    error\n    attempts\n    priority\n    createdAt\n    startedAt\n    completedAt\n    agent {\n      id\n      name\n    }\n  }\n": typeof types.TasksPageTaskFragmentDoc,
+    "\n  query TasksPageAgents {\n    agents {\n      id\n      name\n      type\n      state\n      configuration\n    }\n    agentTypes {\n      name\n      taskTypes\n    }\n  }\n": typeof types.TasksPageAgentsDocument,
+    "\n  query TasksPageAgentTasks($agentId: ID!, $state: TaskState, $first: Int, $after: String) {\n    agent(id: $agentId) {\n      id\n      tasks(state: $state, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...TasksPageTask\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": typeof types.TasksPageAgentTasksDocument,
+    "\n  mutation TasksPageEnqueue($agentId: ID!, $input: TaskInput!, $idempotencyKey: String) {\n    enqueueTask(agentId: $agentId, input: $input, idempotencyKey: $idempotencyKey) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.TasksPageEnqueueDocument,
+    "\n  mutation TasksPageCancel($id: ID!) {\n    cancelTask(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.TasksPageCancelDocument,
+    "\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.TasksPageTaskUpdatesDocument,
+    "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n": typeof types.ApiKeysPageKeyFragmentDoc,
+    "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n": typeof types.ApiKeysPageKeysDocument,
+    "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n": typeof types.ApiKeysPageCreateDocument,
+    "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n": typeof types.ApiKeysPageRevokeDocument,
+    "\n  query AuditPageUsers {\n    users {\n      id\n      email\n    }\n  }\n": typeof types.AuditPageUsersDocument,
+    "\n  query AuditPageLog($userId: ID, $action: String, $granted: Boolean, $first: Int, $after: String) {\n    auditLog(userId: $userId, action: $action, granted: $granted, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          action\n          resource\n          granted\n          timestamp\n          requestId\n          user {\n            id\n            email\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AuditPageLogDocument,
+    "\n  fragment UsersPageUser on User {\n    id\n    email\n    displayName\n    role\n    active\n    createdAt\n  }\n": typeof types.UsersPageUserFragmentDoc,
+    "\n  query UsersPageUsers {\n    users {\n      ...UsersPageUser\n    }\n  }\n": typeof types.UsersPageUsersDocument,
+    "\n  mutation UsersPageSetRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...UsersPageUser\n    }\n  }\n": typeof types.UsersPageSetRoleDocument,
+    "\n  mutation UsersPageSetActive($userId: ID!, $active: Boolean!) {\n    setUserActive(userId: $userId, active: $active) {\n      ...UsersPageUser\n    }\n  }\n": typeof types.UsersPageSetActiveDocument,
+    "\n  query ConsoleAgentTypes {\n    agentTypes {\n      name\n      description\n      configSchema\n      taskTypes\n    }\n  }\n": typeof types.ConsoleAgentTypesDocument,
+    "\n  mutation ConsoleCreateAgent($input: AgentConfigInput!) {\n    createAgent(input: $input) {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n    }\n  }\n": typeof types.ConsoleCreateAgentDocument,
+    "\n  mutation ConsoleUpdateAgent($id: ID!, $input: AgentConfigPatch!) {\n    updateAgent(id: $id, input: $input) {\n      id\n      name\n      state\n      capabilities\n      updatedAt\n    }\n  }\n": typeof types.ConsoleUpdateAgentDocument,
+    "\n  query ConsoleAgentConfiguration($id: ID!) {\n    agent(id: $id) {\n      id\n      configuration\n    }\n  }\n": typeof types.ConsoleAgentConfigurationDocument,
+    "\n  mutation ConsoleSendCommand($agentId: ID!, $command: AgentCommandInput!, $idempotencyKey: String) {\n    sendCommand(agentId: $agentId, command: $command, idempotencyKey: $idempotencyKey) {\n      success\n      result\n      error\n      durationMs\n      timestamp\n    }\n  }\n": typeof types.ConsoleSendCommandDocument,
+    "\n  subscription ConsoleAgentEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n": typeof types.ConsoleAgentEventsDocument,
+    "\n  query ConsoleAgentStatus($id: ID!) {\n    agentStatus(id: $id) {\n      id\n      state\n      lastSeen\n      health {\n        status\n        uptime\n        memoryUsage\n        cpuUsage\n        responseTime\n      }\n      metrics {\n        commandsTotal\n        commandsFailed\n        tasksPending\n        tasksRunning\n        tasksCompleted\n        tasksFailed\n        meanResponseMs\n        p95ResponseMs\n      }\n    }\n  }\n": typeof types.ConsoleAgentStatusDocument,
+    "\n  query ConsoleAgentLogs($agentId: ID!, $level: LogLevel, $first: Int, $after: String) {\n    agentLogs(agentId: $agentId, level: $level, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          level\n          message\n          timestamp\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.ConsoleAgentLogsDocument,
+    "\n  subscription ConsoleStreamPrompt($agentId: ID!, $input: StreamPromptInput!) {\n    streamPrompt(agentId: $agentId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n": typeof types.ConsoleStreamPromptDocument,
+    "\n  mutation ConsoleLogin($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": typeof types.ConsoleLoginDocument,
+    "\n  mutation ConsoleRegister($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": typeof types.ConsoleRegisterDocument,
+    "\n  mutation ConsoleVerifyMagicLink($token: String!) {\n    verifyMagicLink(token: $token) {\n      ...AuthPayloadFields\n    }\n  }\n": typeof types.ConsoleVerifyMagicLinkDocument,
+    "\n  mutation ConsoleRequestMagicLink($email: String!) {\n    requestMagicLink(email: $email)\n  }\n": typeof types.ConsoleRequestMagicLinkDocument,
+    "\n  mutation ConsoleLogout {\n    logout\n  }\n": typeof types.ConsoleLogoutDocument,
+    "\n  query ConsoleSessionPermissions {\n    session {\n      id\n      permissions\n    }\n  }\n": typeof types.ConsoleSessionPermissionsDocument,
+};
+const documents: Documents = {
+    "\n  fragment AuthPayloadFields on AuthPayload {\n    accessToken\n    refreshToken\n    expiresAt\n    user {\n      id\n      email\n      displayName\n      role\n    }\n  }\n": types.AuthPayloadFieldsFragmentDoc,
+    "\n  mutation ConsoleRefreshToken($refreshToken: String!) {\n    refreshToken(refreshToken: $refreshToken) {\n      ...AuthPayloadFields\n    }\n  }\n": types.ConsoleRefreshTokenDocument,
+    "\n  query ConsoleAgent($id: ID!) {\n    agent(id: $id) {\n      id\n      name\n      type\n      state\n      capabilities\n      createdAt\n      updatedAt\n      lastSeen\n      resources {\n        memory\n        cpu\n        storage\n        gpu\n      }\n      tasks(first: 10) {\n        edges {\n          node {\n            id\n            type\n            state\n            progress\n            createdAt\n          }\n        }\n        pageInfo {\n          hasNextPage\n        }\n      }\n      files {\n        id\n        originalName\n        size\n        mimeType\n        uploadedAt\n      }\n    }\n  }\n": types.ConsoleAgentDocument,
+    "\n  query ConsoleAgents {\n    agents {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n      lastSeen\n    }\n  }\n": types.ConsoleAgentsDocument,
+    "\n  subscription ConsoleAgentStateEvents($agentId: ID!) {\n    agentEvents(agentId: $agentId) {\n      seq\n      type\n      data\n    }\n  }\n": types.ConsoleAgentStateEventsDocument,
+    "\n  mutation ConsoleStopAgent($id: ID!) {\n    stopAgent(id: $id) {\n      id\n      state\n    }\n  }\n": types.ConsoleStopAgentDocument,
+    "\n  mutation ConsoleRestartAgent($id: ID!) {\n    restartAgent(id: $id) {\n      id\n      state\n    }\n  }\n": types.ConsoleRestartAgentDocument,
+    "\n  mutation ConsoleDeleteAgent($id: ID!) {\n    deleteAgent(id: $id)\n  }\n": types.ConsoleDeleteAgentDocument,
+    "\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n": types.FilesPageFileFragmentDoc,
+    "\n  query FilesPageFiles($agentId: ID) {\n    files(agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n": types.FilesPageFilesDocument,
+    "\n  query FilesPageAgents {\n    agents {\n      id\n      name\n    }\n  }\n": types.FilesPageAgentsDocument,
+    "\n  mutation FilesPageUpload($file: Upload!, $agentId: ID) {\n    uploadFile(file: $file, agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n": types.FilesPageUploadDocument,
+    "\n  query FilesPageDownloadUrl($id: ID!) {\n    file(id: $id) {\n      id\n      url\n    }\n  }\n": types.FilesPageDownloadUrlDocument,
+    "\n  mutation FilesPageDelete($id: ID!) {\n    deleteFile(id: $id)\n  }\n": types.FilesPageDeleteDocument,
+    "\n  query FilesPageSearch($query: String!, $agentId: ID, $limit: Int) {\n    search(query: $query, agentId: $agentId, limit: $limit) {\n      chunk\n      score\n      file {\n        id\n        originalName\n      }\n    }\n  }\n": types.FilesPageSearchDocument,
+    "\n  fragment TasksPageTask on Task {\n    id\n    type\n    state\n    payload\n    progress\n    result\n    error\n    attempts\n    priority\n    createdAt\n    startedAt\n    completedAt\n    agent {\n      id\n      name\n    }\n  }\n": types.TasksPageTaskFragmentDoc,
+    "\n  query TasksPageAgents {\n    agents {\n      id\n      name\n      type\n      state\n      configuration\n    }\n    agentTypes {\n      name\n      taskTypes\n    }\n  }\n": types.TasksPageAgentsDocument,
+    "\n  query TasksPageAgentTasks($agentId: ID!, $state: TaskState, $first: Int, $after: String) {\n    agent(id: $agentId) {\n      id\n      tasks(state: $state, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...TasksPageTask\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": types.TasksPageAgentTasksDocument,
+    "\n  mutation TasksPageEnqueue($agentId: ID!, $input: TaskInput!, $idempotencyKey: String) {\n    enqueueTask(agentId: $agentId, input: $input, idempotencyKey: $idempotencyKey) {\n      ...TasksPageTask\n    }\n  }\n": types.TasksPageEnqueueDocument,
+    "\n  mutation TasksPageCancel($id: ID!) {\n    cancelTask(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": types.TasksPageCancelDocument,
+    "\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n": types.TasksPageTaskUpdatesDocument,
+    "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n": types.ApiKeysPageKeyFragmentDoc,
+    "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n": types.ApiKeysPageKeysDocument,
+    "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n": types.ApiKeysPageCreateDocument,
+    "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n": types.ApiKeysPageRevokeDocument,
+    "\n  query AuditPageUsers {\n    users {\n      id\n      email\n    }\n  }\n": types.AuditPageUsersDocument,
+    "\n  query AuditPageLog($userId: ID, $action: String, $granted: Boolean, $first: Int, $after: String) {\n    auditLog(userId: $userId, action: $action, granted: $granted, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          action\n          resource\n          granted\n          timestamp\n          requestId\n          user {\n            id\n            email\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AuditPageLogDocument,
+    "\n  fragment UsersPageUser on User {\n    id\n    email\n    displayName\n    role\n    active\n    createdAt\n  }\n": types.UsersPageUserFragmentDoc,
+    "\n  query UsersPageUsers {\n    users {\n      ...UsersPageUser\n    }\n  }\n": types.UsersPageUsersDocument,
+    "\n  mutation UsersPageSetRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...UsersPageUser\n    }\n  }\n": types.UsersPageSetRoleDocument,
+    "\n  mutation UsersPageSetActive($userId: ID!, $active: Boolean!) {\n    setUserActive(userId: $userId, active: $active) {\n      ...UsersPageUser\n    }\n  }\n": types.UsersPageSetActiveDocument,
+    "\n  query ConsoleAgentTypes {\n    agentTypes {\n      name\n      description\n      configSchema\n      taskTypes\n    }\n  }\n": types.ConsoleAgentTypesDocument,
+    "\n  mutation ConsoleCreateAgent($input: AgentConfigInput!) {\n    createAgent(input: $input) {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n    }\n  }\n": types.ConsoleCreateAgentDocument,
+    "\n  mutation ConsoleUpdateAgent($id: ID!, $input: AgentConfigPatch!) {\n    updateAgent(id: $id, input: $input) {\n      id\n      name\n      state\n      capabilities\n      updatedAt\n    }\n  }\n": types.ConsoleUpdateAgentDocument,
+    "\n  query ConsoleAgentConfiguration($id: ID!) {\n    agent(id: $id) {\n      id\n      configuration\n    }\n  }\n": types.ConsoleAgentConfigurationDocument,
+    "\n  mutation ConsoleSendCommand($agentId: ID!, $command: AgentCommandInput!, $idempotencyKey: String) {\n    sendCommand(agentId: $agentId, command: $command, idempotencyKey: $idempotencyKey) {\n      success\n      result\n      error\n      durationMs\n      timestamp\n    }\n  }\n": types.ConsoleSendCommandDocument,
+    "\n  subscription ConsoleAgentEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n": types.ConsoleAgentEventsDocument,
+    "\n  query ConsoleAgentStatus($id: ID!) {\n    agentStatus(id: $id) {\n      id\n      state\n      lastSeen\n      health {\n        status\n        uptime\n        memoryUsage\n        cpuUsage\n        responseTime\n      }\n      metrics {\n        commandsTotal\n        commandsFailed\n        tasksPending\n        tasksRunning\n        tasksCompleted\n        tasksFailed\n        meanResponseMs\n        p95ResponseMs\n      }\n    }\n  }\n": types.ConsoleAgentStatusDocument,
+    "\n  query ConsoleAgentLogs($agentId: ID!, $level: LogLevel, $first: Int, $after: String) {\n    agentLogs(agentId: $agentId, level: $level, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          level\n          message\n          timestamp\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.ConsoleAgentLogsDocument,
+    "\n  subscription ConsoleStreamPrompt($agentId: ID!, $input: StreamPromptInput!) {\n    streamPrompt(agentId: $agentId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n": types.ConsoleStreamPromptDocument,
+    "\n  mutation ConsoleLogin($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": types.ConsoleLoginDocument,
+    "\n  mutation ConsoleRegister($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": types.ConsoleRegisterDocument,
+    "\n  mutation ConsoleVerifyMagicLink($token: String!) {\n    verifyMagicLink(token: $token) {\n      ...AuthPayloadFields\n    }\n  }\n": types.ConsoleVerifyMagicLinkDocument,
+    "\n  mutation ConsoleRequestMagicLink($email: String!) {\n    requestMagicLink(email: $email)\n  }\n": types.ConsoleRequestMagicLinkDocument,
+    "\n  mutation ConsoleLogout {\n    logout\n  }\n": types.ConsoleLogoutDocument,
+    "\n  query ConsoleSessionPermissions {\n    session {\n      id\n      permissions\n    }\n  }\n": types.ConsoleSessionPermissionsDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AuthPayloadFields on AuthPayload {\n    accessToken\n    refreshToken\n    expiresAt\n    user {\n      id\n      email\n      displayName\n      role\n    }\n  }\n"): (typeof documents)["\n  fragment AuthPayloadFields on AuthPayload {\n    accessToken\n    refreshToken\n    expiresAt\n    user {\n      id\n      email\n      displayName\n      role\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleRefreshToken($refreshToken: String!) {\n    refreshToken(refreshToken: $refreshToken) {\n      ...AuthPayloadFields\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleRefreshToken($refreshToken: String!) {\n    refreshToken(refreshToken: $refreshToken) {\n      ...AuthPayloadFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAgent($id: ID!) {\n    agent(id: $id) {\n      id\n      name\n      type\n      state\n      capabilities\n      createdAt\n      updatedAt\n      lastSeen\n      resources {\n        memory\n        cpu\n        storage\n        gpu\n      }\n      tasks(first: 10) {\n        edges {\n          node {\n            id\n            type\n            state\n            progress\n            createdAt\n          }\n        }\n        pageInfo {\n          hasNextPage\n        }\n      }\n      files {\n        id\n        originalName\n        size\n        mimeType\n        uploadedAt\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleAgent($id: ID!) {\n    agent(id: $id) {\n      id\n      name\n      type\n      state\n      capabilities\n      createdAt\n      updatedAt\n      lastSeen\n      resources {\n        memory\n        cpu\n        storage\n        gpu\n      }\n      tasks(first: 10) {\n        edges {\n          node {\n            id\n            type\n            state\n            progress\n            createdAt\n          }\n        }\n        pageInfo {\n          hasNextPage\n        }\n      }\n      files {\n        id\n        originalName\n        size\n        mimeType\n        uploadedAt\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAgents {\n    agents {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n      lastSeen\n    }\n  }\n"): (typeof documents)["\n  query ConsoleAgents {\n    agents {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n      lastSeen\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleAgentStateEvents($agentId: ID!) {\n    agentEvents(agentId: $agentId) {\n      seq\n      type\n      data\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleAgentStateEvents($agentId: ID!) {\n    agentEvents(agentId: $agentId) {\n      seq\n      type\n      data\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleStopAgent($id: ID!) {\n    stopAgent(id: $id) {\n      id\n      state\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleStopAgent($id: ID!) {\n    stopAgent(id: $id) {\n      id\n      state\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleRestartAgent($id: ID!) {\n    restartAgent(id: $id) {\n      id\n      state\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleRestartAgent($id: ID!) {\n    restartAgent(id: $id) {\n      id\n      state\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleDeleteAgent($id: ID!) {\n    deleteAgent(id: $id)\n  }\n"): (typeof documents)["\n  mutation ConsoleDeleteAgent($id: ID!) {\n    deleteAgent(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FilesPageFiles($agentId: ID) {\n    files(agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n"): (typeof documents)["\n  query FilesPageFiles($agentId: ID) {\n    files(agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FilesPageAgents {\n    agents {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  query FilesPageAgents {\n    agents {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FilesPageUpload($file: Upload!, $agentId: ID) {\n    uploadFile(file: $file, agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n"): (typeof documents)["\n  mutation FilesPageUpload($file: Upload!, $agentId: ID) {\n    uploadFile(file: $file, agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FilesPageDownloadUrl($id: ID!) {\n    file(id: $id) {\n      id\n      url\n    }\n  }\n"): (typeof documents)["\n  query FilesPageDownloadUrl($id: ID!) {\n    file(id: $id) {\n      id\n      url\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FilesPageDelete($id: ID!) {\n    deleteFile(id: $id)\n  }\n"): (typeof documents)["\n  mutation FilesPageDelete($id: ID!) {\n    deleteFile(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FilesPageSearch($query: String!, $agentId: ID, $limit: Int) {\n    search(query: $query, agentId: $agentId, limit: $limit) {\n      chunk\n      score\n      file {\n        id\n        originalName\n      }\n    }\n  }\n"): (typeof documents)["\n  query FilesPageSearch($query: String!, $agentId: ID, $limit: Int) {\n    search(query: $query, agentId: $agentId, limit: $limit) {\n      chunk\n      score\n      file {\n        id\n        originalName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment TasksPageTask on Task {\n    id\n    type\n    state\n    payload\n    progress\n    result\n    error\n    attempts\n    priority\n    createdAt\n    startedAt\n    completedAt\n    agent {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  fragment TasksPageTask on Task {\n    id\n    type\n    state\n    payload\n    progress\n    result\n    error\n    attempts\n    priority\n    createdAt\n    startedAt\n    completedAt\n    agent {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TasksPageAgents {\n    agents {\n      id\n      name\n      type\n      state\n      configuration\n    }\n    agentTypes {\n      name\n      taskTypes\n    }\n  }\n"): (typeof documents)["\n  query TasksPageAgents {\n    agents {\n      id\n      name\n      type\n      state\n      configuration\n    }\n    agentTypes {\n      name\n      taskTypes\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TasksPageAgentTasks($agentId: ID!, $state: TaskState, $first: Int, $after: String) {\n    agent(id: $agentId) {\n      id\n      tasks(state: $state, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...TasksPageTask\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query TasksPageAgentTasks($agentId: ID!, $state: TaskState, $first: Int, $after: String) {\n    agent(id: $agentId) {\n      id\n      tasks(state: $state, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...TasksPageTask\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TasksPageEnqueue($agentId: ID!, $input: TaskInput!, $idempotencyKey: String) {\n    enqueueTask(agentId: $agentId, input: $input, idempotencyKey: $idempotencyKey) {\n      ...TasksPageTask\n    }\n  }\n"): (typeof documents)["\n  mutation TasksPageEnqueue($agentId: ID!, $input: TaskInput!, $idempotencyKey: String) {\n    enqueueTask(agentId: $agentId, input: $input, idempotencyKey: $idempotencyKey) {\n      ...TasksPageTask\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TasksPageCancel($id: ID!) {\n    cancelTask(id: $id) {\n      ...TasksPageTask\n    }\n  }\n"): (typeof documents)["\n  mutation TasksPageCancel($id: ID!) {\n    cancelTask(id: $id) {\n      ...TasksPageTask\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n"): (typeof documents)["\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n"): (typeof documents)["\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n"): (typeof documents)["\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditPageUsers {\n    users {\n      id\n      email\n    }\n  }\n"): (typeof documents)["\n  query AuditPageUsers {\n    users {\n      id\n      email\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditPageLog($userId: ID, $action: String, $granted: Boolean, $first: Int, $after: String) {\n    auditLog(userId: $userId, action: $action, granted: $granted, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          action\n          resource\n          granted\n          timestamp\n          requestId\n          user {\n            id\n            email\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query AuditPageLog($userId: ID, $action: String, $granted: Boolean, $first: Int, $after: String) {\n    auditLog(userId: $userId, action: $action, granted: $granted, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          action\n          resource\n          granted\n          timestamp\n          requestId\n          user {\n            id\n            email\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment UsersPageUser on User {\n    id\n    email\n    displayName\n    role\n    active\n    createdAt\n  }\n"): (typeof documents)["\n  fragment UsersPageUser on User {\n    id\n    email\n    displayName\n    role\n    active\n    createdAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query UsersPageUsers {\n    users {\n      ...UsersPageUser\n    }\n  }\n"): (typeof documents)["\n  query UsersPageUsers {\n    users {\n      ...UsersPageUser\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UsersPageSetRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...UsersPageUser\n    }\n  }\n"): (typeof documents)["\n  mutation UsersPageSetRole($userId: ID!, $role: Role!) {\n    setUserRole(userId: $userId, role: $role) {\n      ...UsersPageUser\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UsersPageSetActive($userId: ID!, $active: Boolean!) {\n    setUserActive(userId: $userId, active: $active) {\n      ...UsersPageUser\n    }\n  }\n"): (typeof documents)["\n  mutation UsersPageSetActive($userId: ID!, $active: Boolean!) {\n    setUserActive(userId: $userId, active: $active) {\n      ...UsersPageUser\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAgentTypes {\n    agentTypes {\n      name\n      description\n      configSchema\n      taskTypes\n    }\n  }\n"): (typeof documents)["\n  query ConsoleAgentTypes {\n    agentTypes {\n      name\n      description\n      configSchema\n      taskTypes\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateAgent($input: AgentConfigInput!) {\n    createAgent(input: $input) {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCreateAgent($input: AgentConfigInput!) {\n    createAgent(input: $input) {\n      id\n      name\n      type\n      state\n      capabilities\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleUpdateAgent($id: ID!, $input: AgentConfigPatch!) {\n    updateAgent(id: $id, input: $input) {\n      id\n      name\n      state\n      capabilities\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleUpdateAgent($id: ID!, $input: AgentConfigPatch!) {\n    updateAgent(id: $id, input: $input) {\n      id\n      name\n      state\n      capabilities\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAgentConfiguration($id: ID!) {\n    agent(id: $id) {\n      id\n      configuration\n    }\n  }\n"): (typeof documents)["\n  query ConsoleAgentConfiguration($id: ID!) {\n    agent(id: $id) {\n      id\n      configuration\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleSendCommand($agentId: ID!, $command: AgentCommandInput!, $idempotencyKey: String) {\n    sendCommand(agentId: $agentId, command: $command, idempotencyKey: $idempotencyKey) {\n      success\n      result\n      error\n      durationMs\n      timestamp\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleSendCommand($agentId: ID!, $command: AgentCommandInput!, $idempotencyKey: String) {\n    sendCommand(agentId: $agentId, command: $command, idempotencyKey: $idempotencyKey) {\n      success\n      result\n      error\n      durationMs\n      timestamp\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleAgentEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleAgentEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAgentStatus($id: ID!) {\n    agentStatus(id: $id) {\n      id\n      state\n      lastSeen\n      health {\n        status\n        uptime\n        memoryUsage\n        cpuUsage\n        responseTime\n      }\n      metrics {\n        commandsTotal\n        commandsFailed\n        tasksPending\n        tasksRunning\n        tasksCompleted\n        tasksFailed\n        meanResponseMs\n        p95ResponseMs\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleAgentStatus($id: ID!) {\n    agentStatus(id: $id) {\n      id\n      state\n      lastSeen\n      health {\n        status\n        uptime\n        memoryUsage\n        cpuUsage\n        responseTime\n      }\n      metrics {\n        commandsTotal\n        commandsFailed\n        tasksPending\n        tasksRunning\n        tasksCompleted\n        tasksFailed\n        meanResponseMs\n        p95ResponseMs\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleAgentLogs($agentId: ID!, $level: LogLevel, $first: Int, $after: String) {\n    agentLogs(agentId: $agentId, level: $level, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          level\n          message\n          timestamp\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleAgentLogs($agentId: ID!, $level: LogLevel, $first: Int, $after: String) {\n    agentLogs(agentId: $agentId, level: $level, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          level\n          message\n          timestamp\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleStreamPrompt($agentId: ID!, $input: StreamPromptInput!) {\n    streamPrompt(agentId: $agentId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleStreamPrompt($agentId: ID!, $input: StreamPromptInput!) {\n    streamPrompt(agentId: $agentId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleLogin($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleLogin($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleRegister($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleRegister($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleVerifyMagicLink($token: String!) {\n    verifyMagicLink(token: $token) {\n      ...AuthPayloadFields\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleVerifyMagicLink($token: String!) {\n    verifyMagicLink(token: $token) {\n      ...AuthPayloadFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleRequestMagicLink($email: String!) {\n    requestMagicLink(email: $email)\n  }\n"): (typeof documents)["\n  mutation ConsoleRequestMagicLink($email: String!) {\n    requestMagicLink(email: $email)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleLogout {\n    logout\n  }\n"): (typeof documents)["\n  mutation ConsoleLogout {\n    logout\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleSessionPermissions {\n    session {\n      id\n      permissions\n    }\n  }\n"): (typeof documents)["\n  query ConsoleSessionPermissions {\n    session {\n      id\n      permissions\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

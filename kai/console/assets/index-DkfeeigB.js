@@ -1,1 +1,0 @@
-import{i as e,l as t,n,t as r}from"./jsx-runtime-BfbL1e8V.js";var i=t(e(),1),a=n(),o=r();function s(){return(0,o.jsx)(`main`,{children:(0,o.jsx)(`h1`,{children:`kAI console`})})}var c=document.getElementById(`root`);c&&(0,a.createRoot)(c).render((0,o.jsx)(i.StrictMode,{children:(0,o.jsx)(s,{})}));

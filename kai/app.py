@@ -32,6 +32,7 @@ from kai.graphql.view import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from kai.observability.http import MetricsMiddleware
 from kai.observability.tracing import start_tracing
+from kai.preflight import describe_database
 from kai.routes.console import BuiltAssets, console_page, graphiql_page
 from kai.routes.files import download_file
 from kai.routes.metrics import metrics_endpoint
@@ -47,10 +48,16 @@ PRUNE_INTERVAL = 60.0
 SWEEP_INTERVAL = 5.0
 
 
-def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    freeze_heap: bool = False,
+    listen_url: str | None = None,
+) -> Starlette:
     """`freeze_heap`: once started, keep what start-up made out of the garbage collector's
     sight (see `_freeze_heap`); for a process that serves one app for its whole life
-    (`kai serve`), not for tests that make many."""
+    (`kai serve`), not for tests that make many. `listen_url`: where the server listens,
+    for the start-up line (`kai serve --port 8011`)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -65,7 +72,15 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 async with run_tasks_here(services):
                     if freeze_heap:
                         _freeze_heap()
-                    log.info("kAI ready on %s (%s)", settings.public_url, settings.env)
+                    log.info(
+                        "kAI ready on %s (%s; %s%s)",
+                        listen_url or settings.public_url,
+                        settings.env,
+                        describe_database(settings),
+                        ""
+                        if listen_url in {None, settings.public_url}
+                        else f"; public URL {settings.public_url}",
+                    )
                     try:
                         yield
                     finally:

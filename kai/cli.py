@@ -14,18 +14,56 @@ if TYPE_CHECKING:
     from kai.config import Settings
 
 
+SETTINGS_NOTE = (
+    "Settings come from KAI_* environment variables and a .env file in the current "
+    "directory (the README's Settings table)."
+)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kai")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="kai", description="kAI: the API for a fleet of AI agents"
+        prog="kai",
+        description="kAI: the API that people and programs use to run a fleet of AI agents.",
+        epilog=SETTINGS_NOTE,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"kai {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the API server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=SETTINGS_NOTE,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+
+    serve = command(
+        "serve",
+        "run the API server",
+        "Serve the GraphQL API at /graphql, the console at / and GraphiQL (development) on "
+        "one port. In development the database is migrated first; production refuses "
+        "unsafe settings and a database behind this release.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.set_defaults(run=_serve)
 
-    worker = commands.add_parser("worker", help="run background tasks from Redis (KAI_REDIS_URL)")
+    worker = command(
+        "worker",
+        "run background tasks from Redis (KAI_REDIS_URL)",
+        "Run tasks that servers put on the Redis task queue (KAI_REDIS_URL), with "
+        "KAI_TASK_CONCURRENCY at once unless --concurrency says otherwise.",
+    )
     worker.add_argument(
         "--concurrency", type=int, help="tasks run at once (default: KAI_TASK_CONCURRENCY)"
     )
@@ -41,23 +79,45 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     worker.set_defaults(run=_worker)
 
-    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate = command(
+        "migrate",
+        "bring the database schema up to date",
+        "Apply the database migrations this release carries (KAI_DATABASE_URL).",
+    )
     migrate.set_defaults(run=_migrate)
 
-    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export = command(
+        "export-schema",
+        "print the GraphQL schema (SDL)",
+        "Print the schema that `kai serve` serves, as SDL (graphql.schema is this output).",
+    )
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
     export.set_defaults(run=_export_schema)
 
-    admin = commands.add_parser(
-        "create-admin", help="create an ADMIN (password from KAI_ADMIN_PASSWORD or a prompt)"
+    admin = command(
+        "create-admin",
+        "create an ADMIN (password from KAI_ADMIN_PASSWORD or a prompt)",
+        "Create an ADMIN account. The password comes from KAI_ADMIN_PASSWORD, or is asked "
+        "for twice on a terminal. An existing account is left as it is unless --force.",
     )
-    admin.add_argument("--email", required=True)
+    admin.add_argument("--email", required=True, help="the new admin's sign-in address")
+    admin.add_argument(
+        "--force",
+        action="store_true",
+        help="if the address has an account: make it ADMIN, active, with this password",
+    )
     admin.set_defaults(run=_create_admin)
 
-    agent = commands.add_parser("agent", help="remote agent processes")
-    agent_commands = agent.add_subparsers(dest="agent_command", required=True)
+    agent = commands.add_parser(
+        "agent", help="remote agent processes", description="Remote agent processes."
+    )
+    agent_commands = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
     agent_run = agent_commands.add_parser(
-        "run", help="run a kai_sdk.RemoteAgent (the owner's API key from KAI_API_KEY)"
+        "run",
+        help="run a kai_sdk.RemoteAgent (the owner's API key from KAI_API_KEY)",
+        description="Attach a kai_sdk.RemoteAgent of yours to an agent of type remote, "
+        "signed in with the owner's API key from KAI_API_KEY.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     agent_run.add_argument("target", help="module:attribute, e.g. examples.echo_remote:agent")
     agent_run.add_argument("--url", required=True, help="the kAI server, e.g. https://kai.example")
@@ -74,14 +134,40 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings() -> Settings:
+    """The settings, or a one-line refusal per problem; a KAI_* variable that is not a
+    setting is warned about (a typo would leave its setting at the default unnoticed),
+    and refused in production."""
+    from pydantic import ValidationError
+
     from kai.config import Settings, UnsafeSettingsError
+    from kai.preflight import unknown_variables
 
     try:
-        return Settings()
+        settings = Settings()
     except UnsafeSettingsError as exc:
         raise SystemExit(f"kai: {exc}") from None
-    except ValueError as exc:
-        raise SystemExit(f"kai: invalid settings:\n{exc}") from None
+    except ValidationError as exc:
+        problems = [
+            f"kai: KAI_{'_'.join(str(part) for part in error['loc']).upper()}: "
+            + str(error["msg"]).removeprefix("Value error, ")
+            for error in exc.errors()
+        ]
+        raise SystemExit("\n".join(problems)) from None
+    unknown = unknown_variables(os.environ)
+    if unknown and settings.is_production:
+        raise SystemExit("kai: refusing to start in production: " + "; ".join(unknown))
+    for line in unknown:
+        print(f"kai: warning: {line}; it is ignored", file=sys.stderr)
+    return settings
+
+
+def _check_services(settings: Settings, *, database: bool = True) -> None:
+    from kai.preflight import PreflightError, check_services
+
+    try:
+        asyncio.run(check_services(settings, database=database))
+    except PreflightError as exc:
+        raise SystemExit(f"kai: {exc}") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -92,8 +178,15 @@ def _serve(args: argparse.Namespace) -> int:
     from kai.shutdown import GracefulServer
 
     settings = _settings()
+    _check_services(settings)
     logs.configure(settings.log_level, json_lines=settings.json_logs)
-    app = create_app(settings, freeze_heap=True)
+    listen_url = f"http://{_url_host(args.host)}:{args.port}"
+    if not settings.is_production and "public_url" not in settings.model_fields_set:
+        # Links the server writes (magic links, downloads) point where it listens.
+        wildcard = args.host in {"0.0.0.0", "::", ""}  # noqa: S104 (a comparison)
+        public = f"http://127.0.0.1:{args.port}" if wildcard else listen_url
+        settings = settings.model_copy(update={"public_url": public})
+    app = create_app(settings, freeze_heap=True, listen_url=listen_url)
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -111,6 +204,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def _worker(args: argparse.Namespace) -> int:
     from kai import logs
     from kai.worker import run_worker
@@ -124,6 +221,7 @@ def _worker(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"task_concurrency": args.concurrency})
     if args.grace_seconds < 0:
         raise SystemExit("kai: --grace-seconds must be 0 or more")
+    _check_services(settings)
     logs.configure(settings.log_level, json_lines=settings.json_logs)
     if args.metrics_port is not None:
         from prometheus_client import start_http_server
@@ -139,6 +237,7 @@ def _migrate(args: argparse.Namespace) -> int:
     from kai.db import create_engine
 
     settings = _settings()
+    _check_services(settings)
 
     async def run() -> None:
         engine = create_engine(settings.resolved_database_url)
@@ -169,25 +268,34 @@ def _create_admin(args: argparse.Namespace) -> int:
     from kai.errors import KaiError
     from kai.security.secrets import same
 
+    settings = _settings()
     password = os.environ.get("KAI_ADMIN_PASSWORD")
     if not password:
+        if not sys.stdin.isatty():
+            raise SystemExit(
+                "kai: no password: set KAI_ADMIN_PASSWORD, or run create-admin on a terminal"
+            )
         password = getpass.getpass("Password: ")
         if not same(password, getpass.getpass("Again: ")):
             raise SystemExit("kai: the passwords differ")
-    settings = _settings()
+    _check_services(settings)
 
-    async def run() -> tuple[str, str]:
+    async def run() -> tuple[str, str, bool]:
         async with open_services(settings) as services:
             if not settings.is_production:
                 await migrate.upgrade(services.engine)
-            user = await services.users.create_admin(email=args.email, password=password)
-            return user.email, user.id
+            return await services.users.create_admin(
+                email=args.email, password=password, force=args.force
+            )
 
     try:
-        email, user_id = asyncio.run(run())
+        email, user_id, created = asyncio.run(run())
     except KaiError as exc:
         raise SystemExit(f"kai: {exc.message}") from None
-    print(f"admin {email} ready ({user_id})")
+    if created:
+        print(f"admin {email} created ({user_id})")
+    else:
+        print(f"{email} ({user_id}) is now an active ADMIN with the new password (--force)")
     return 0
 
 

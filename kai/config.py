@@ -37,6 +37,16 @@ class UnsafeSettingsError(Exception):
     """
 
 
+# The URL schemes a database setting may use, and the async driver each one means.
+DATABASE_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KAI_", env_file=".env", extra="ignore", validate_default=True
@@ -215,8 +225,23 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
+    def _database_driver(cls, value: str) -> str:
+        """kAI talks to PostgreSQL through asyncpg and to SQLite through aiosqlite, so a
+        plain `postgresql://` (as every tool writes it) means asyncpg; SQLAlchemy would
+        have looked for psycopg ("No module named psycopg")."""
+        value = value.strip()
+        if not value:
+            return value
+        scheme, separator, rest = value.partition("://")
+        if not separator:
+            raise ValueError("not a URL: postgresql://user@host/db or sqlite:///path")
+        driver = DATABASE_DRIVERS.get(scheme.lower())
+        if driver is None:
+            raise ValueError(
+                f"{scheme}:// is not a database kAI runs on: "
+                "postgresql://user@host/db or sqlite:///path"
+            )
+        return f"{driver}://{rest}"
 
     @field_validator("trusted_proxies", "egress_allowed_networks")
     @classmethod

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from kai.config import Settings, UnsafeSettingsError
 
@@ -111,3 +112,18 @@ def test_production_graphiql_and_introspection_only_when_asked(
 
     assert settings.graphiql_enabled
     assert settings.introspection_enabled
+
+
+def test_a_database_url_names_its_driver_or_gets_the_one_kai_uses() -> None:
+    for given, meant in (
+        ("postgresql://kai@db/kai", "postgresql+asyncpg://kai@db/kai"),
+        ("postgres://kai@db/kai", "postgresql+asyncpg://kai@db/kai"),
+        ("POSTGRESQL://kai@db/kai", "postgresql+asyncpg://kai@db/kai"),
+        ("postgresql+asyncpg://kai@db/kai", "postgresql+asyncpg://kai@db/kai"),
+        ("sqlite:///data/kai.db", "sqlite+aiosqlite:///data/kai.db"),
+        (" sqlite+aiosqlite:///kai.db ", "sqlite+aiosqlite:///kai.db"),
+    ):
+        assert Settings(_env_file=None, database_url=given).resolved_database_url == meant
+    for wrong in ("mysql://db/kai", "postgresql+psycopg://db/kai", "db/kai"):
+        with pytest.raises(ValidationError, match="database_url"):
+            Settings(_env_file=None, database_url=wrong)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.db import transaction
-from kai.errors import Forbidden, NotFound
+from kai.errors import Conflict, Forbidden, NotFound
 from kai.models.api_key import ApiKey
 from kai.models.base import utcnow
 from kai.models.session import AuthSession
@@ -71,20 +71,41 @@ class UserService:
                 await also(session, user_id)
             return user
 
-    async def create_admin(self, *, email: str, password: str) -> User:
-        """Create an ADMIN, or promote the existing account and set its password."""
+    async def create_admin(
+        self, *, email: str, password: str, force: bool = False
+    ) -> tuple[str, str, bool]:
+        """(email, id, created) of a new ADMIN. An existing account is CONFLICT: an
+        operator's typo must not take over someone's account; with `force` it is made an
+        active ADMIN with this password, and its sessions are revoked (whoever held one
+        signed in with the old password; its API keys stay, as the owner's automations)."""
         email = normalise_email(email, field="email")
         passwords.check_policy(password)
         password_hash = await passwords.hash_password(password)
         async with transaction(self._sessionmaker) as session:
             user = await session.scalar(select(User).where(col(User.email) == email))
+            created = user is None
             if user is None:
                 user = User(email=email)
                 session.add(user)
+            elif not force:
+                raise Conflict(
+                    f"{email} already has an account; it was left as it is "
+                    "(--force makes it an active ADMIN with the new password)",
+                    field="email",
+                )
+            else:
+                await session.execute(
+                    update(AuthSession)
+                    .where(
+                        col(AuthSession.user_id) == user.id,
+                        col(AuthSession.revoked_at).is_(None),
+                    )
+                    .values(revoked_at=utcnow(), revoked_reason="password_reset")
+                )
             user.role = Role.ADMIN
             user.is_active = True
             user.password_hash = password_hash
-            return user
+            return user.email, user.id, created
 
 
 async def _revoke_credentials(session: AsyncSession, user_id: str) -> None:

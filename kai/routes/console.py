@@ -31,6 +31,7 @@ def is_console_path(path: str) -> bool:
     section, _, rest = path.partition("/")
     return section in CONSOLE_SECTIONS_WITH_PAGES and bool(rest) and not path.endswith("/")
 
+
 # No script, style, frame or connection from anywhere but this origin; no page may frame
 # the console (clickjacking); the URL (a magic link's token) is never sent as a Referer.
 # 'unsafe-inline' styles: React and Monaco set style attributes; scripts stay strict.

@@ -16,10 +16,13 @@ from kai.config import Settings
 from kai.db import create_engine
 
 CHECK_TIMEOUT_SECONDS = 5.0
-# KAI_* variables that are not settings: read by commands (create-admin, agent run) and by
-# the test and benchmark harnesses, which never reach a server.
-OTHER_VARIABLES = frozenset({"KAI_ADMIN_PASSWORD", "KAI_API_KEY"})
-OTHER_PREFIXES = ("KAI_TEST_", "KAI_BENCH_")
+# KAI_* variables that are not settings: read by commands (create-admin, agent run), by the
+# Node.js clients and codegen (KAI_URL, the *_SCHEMA files) and by the test, fuzz and
+# benchmark harnesses; none of them configures a server.
+OTHER_VARIABLES = frozenset(
+    {"KAI_ADMIN_PASSWORD", "KAI_API_KEY", "KAI_URL", "KAI_CLIENTS_SCHEMA", "KAI_CONSOLE_SCHEMA"}
+)
+OTHER_PREFIXES = ("KAI_TEST_", "KAI_BENCH_", "KAI_FUZZ_")
 
 
 class PreflightError(Exception):

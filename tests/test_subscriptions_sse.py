@@ -318,5 +318,6 @@ async def test_a_query_from_a_client_that_lists_json_first_gets_json(
             headers={"accept": accept, "authorization": f"Bearer {token}"},
         )
 
-    assert response.headers["content-type"].startswith("application/json")
+    # The first JSON type it lists (tests/test_graphql_over_http.py: the negotiation).
+    assert response.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
     assert response.json() == {"data": {"me": {"email": "owner@example.com"}}}

@@ -19,18 +19,30 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
     GRAPHQL_WS_PROTOCOL,
 )
+from strawberry.types import ExecutionResult
 
 from kai.context import Context, bearer_credential
 from kai.errors import ErrorCode, KaiError
 from kai.graphql.csrf import CSRF_REFUSAL, csrf_safe
 from kai.graphql.http_errors import http_error
 from kai.graphql.legacy_ws import LegacyWSHandler
+from kai.graphql.media_negotiation import (
+    CONTENT_TYPES,
+    NOT_ACCEPTABLE,
+    Media,
+    NotARequestObject,
+    allow_header,
+    answer_media,
+    is_request_error,
+    refusal_status,
+    request_error_status,
+)
 from kai.graphql.request_timeout import RequestTimedOut, timeout_response, within
 from kai.graphql.socket_rules import CLOSE_CREDENTIALS_REVOKED, CLOSE_GOING_AWAY
 from kai.graphql.sse import EventStreams
@@ -41,6 +53,36 @@ from kai.security.credential_checks import CredentialChecks
 from kai.services.shared import Services
 
 log = logging.getLogger(__name__)
+
+
+def _refused(
+    status: int, reason: str, cause: BaseException | None, method: str, media: Media
+) -> Response:
+    """A request Strawberry (or Starlette) refused, in GraphQL's shape; over
+    application/graphql-response+json with the status the spec gives (`refusal_status`)."""
+    if media is Media.GRAPHQL_RESPONSE:
+        status = refusal_status(status, cause, method)
+    response = http_error(status, reason)
+    response.headers.update(allow_header(response.status_code, cause))
+    return response
+
+
+def _labelled(response: Response, request: Request, media: Media | None) -> Response:
+    """Every application/json answer of this view is a GraphQL response (a result, or a
+    refusal in GraphQL's shape): over application/graphql-response+json it says so, with
+    a request error's status. The GraphiQL page and event streams are left as they are."""
+    response.headers.add_vary_header("Accept")  # the answer depends on it: one per Accept
+    if media is not Media.GRAPHQL_RESPONSE:
+        return response
+    if response.headers.get("content-type") != CONTENT_TYPES[Media.JSON]:
+        return response
+    response.headers["content-type"] = CONTENT_TYPES[Media.GRAPHQL_RESPONSE]
+    request_error = getattr(request.state, "request_error", None)
+    if request_error is not None:
+        status, headers = request_error
+        response.status_code = status
+        response.headers.update(headers)
+    return response
 
 
 class KaiGraphQL(ConfiguredOrigins, StreamResponses):
@@ -101,25 +143,47 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
-        response: Response
-        if not csrf_safe(request):
-            response = http_error(400, CSRF_REFUSAL)
-            await response(scope, receive, send)
-            return
+        # Which JSON media type the answer is in (kai.graphql.media_negotiation).
+        media = answer_media(
+            request.method, request.headers.get("accept"), has_query="query" in request.query_params
+        )
+        request.state.answer_media = media
         try:
-            try:
-                response = await self.run(request)
-            except ClientDisconnect:
-                return  # it went before its request was read: nobody to answer, nothing to log
-            except HTTPException as exc:
-                response = http_error(exc.status_code, exc.reason)
-            except StarletteHTTPException as exc:  # e.g. a multipart body that does not parse
-                response = http_error(exc.status_code, exc.detail)
-            except RequestTimedOut as exc:
-                response = timeout_response(exc.seconds)
-            await response(scope, receive, send)
+            response = await self._respond(request, media)
+            if response is not None:
+                await _labelled(response, request, media)(scope, receive, send)
         finally:
             await request.close()  # an upload's spooled files, once every resolver is done
+
+    async def _respond(self, request: Request, media: Media | None) -> Response | None:
+        """The answer, or None for a client that went before its request was read (nobody
+        to answer, nothing to log)."""
+        if media is None:
+            return http_error(406, NOT_ACCEPTABLE)
+        if not csrf_safe(request):
+            return http_error(400, CSRF_REFUSAL)
+        try:
+            return await self.run(request)
+        except ClientDisconnect:
+            return None
+        except HTTPException as exc:
+            return _refused(exc.status_code, exc.reason, exc.__cause__, request.method, media)
+        except StarletteHTTPException as exc:  # a multipart body that Starlette cannot read
+            return _refused(exc.status_code, exc.detail, exc, request.method, media)
+        except RequestTimedOut as exc:
+            return timeout_response(exc.seconds)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Over application/graphql-response+json, a request error (nothing ran) has no
+        `data` and a 4xx or 5xx status; application/json keeps `"data": null` and 200."""
+        response = await super().process_result(request, result)
+        media = getattr(request.state, "answer_media", None)
+        if media is Media.GRAPHQL_RESPONSE and is_request_error(result.data, result.errors):
+            response.pop("data", None)
+            request.state.request_error = request_error_status(response.get("errors") or [])
+        return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """kAI's own GraphiQL build (kai/console/graphiql.html), not Strawberry's page,
@@ -164,7 +228,9 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
             raise HTTPException(400, "The multipart `map` does not fit `operations`.") from exc
 
     def decode_json(self, data: str | bytes) -> object:
-        """JSON text or JSONDecodeError: a 400 over HTTP, 4400 on a socket.
+        """JSON text or JSONDecodeError: a 400 over HTTP, 4400 on a socket. (JSON that
+        parses to a bare value is NotARequestObject: 422 over
+        application/graphql-response+json, a request that is not well-formed.)
 
         json.loads alone let through what later crashed (a 500, or an
         INTERNAL_SERVER_ERROR): bytes that are not UTF-8, nesting past the recursion
@@ -185,7 +251,7 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         except ValueError as exc:  # e.g. an integer of more digits than Python converts
             raise json.JSONDecodeError("unreadable JSON: a number too long", "", 0) from exc
         if not isinstance(value, dict | list):
-            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
+            raise NotARequestObject("a GraphQL request is a JSON object", "", 0)
         return value
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:

@@ -3,13 +3,15 @@ urql and Apollo with uploads, typed by graphql-codegen from graphql.schema.
 
 Each step is a test of its own, in order: codegen (validates the client documents against
 graphql.schema), tsc --noEmit (strict; checks how the clients use the generated types), the
-build, then each client's flows under `node --test` against one server. A later step whose
+build, then each client's flows under `node --test` against one server, and graphql-http's
+audit of the GraphQL-over-HTTP spec (tests/clients/src/audit.ts). A later step whose
 earlier step failed fails too, naming that step. Without `node`/`npm` this module skips,
 or fails under CI, which must run it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +50,33 @@ BREAKING_CHANGES = {
     ),
 }
 OUTPUT_TAIL = 12_000
+AUDIT_TIMEOUT = 120.0
+README = ROOT / "README.md"
+# graphql-http's audit (tests/clients/src/audit.ts): the audits kAI does not pass, by id,
+# with the status graphql-http gives them and why. Every MUST passes. README's "GraphQL over
+# HTTP" lists the same ids.
+AUDITS_NOT_PASSED = {
+    "86EE": (
+        "warn",  # SHOULD use a status code of 400 on variable coercion failure (+json)
+        "422: the current draft's status for a variable coercion failure, and for a document "
+        "that does not validate, which is what the audit's is (its $id is unused); "
+        "graphql-http 1.23.1 checks the earlier draft's 400",
+    ),
+    "423L": (
+        "notice",  # MAY use 400 status code on missing {query} parameter (+json)
+        "422: the current draft's status for a request that is not well-formed",
+    ),
+}
+# With production's introspection and GET settings (KAI_INTROSPECTION and KAI_ALLOW_GET off),
+# the audits that test variables with a `__type` query, or a query over GET, are refused:
+# by id, the status graphql-http gives each and the code kAI answers it with.
+AUDITS_OFF_IN_PRODUCTION = {
+    "28B9": ("error", "GRAPHQL_VALIDATION_FAILED"),  # MUST allow map {variables} (json)
+    "2EA1": ("warn", "GRAPHQL_VALIDATION_FAILED"),  # SHOULD allow map {variables} (+json)
+    "5A70": ("notice", "BAD_USER_INPUT"),  # MAY accept GET requests
+    "D6D5": ("notice", "BAD_USER_INPUT"),  # MAY allow {variables} in GETs (+json)
+    "6A70": ("notice", "BAD_USER_INPUT"),  # MAY allow {variables} in GETs (json)
+}
 
 
 def _unavailable(reason: str) -> None:
@@ -147,13 +177,14 @@ class KaiServer:
     """`kai serve` on SQLite, started at once and waited for only when a flow needs it,
     so that it starts while codegen and tsc run. Its log goes to a file, shown on failure."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, **settings: str) -> None:
         env = clean_env(
             KAI_DATA_DIR=str(data / "data"),
             KAI_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'kai.db'}",
             KAI_QDRANT_URL=":memory:",
             KAI_RATE_LIMIT_AUTH_PER_IP="10000",
             KAI_RATE_LIMIT_AUTH_PER_ACCOUNT="10000",
+            **settings,
         )
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -240,6 +271,75 @@ def test_node_client_flows_against_kai_serve(
     failed = re.search(r"^ℹ fail (\d+)$", output, re.MULTILINE)
     assert passed and int(passed.group(1)) > 0, f"no test passed:\n{tail(output)}"
     assert failed and int(failed.group(1)) == 0, tail(output)
+
+
+def audit(project: NodeProject, kai: KaiServer) -> dict[str, dict[str, Any]]:
+    """graphql-http's audit against `kai`: each audit's outcome by id."""
+    project.step("build")
+    kai_url = kai.ready()
+    argv = [project.node, "dist/audit.js"]
+    code, output = run(argv, timeout=AUDIT_TIMEOUT, env=_node_env(KAI_URL=kai_url))
+    assert code == 0, f"`{' '.join(argv)}` (KAI_URL={kai_url}) failed:\n{tail(output)}"
+    lines = output.splitlines()
+    assert "[" in lines, f"no JSON array in the audit's output:\n{tail(output)}"
+    results, _ = json.JSONDecoder().raw_decode("\n".join(lines[lines.index("[") :]))
+    levels = {"MUST": "error", "SHOULD": "warn", "MAY": "notice"}
+    for result in results:
+        level = levels[result["name"].split(" ")[0]]  # each name begins with its level
+        assert result["status"] in {"ok", level}, result
+    # graphql-http 1.23.1 has 61 audits; a suite that ran nothing proves nothing.
+    assert len(results) >= 60, results
+    return {result["id"]: result for result in results}
+
+
+def not_passed(results: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {id_: result["status"] for id_, result in results.items() if result["status"] != "ok"}
+
+
+def test_graphql_http_audit_of_the_spec_against_kai_serve(
+    project: NodeProject, kai: KaiServer
+) -> None:
+    results = audit(project, kai)
+
+    failed_musts = [r for r in results.values() if r["status"] == "error"]
+    assert not failed_musts, json.dumps(failed_musts, indent=2)
+    expected = {id_: status for id_, (status, _) in AUDITS_NOT_PASSED.items()}
+    assert not_passed(results) == expected, json.dumps(
+        [r for r in results.values() if r["status"] != "ok"], indent=2
+    )
+
+
+def test_graphql_http_audit_with_introspection_and_get_queries_off(
+    project: NodeProject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data = tmp_path_factory.mktemp("kai-audit")
+    server = KaiServer(data, KAI_INTROSPECTION="false", KAI_ALLOW_GET="false")
+    try:
+        results = audit(project, server)
+    finally:
+        server.stop()
+
+    expected = {id_: status for id_, (status, _) in AUDITS_NOT_PASSED.items()}
+    off = {id_: status for id_, (status, _) in AUDITS_OFF_IN_PRODUCTION.items()}
+    assert not_passed(results) == expected | off, json.dumps(
+        [r for r in results.values() if r["status"] != "ok"], indent=2
+    )
+    for id_, (_, code) in AUDITS_OFF_IN_PRODUCTION.items():
+        assert results[id_]["answered"]["codes"] == [code], results[id_]
+
+
+def test_readme_lists_the_audits_kai_does_not_pass() -> None:
+    """README's "GraphQL over HTTP" names each audit kAI does not pass, as `- `<id>` ...`."""
+    text = README.read_text(encoding="utf-8")
+    heading = re.search(r"^(#+) GraphQL over HTTP$", text, re.MULTILINE)
+    assert heading, 'README.md has no "GraphQL over HTTP" section'
+    rest = text[heading.end() :]
+    end = re.search(rf"^#{{1,{len(heading.group(1))}}} ", rest, re.MULTILINE)
+    section = rest[: end.start() if end else len(rest)]
+
+    listed = set(re.findall(r"^- `([0-9A-Z]{4})`", section, re.MULTILINE))
+
+    assert listed == set(AUDITS_NOT_PASSED) | set(AUDITS_OFF_IN_PRODUCTION)
 
 
 @pytest.mark.parametrize("change", sorted(BREAKING_CHANGES))

@@ -113,6 +113,13 @@ def test_a_queued_task_shows_live_progress_to_full_and_another_is_cancelled(
     confirm = long_item.get_by_role("button", name="Yes, cancel the task")
     expect(confirm).to_be_focused()
     expect(long_item).to_contain_text("It is interrupted where it is")
+    # Backing out is said as what it does (not a second "Cancel"): Escape does it too.
+    page.keyboard.press("Escape")
+    expect(cancel).to_be_focused()
+    expect(long_item.get_by_role("button", name="No, keep it")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(long_item.get_by_role("button", name="No, keep it")).to_be_visible()
+    expect(confirm).to_be_focused()
     shoot(page, "console-tasks-cancel-question")
     page.keyboard.press("Enter")
     expect(long_item).to_contain_text("Cancelled", timeout=UI_TIMEOUT_MS)

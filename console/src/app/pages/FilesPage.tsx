@@ -268,19 +268,17 @@ function UploadItem({ upload, onStop }: { upload: Upload; onStop: () => void }) 
   const fraction = total ? Math.min(1, upload.progress.loaded / total) : upload.phase === "done" ? 1 : 0;
   const sent = Math.round(fraction * upload.size);
   const active = upload.phase === "sending" || upload.phase === "storing" || upload.phase === "waiting";
-  const words =
-    upload.phase === "failed"
-      ? `${PHASE_WORDS.failed} (${formatBytes(upload.size)})`
-      : `${PHASE_WORDS[upload.phase]}: ${formatBytes(sent)} of ${formatBytes(upload.size)} (${Math.round(fraction * 100)} %)`;
+  const amount = `${formatBytes(sent)} of ${formatBytes(upload.size)} (${Math.round(fraction * 100)} %)`;
+  const stored = upload.phase === "done" && upload.stored ? ` — ${SCAN_WORDS[upload.stored.scanStatus].toLowerCase()}, stored as ${upload.stored.mimeType}.` : "";
   return (
     <li className="upload" data-phase={upload.phase}>
-      <label htmlFor={barId}>
-        Upload of {upload.name}
-      </label>
-      <progress id={barId} max={upload.size || 1} value={upload.size ? sent : fraction} aria-valuetext={words} />
-      <p className="muted" aria-live="polite">
-        {words}
-        {upload.phase === "done" && upload.stored ? ` — ${SCAN_WORDS[upload.stored.scanStatus].toLowerCase()}, stored as ${upload.stored.mimeType}.` : ""}
+      <label htmlFor={barId}>Upload of {upload.name}</label>
+      <progress id={barId} max={upload.size || 1} value={upload.size ? sent : fraction} aria-valuetext={`${PHASE_WORDS[upload.phase]}: ${amount}`} />
+      <p className="muted">
+        {/* Only the phase is announced as it changes, not every byte count. */}
+        <span aria-live="polite">{PHASE_WORDS[upload.phase]}</span>
+        {upload.phase === "failed" ? ` (${formatBytes(upload.size)})` : `: ${amount}`}
+        {stored}
       </p>
       <ErrorMessage error={upload.error} />
       {active ? (

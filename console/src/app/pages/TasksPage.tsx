@@ -560,6 +560,7 @@ function TaskItem({ snapshot, onUpdate }: { snapshot: Task; onUpdate?: (task: Ta
               : `Cancel this ${task.type} task? It will never start.`
           }
           confirmLabel="Yes, cancel the task"
+          backOutLabel="No, keep it"
           onConfirm={() => cancel({ id: task.id })}
         >
           Cancel task

@@ -11,6 +11,8 @@ type Props = {
   question: ReactNode;
   /** The confirming button's text; defaults to "Yes, " + children. */
   confirmLabel?: string;
+  /** The backing-out button's text; defaults to "Cancel" (say another when the action is a cancel). */
+  backOutLabel?: string;
   /** Names the button for assistive technology when its text alone is ambiguous in a list. */
   "aria-label"?: string;
   onConfirm: () => void | Promise<unknown>;
@@ -18,7 +20,7 @@ type Props = {
   danger?: boolean;
 };
 
-export function ConfirmButton({ children, question, confirmLabel, onConfirm, disabled, danger, ...rest }: Props) {
+export function ConfirmButton({ children, question, confirmLabel, backOutLabel, onConfirm, disabled, danger, ...rest }: Props) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const confirmRef = useRef<HTMLButtonElement>(null);
@@ -68,7 +70,7 @@ export function ConfirmButton({ children, question, confirmLabel, onConfirm, dis
         {confirmLabel ?? (typeof children === "string" ? `Yes, ${children.toLowerCase()}` : "Yes")}
       </button>
       <button type="button" disabled={busy} onClick={() => setAsking(false)}>
-        Cancel
+        {backOutLabel ?? "Cancel"}
       </button>
     </span>
   );

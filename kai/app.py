@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
@@ -72,15 +72,7 @@ def create_app(
                 async with run_tasks_here(services):
                     if freeze_heap:
                         _freeze_heap()
-                    log.info(
-                        "kAI ready on %s (%s; %s%s)",
-                        listen_url or settings.public_url,
-                        settings.env,
-                        describe_database(settings),
-                        ""
-                        if listen_url in {None, settings.public_url}
-                        else f"; public URL {settings.public_url}",
-                    )
+                    log.info("kAI ready on %s", _where(settings, listen_url))
                     try:
                         yield
                     finally:
@@ -93,35 +85,48 @@ def create_app(
             if tracer_provider is not None:
                 tracer_provider.shutdown()  # flushes the spans still queued
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", _graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", _graphql),
-            Route("/files/{file_id}", download_file, methods=["GET", "HEAD"]),
-            Route("/healthz", healthz),
-            Route("/metrics", metrics_endpoint),
-            Route("/readyz", readyz),
-            Mount("/assets", app=BuiltAssets(), name="assets"),
-            # Last: the console's page for its own client-side paths (/agents/..., ...).
-            Route("/{path:path}", console_page, methods=["GET", "HEAD"]),
-        ],
-        middleware=[
-            # Outermost: even a refusal (413, 429, 503) reaches an allowed page readable.
-            Middleware(CorsMiddleware, origins=settings.browser_origins, headers=PREFLIGHT_HEADERS),
-            Middleware(MetricsMiddleware),
-            Middleware(RequestIdMiddleware),
-            Middleware(
-                BodyLimitMiddleware,
-                max_bytes=settings.max_body_bytes,
-                max_upload_bytes=settings.max_upload_bytes,
-            ),
-        ],
-        lifespan=lifespan,
-    )
+    app = Starlette(routes=_routes(), middleware=_middleware(settings), lifespan=lifespan)
     # Starlette answers `/graphql/` with a redirect whose Location it builds from the Host
     # header, which the client chose (H1): a wrong path is a 404 instead.
     app.router.redirect_slashes = False
     return app
+
+
+def _where(settings: Settings, listen_url: str | None) -> str:
+    """ "http://127.0.0.1:8011 (development; SQLite at .kai/kai.db)", and the public URL
+    when links point elsewhere."""
+    where = f"{listen_url or settings.public_url} ({settings.env}; {describe_database(settings)}"
+    if listen_url not in {None, settings.public_url}:
+        where += f"; public URL {settings.public_url}"
+    return where + ")"
+
+
+def _routes() -> list[BaseRoute]:
+    return [
+        Route("/graphql", _graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", _graphql),
+        Route("/files/{file_id}", download_file, methods=["GET", "HEAD"]),
+        Route("/healthz", healthz),
+        Route("/metrics", metrics_endpoint),
+        Route("/readyz", readyz),
+        Mount("/assets", app=BuiltAssets(), name="assets"),
+        # Last: the console's page for its own client-side paths (/agents/..., ...).
+        Route("/{path:path}", console_page, methods=["GET", "HEAD"]),
+    ]
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    return [
+        # Outermost: even a refusal (413, 429, 503) reaches an allowed page readable.
+        Middleware(CorsMiddleware, origins=settings.browser_origins, headers=PREFLIGHT_HEADERS),
+        Middleware(MetricsMiddleware),
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            max_upload_bytes=settings.max_upload_bytes,
+        ),
+    ]
 
 
 class _GraphQLEndpoint:

@@ -7,8 +7,9 @@ import asyncio
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kai.config import Settings
@@ -29,7 +30,18 @@ def _version() -> str:
         return "unknown"
 
 
+Command = Callable[[str, str, str], argparse.ArgumentParser]
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kai",
         description="kAI: the API that people and programs use to run a fleet of AI agents.",
@@ -47,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
 
+    _add_process_commands(command)
+    _add_database_commands(command)
+    _add_agent_commands(commands)
+    return parser
+
+
+def _add_process_commands(command: Command) -> None:
     serve = command(
         "serve",
         "run the API server",
@@ -79,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     worker.set_defaults(run=_worker)
 
+
+def _add_database_commands(command: Command) -> None:
     migrate = command(
         "migrate",
         "bring the database schema up to date",
@@ -108,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     admin.set_defaults(run=_create_admin)
 
+
+def _add_agent_commands(commands: Any) -> None:
     agent = commands.add_parser(
         "agent", help="remote agent processes", description="Remote agent processes."
     )
@@ -125,12 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     agent_run.add_argument("--heartbeat-seconds", type=float, help="default: the agent's own")
     agent_run.add_argument("--max-backoff-seconds", type=float, help="cap of reconnect delays")
     agent_run.set_defaults(run=_agent_run)
-
-    args = parser.parse_args(argv)
-    try:
-        return int(args.run(args) or 0)
-    except KeyboardInterrupt:
-        return 130
 
 
 def _settings() -> Settings:

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
+from kai.database_urls import with_async_driver
 from kai.networks import Network, parse_networks
 from kai.origins import ANY_ORIGIN, BrowserOrigins
 
@@ -35,16 +36,6 @@ class UnsafeSettingsError(Exception):
     Not a ValueError: pydantic would wrap one in a ValidationError, and callers
     (the CLI, the tests) could no longer tell an unsafe setting from a malformed one.
     """
-
-
-# The URL schemes a database setting may use, and the async driver each one means.
-DATABASE_DRIVERS = {
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-    "postgresql+asyncpg": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-    "sqlite+aiosqlite": "sqlite+aiosqlite",
-}
 
 
 class Settings(BaseSettings):
@@ -226,22 +217,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_driver(cls, value: str) -> str:
-        """kAI talks to PostgreSQL through asyncpg and to SQLite through aiosqlite, so a
-        plain `postgresql://` (as every tool writes it) means asyncpg; SQLAlchemy would
-        have looked for psycopg ("No module named psycopg")."""
-        value = value.strip()
-        if not value:
-            return value
-        scheme, separator, rest = value.partition("://")
-        if not separator:
-            raise ValueError("not a URL: postgresql://user@host/db or sqlite:///path")
-        driver = DATABASE_DRIVERS.get(scheme.lower())
-        if driver is None:
-            raise ValueError(
-                f"{scheme}:// is not a database kAI runs on: "
-                "postgresql://user@host/db or sqlite:///path"
-            )
-        return f"{driver}://{rest}"
+        return with_async_driver(value)  # postgresql:// means asyncpg
 
     @field_validator("trusted_proxies", "egress_allowed_networks")
     @classmethod

@@ -67,7 +67,7 @@ def _search(page: Any, query: str, wanted: str) -> Any:
 
     page.get_by_label("Look for").fill(query)
     hits = page.get_by_role("list", name=f"Passages matching “{query}”")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         page.get_by_role("button", name="Search", exact=True).click()
         answer = page.get_by_text(f"Nothing in your files matches “{query}”.").or_(hits)

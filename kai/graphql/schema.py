@@ -34,6 +34,7 @@ from kai.resolvers.auth import AuthMutation, AuthQuery
 from kai.resolvers.file import FileMutation, FileQuery
 from kai.resolvers.node import NodeQuery
 from kai.resolvers.remote import RemoteMutation, RemoteSubscription
+from kai.resolvers.system import SystemQuery
 from kai.resolvers.task import TaskMutation, TaskQuery, TaskSubscription
 from kai.resolvers.user import UserMutation, UserQuery
 from kai.schema.agent import Agent
@@ -49,7 +50,15 @@ from kai.schema.user import User
 
 @strawberry.type(description="Everything a client can read.")
 class Query(
-    AuthQuery, ApiKeyQuery, UserQuery, AuditQuery, AgentQuery, TaskQuery, FileQuery, NodeQuery
+    AuthQuery,
+    ApiKeyQuery,
+    UserQuery,
+    AuditQuery,
+    AgentQuery,
+    TaskQuery,
+    FileQuery,
+    SystemQuery,
+    NodeQuery,
 ):
     pass
 

@@ -5,7 +5,12 @@
  * `authorization` there, since a browser cannot set headers on a WebSocket).
  */
 import type { Fetcher, FetcherOpts, FetcherParams } from "@graphiql/toolkit";
-import { getOperationAST, parse } from "graphql";
+import {
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  getOperationAST,
+  parse,
+} from "graphql";
 import { type Client, createClient } from "graphql-ws";
 
 type Headers = Record<string, string>;
@@ -36,6 +41,17 @@ export function webSocketUrl(httpUrl: string): string {
   return url.toString();
 }
 
+/**
+ * graphql-ws yields results as the server sent them (errors are plain objects, not
+ * GraphQLError instances); GraphiQL prints either. Stopping the subscription in GraphiQL
+ * returns this generator, which returns graphql-ws's iterator and so completes the operation.
+ */
+async function* asExecutionResults(
+  results: AsyncIterable<FormattedExecutionResult>,
+): AsyncGenerator<ExecutionResult> {
+  for await (const result of results) yield result as ExecutionResult;
+}
+
 export function kaiFetcher(url: string): Fetcher {
   // One socket per set of headers: a new token in the editor opens a socket signed in as it.
   let socket: { key: string; client: Client } | undefined;
@@ -55,11 +71,13 @@ export function kaiFetcher(url: string): Fetcher {
   return (params: FetcherParams, opts?: FetcherOpts) => {
     const headers = presentHeaders(opts?.headers);
     if (isSubscription(params)) {
-      return socketFor(headers).iterate({
-        query: params.query,
-        variables: params.variables ?? undefined,
-        operationName: params.operationName ?? undefined,
-      });
+      return asExecutionResults(
+        socketFor(headers).iterate({
+          query: params.query,
+          variables: params.variables ?? undefined,
+          operationName: params.operationName ?? undefined,
+        }),
+      );
     }
     return fetch(url, {
       method: "POST",
@@ -70,7 +88,7 @@ export function kaiFetcher(url: string): Fetcher {
       },
       body: JSON.stringify(params),
     })
-      .then((response) => response.json())
+      .then((response) => response.json() as Promise<ExecutionResult>)
       .then(printableIntrospection);
   };
 }
@@ -87,7 +105,7 @@ type IntrospectedType = {
  * astFromValue throws "Cannot convert value to AST", and GraphiQL's editor then loads no
  * schema. Such a default is moved into the description instead; the server still applies it.
  */
-export function printableIntrospection(result: unknown): unknown {
+export function printableIntrospection(result: ExecutionResult): ExecutionResult {
   const schema = (result as { data?: { __schema?: { types?: IntrospectedType[] } } })?.data
     ?.__schema;
   for (const type of schema?.types ?? []) {

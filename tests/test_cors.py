@@ -22,11 +22,11 @@ from tests.support.agents import signed_in
 from tests.support.apps import running_app
 from tests.support.browser import (
     browser,
-    register_over_http,
     shoot,
     third_party_pages,
     watch,
 )
+from tests.support.console import register
 from tests.support.servers import clean_env, kai_serve
 from tests.support.settings import make_settings
 from tests.support.subscriptions import kai_server
@@ -268,7 +268,7 @@ def test_H2_a_page_on_an_allowed_origin_uses_the_api_and_another_cannot(
         )
         with kai_serve(env) as (url, _process):
             api = url.replace("127.0.0.1", "kai.test")
-            token = register_over_http(url, "cors@example.com")["accessToken"]
+            token = register(url, "cors@example.com")["accessToken"]
             seen: dict[str, Any] = {}
             for name, origin in (
                 ("allowed", allowed),

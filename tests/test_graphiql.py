@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.browser import browser, register_over_http, served, shoot, watch
+from tests.support.browser import browser, served, shoot, watch
+from tests.support.console import register
 
 __all__ = ["browser", "served"]  # fixtures
 
@@ -70,7 +71,7 @@ def test_graphiql_renders_with_no_request_leaving_the_machine(browser: Any, serv
 def test_graphiql_runs_a_query_with_the_bearer_token_from_the_header_editor(
     browser: Any, served: str
 ) -> None:
-    auth = register_over_http(served, "graphiql-query@example.com")
+    auth = register(served, "graphiql-query@example.com")
     page, page_watch = _open(browser, served)
     _replace_editor_text(page, page.locator(".graphiql-query-editor"), "{ me { email role } }")
     _set_headers(page, {"Authorization": f"Bearer {auth['accessToken']}"})
@@ -83,7 +84,7 @@ def test_graphiql_runs_a_query_with_the_bearer_token_from_the_header_editor(
 
 
 def test_graphiql_runs_a_subscription_over_graphql_ws(browser: Any, served: str) -> None:
-    auth = register_over_http(served, "graphiql-subscription@example.com")
+    auth = register(served, "graphiql-subscription@example.com")
     bearer = {"authorization": f"Bearer {auth['accessToken']}"}
     created = httpx.post(
         f"{served}/graphql",

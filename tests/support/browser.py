@@ -22,10 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.graphql_client import DEFAULT_PASSWORD, REGISTER
 from tests.support.servers import clean_env, kai_serve
 
 # As FACTS.md found for Chromium run as root on a machine with no internet: without the
@@ -144,15 +142,6 @@ def accessibility_violations(page: Any) -> list[str]:
 def overflows_horizontally(page: Any) -> bool:
     """True when the page is wider than its window (a phone's reader must scroll sideways)."""
     return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"))
-
-
-def register_over_http(base_url: str, email: str) -> dict[str, Any]:
-    """A new account (the first of a server becomes ADMIN); its AuthPayload."""
-    variables = {"input": {"email": email, "password": DEFAULT_PASSWORD}}
-    response = httpx.post(f"{base_url}/graphql", json={"query": REGISTER, "variables": variables})
-    body = response.json()
-    assert not body.get("errors"), body
-    return dict(body["data"]["register"])
 
 
 @contextmanager

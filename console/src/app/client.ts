@@ -25,6 +25,7 @@ import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "urql
 import type { ExecutionResult, Operation, SubscriptionForwarder } from "urql";
 import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import { useEffect, useRef, useSyncExternalStore } from "react";
 
 import { freshAccessToken, getAuthState, refresh, subscribeAuth } from "./auth";
 
@@ -77,6 +78,22 @@ export function subscribeConnection(listener: () => void): () => void {
   return () => connectionListeners.delete(listener);
 }
 
+/** Calls `callback` each time the live connection comes back after a drop (what was read
+ * before it may be stale, and a read that failed meanwhile should be made again). */
+export function useReconnected(callback: () => void): void {
+  const { reconnections } = useSyncExternalStore(subscribeConnection, getConnection);
+  const latest = useRef(callback);
+  useEffect(() => {
+    latest.current = callback;
+  }, [callback]);
+  const seen = useRef(reconnections);
+  useEffect(() => {
+    if (reconnections === seen.current) return;
+    seen.current = reconnections;
+    latest.current();
+  }, [reconnections]);
+}
+
 /* ------------------------------------------------------------------ HTTP */
 
 function hasUnauthenticated(body: unknown): boolean {
@@ -91,8 +108,24 @@ function withToken(init: RequestInit | undefined, token: string | null): Request
   return { ...init, headers };
 }
 
+// Operations that carry their own credential (a password, a magic link's token): sent without
+// the session's token, and an UNAUTHENTICATED answer is theirs, not an expired session's.
+const CREDENTIAL_OPERATIONS = new Set(["ConsoleLogin", "ConsoleRegister", "ConsoleVerifyMagicLink", "ConsoleRequestMagicLink"]);
+
+function operationName(init: RequestInit | undefined): string | null {
+  if (typeof init?.body !== "string") return null;
+  try {
+    const name = (JSON.parse(init.body) as { operationName?: unknown }).operationName;
+    return typeof name === "string" ? name : null;
+  } catch {
+    return null;
+  }
+}
+
 /** fetch with the session's token; once more with a renewed token after UNAUTHENTICATED. */
 export const authFetch: typeof fetch = async (input, init) => {
+  const name = operationName(init);
+  if (name !== null && CREDENTIAL_OPERATIONS.has(name)) return fetch(input, withToken(init, null));
   const token = await freshAccessToken();
   const response = await fetch(input, withToken(init, token));
   if (!token || !(response.headers.get("content-type") ?? "").includes("json")) return response;
@@ -116,11 +149,26 @@ async function connectionParams(): Promise<Record<string, string>> {
   return { authorization: `Bearer ${token}` };
 }
 
+// Waits between reconnection attempts; the browser coming back online ends the wait at once.
+const waiting = new Set<() => void>();
+
 function randomWait(retries: number): Promise<void> {
   // 0.3-1.5 s first (a restarted server is met by every console at once), then doubling to 30 s.
   const base = retries === 0 ? 300 : Math.min(30_000, 1000 * 2 ** retries);
-  return new Promise((resolve) => setTimeout(resolve, base + Math.random() * 1200));
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      waiting.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, base + Math.random() * 1200);
+    waiting.add(done);
+  });
 }
+
+window.addEventListener("online", () => {
+  for (const done of [...waiting]) done();
+});
 
 let everConnected = false;
 let openSocket: WebSocket | null = null;
@@ -129,13 +177,16 @@ let socketToken: string | null = null;
 // a restart with a renewed token is not a dropped connection.
 let closingOnPurpose = false;
 let droppedSinceConnected = false;
+const PONG_TIMEOUT = 5000;
+let pongTimer: ReturnType<typeof setTimeout> | undefined;
 
 const ws: WsClient = createWsClient({
   url: webSocketUrl,
   lazy: true,
   // Moving between pages does not close and reopen the socket.
   lazyCloseTimeout: 3000,
-  // A socket whose peer vanished (no pong) is closed and reconnected within 20 s.
+  // A ping every 10 s; a socket whose pong does not come within PONG_TIMEOUT is given up
+  // (the network went away without closing it) and reconnected.
   keepAlive: 10_000,
   retryAttempts: Number.POSITIVE_INFINITY,
   retryWait: randomWait,
@@ -152,6 +203,14 @@ const ws: WsClient = createWsClient({
     opened: (socket) => {
       openSocket = socket as WebSocket;
     },
+    ping: (received) => {
+      if (received) return;
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(() => ws.terminate(), PONG_TIMEOUT);
+    },
+    pong: (received) => {
+      if (received) clearTimeout(pongTimer);
+    },
     connected: () => {
       everConnected = true;
       const reconnected = droppedSinceConnected;
@@ -164,6 +223,7 @@ const ws: WsClient = createWsClient({
     },
     closed: (event) => {
       openSocket = null;
+      clearTimeout(pongTimer);
       const code = isCloseEvent(event) ? event.code : 0;
       // 1000: graphql-ws closed an idle socket; 4205: this module restarted it.
       const onPurpose = closingOnPurpose || code === 1000 || code === 4205;
@@ -177,6 +237,12 @@ const ws: WsClient = createWsClient({
       }
     },
   },
+});
+
+// The browser knows its network is gone: the socket is, too, whatever it says (a socket on a
+// dead network stays "open" until its pings go unanswered).
+window.addEventListener("offline", () => {
+  if (connection.connected && connection.transport === "websocket") ws.terminate();
 });
 
 // A renewed or changed token: open the socket again with it, before the old one expires and

@@ -185,7 +185,9 @@ export function AgentPage() {
             <p className="muted">No tasks.</p>
           )}
           <p>
-            <Link to="/tasks">{agent.tasks.pageInfo.hasNextPage ? "More tasks on the Tasks page" : "Go to Tasks"}</Link>
+            <Link to={`/tasks?agent=${encodeURIComponent(agent.id)}`}>
+              {agent.tasks.pageInfo.hasNextPage ? "All its tasks on the Tasks page" : "Its tasks on the Tasks page"}
+            </Link>
           </p>
         </section>
         <section aria-labelledby="files-heading" className="card">
@@ -202,7 +204,7 @@ export function AgentPage() {
             <p className="muted">No files.</p>
           )}
           <p>
-            <Link to="/files">Go to Files</Link>
+            <Link to={`/files?agent=${encodeURIComponent(agent.id)}`}>Its files on the Files page</Link>
           </p>
         </section>
       </div>

@@ -10,12 +10,12 @@
  * Refresh, and the list is read again whenever the live connection comes back after a drop,
  * since a change made while it was down would not be replayed without `after`.
  */
-import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useMutation, useQuery, useSubscription, type CombinedError } from "urql";
 
 import { graphql } from "../../gql";
 import type { AgentState } from "../../gql/graphql";
-import { getConnection, subscribeConnection } from "../client";
+import { useReconnected } from "../client";
 import { ErrorMessage } from "../errors";
 import { Link } from "../router";
 import { useSession } from "../session";
@@ -192,10 +192,7 @@ export function AgentsPage() {
   const refresh = () => reread({ requestPolicy: "network-only" });
 
   // Back from a dropped connection: changes made meanwhile were not streamed; read again.
-  const connection = useSyncExternalStore(subscribeConnection, getConnection);
-  useEffect(() => {
-    if (connection.reconnections > 0) reread({ requestPolicy: "network-only" });
-  }, [connection.reconnections, reread]);
+  useReconnected(() => reread({ requestPolicy: "network-only" }));
 
   const filtered = useMemo(() => {
     const needle = nameFilter.trim().toLowerCase();

@@ -6,7 +6,7 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery, type CombinedError } from "urql";
 
 import { graphql } from "../../../gql";
-import { ErrorMessage, errorCode } from "../../errors";
+import { ErrorMessage, describeError, errorCode } from "../../errors";
 import { Field, Loading, SelectField } from "../../ui";
 import { SchemaFields, asSchema, buildConfiguration, initialState, type SchemaFormState } from "./schemaForm";
 
@@ -191,8 +191,8 @@ export function AgentForm({ agent, onDone }: Props) {
           {configForbidden ? (
             <>
               <p className="notice">
-                You may not read this agent's configuration (it needs config.read), so it is not shown. It stays as it
-                is unless you replace it.
+                This agent's configuration cannot be shown to you ({describeError(stored.error)}). It stays as it is
+                unless you replace it.
               </p>
               <Field label="Replace the configuration" type="checkbox" checked={replaceConfig} onChange={(e) => setReplaceConfig(e.target.checked)} />
             </>

@@ -3,10 +3,13 @@
  * the API and "not measured" here, never 0. `version` goes up when an event may have changed
  * them (a state change, a command's result, a task's end): they are read again.
  */
-import { useEffect, useId } from "react";
+import { useEffect, useId, useState } from "react";
 import { useQuery } from "urql";
 
+import type { ResultOf } from "@graphql-typed-document-node/core";
+
 import { graphql } from "../../../gql";
+import { useReconnected } from "../../client";
 import { ErrorMessage } from "../../errors";
 import { Loading, measured, percent } from "../../ui";
 
@@ -48,11 +51,20 @@ export function HealthPanel({ agentId, version }: { agentId: string; version: nu
     return () => clearTimeout(timer);
   }, [version, reread]);
 
-  const s = status.data?.agentStatus;
+  useReconnected(() => reread({ requestPolicy: "network-only" }));
+
+  // A read that fails keeps the last values on the page, under the error.
+  const [last, setLast] = useState<ResultOf<typeof AgentStatusQuery>["agentStatus"] | null>(null);
+  const fresh = status.data?.agentStatus;
+  useEffect(() => {
+    if (fresh) setLast(fresh);
+  }, [fresh]);
+  const s = fresh ?? last;
   return (
     <section aria-labelledby={headingId} className="card">
       <h2 id={headingId}>Health and metrics</h2>
       <ErrorMessage error={status.error} />
+      {status.error && s ? <p className="muted">The values below are the last ones read.</p> : null}
       {status.fetching && !s ? <Loading what="health" /> : null}
       {s ? (
         <dl className="metrics">

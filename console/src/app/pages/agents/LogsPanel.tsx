@@ -8,6 +8,7 @@ import { useQuery } from "urql";
 
 import { graphql } from "../../../gql";
 import type { LogLevel } from "../../../gql/graphql";
+import { useReconnected } from "../../client";
 import { ErrorMessage } from "../../errors";
 import { Loading, SelectField, formatTime } from "../../ui";
 
@@ -49,6 +50,8 @@ export function LogsPanel({ agentId, version }: { agentId: string; version: numb
     if (version > 0 && cursors.length === 1) reread({ requestPolicy: "network-only" });
     // Only a new LOG event reads again.
   }, [version]);
+
+  useReconnected(() => reread({ requestPolicy: "network-only" }));
 
   const page = logs.data?.agentLogs;
   return (

@@ -24,10 +24,12 @@ from kai.graphql.extensions.document_cache import ParsedDocuments
 from kai.graphql.extensions.flush_audit import FlushAudit
 from kai.graphql.extensions.limits import QueryLimits
 from kai.graphql.extensions.observe_operations import ObserveOperations
+from kai.graphql.extensions.persisted_documents import PersistedDocuments
 from kai.graphql.extensions.rate_limits import RateLimits
 from kai.graphql.extensions.tracing import tracing_extension
 from kai.graphql.extensions.validation_cache import ValidDocuments
 from kai.graphql.schema import build_schema
+from kai.graphql.trusted_documents import TrustedDocuments
 from kai.graphql.view import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from kai.observability.http import MetricsMiddleware
@@ -142,6 +144,12 @@ _graphql = _GraphQLEndpoint()
 def _graphql_view(services: Services, tracer_provider: TracerProvider | None) -> KaiGraphQL:
     settings = services.settings
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [FlushAudit]
+    # First: it puts a persisted document's text in place, or refuses, before any parsing.
+    trusted = (
+        TrustedDocuments.load(settings.trusted_documents) if settings.trusted_documents else None
+    )
+    persisted = PersistedDocuments(trusted)
+    extensions.append(persisted.extension)
     limits = QueryLimits(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
@@ -164,7 +172,7 @@ def _graphql_view(services: Services, tracer_provider: TracerProvider | None) ->
         suggestions=settings.field_suggestions_enabled,
     )
     ide_page = graphiql_page if settings.graphiql_enabled else None
-    return KaiGraphQL(schema, services=services, ide_page=ide_page)
+    return KaiGraphQL(schema, services=services, ide_page=ide_page, persisted=persisted)
 
 
 def _freeze_heap() -> None:

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # Bounds running an HTTP query or mutation (G5); above command_timeout_seconds, so a
     # sendCommand can answer with its own timeout first.
     request_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Comma-separated paths of persisted-documents manifests (graphql-codegen's client
+    # preset): when set, only the documents they list run (H2); APQ registers nothing.
+    trusted_documents: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # Documents kept for automatic persisted queries; past it the least recently used go.
+    apq_max_documents: int = Field(default=10_000, gt=0)
 
     broadcast_url: str = "memory://"
     command_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -198,6 +203,7 @@ class Settings(BaseSettings):
         "allowed_mime_types",
         "trusted_proxies",
         "egress_allowed_networks",
+        "trusted_documents",
         mode="before",
     )
     @classmethod

@@ -34,6 +34,7 @@ from kai.services.command import CommandService
 from kai.services.dispatch import Dispatcher
 from kai.services.file import INDEX_TASK, FileService
 from kai.services.mail import build_mailer
+from kai.services.persisted_document import PersistedDocumentService
 from kai.services.remote import RemoteService
 from kai.services.shared import Services
 from kai.services.task import TaskService
@@ -130,6 +131,7 @@ def build_services(settings: Settings) -> Services:
         tasks=tasks,
         dispatcher=dispatcher,
         files=files,
+        persisted_documents=build_persisted_documents(settings, sessionmaker),
         system_tasks={INDEX_TASK: files.index},
     )
 
@@ -161,6 +163,14 @@ def build_api_keys(
         sessionmaker=sessionmaker,
         ttl_days=settings.api_key_ttl_days,
         max_ttl_days=settings.api_key_max_ttl_days,
+    )
+
+
+def build_persisted_documents(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> PersistedDocumentService:
+    return PersistedDocumentService(
+        sessionmaker=sessionmaker, max_documents=settings.apq_max_documents
     )
 
 

@@ -22,6 +22,8 @@ class ErrorCode(enum.StrEnum):
     MALWARE_DETECTED = "MALWARE_DETECTED"
     AGENT_UNAVAILABLE = "AGENT_UNAVAILABLE"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -67,6 +69,14 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ),
     ErrorCode.QUERY_TOO_COMPLEX: (
         "The document is past a limit on depth, aliases, tokens or cost."
+    ),
+    ErrorCode.PERSISTED_QUERY_NOT_FOUND: (
+        "No document is registered under the persisted query's hash (`PersistedQueryNotFound`, "
+        "as Apollo's automatic persisted queries expect): send it again with its text."
+    ),
+    ErrorCode.PERSISTED_QUERY_NOT_IN_LIST: (
+        "The server runs trusted documents only, and this document, or the id or hash it was "
+        "sent by, is not in its list."
     ),
     ErrorCode.GRAPHQL_PARSE_FAILED: ("The document, or the request's JSON, does not parse."),
     ErrorCode.GRAPHQL_VALIDATION_FAILED: ("The document does not validate against the schema."),

@@ -43,6 +43,10 @@ REVIEWED = {
     "strawberry.types.execution:ExecutionContext.operation_name": "4326a0c55fc7898f",
     "strawberry.schema.base:BaseSchema._process_errors": "df3d46e3efaf35e0",
     "strawberry.http.async_base_view:AsyncBaseHTTPView._check_websocket_origin": "6f2073b3dceef8b8",
+    "strawberry.subscriptions.protocols.graphql_transport_ws.handlers"
+    ":BaseGraphQLTransportWSHandler.handle_subscribe": "a35ad9adbee7d508",
+    "strawberry.subscriptions.protocols.graphql_transport_ws.handlers"
+    ":BaseGraphQLTransportWSHandler.run_operation": "e86f2efc37443654",
     "taskiq_redis.redis_broker:RedisStreamBroker.__init__": "cfe55b7513cf52a3",
     "taskiq_redis.redis_broker:RedisStreamBroker.listen": "3f4b2703c41219da",
     "taskiq_redis.redis_broker:RedisStreamBroker._ack_generator": "f9b9c1779a65730c",

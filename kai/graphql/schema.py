@@ -26,7 +26,7 @@ from kai.graphql.extensions.error_codes import ErrorCodes
 from kai.graphql.extensions.input_text import RefuseNulText
 from kai.graphql.extensions.operation_choice import RequireOperationName
 from kai.graphql.operation_streams import OPEN as OPEN_STREAMS
-from kai.graphql.strawberry_seams import SchemaSeams
+from kai.graphql.strawberry_seams import SchemaSeams, socket_operation_extensions
 from kai.resolvers.agent import AgentMutation, AgentQuery, AgentSubscription
 from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
 from kai.resolvers.audit import AuditQuery
@@ -95,6 +95,8 @@ class KaiSchema(SchemaSeams):
         return await super().execute(*args, **kwargs)
 
     async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("operation_extensions") is None:  # graphql-transport-ws passes none
+            kwargs["operation_extensions"] = socket_operation_extensions()
         # Every operation stream is counted until its transport closes it.
         return OPEN_STREAMS.add(await super().stream(*args, **kwargs))
 

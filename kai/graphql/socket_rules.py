@@ -29,15 +29,28 @@ def too_many_operations(limit: int) -> dict[str, Any]:
     }
 
 
-def well_formed_subscribe(message: dict[str, Any]) -> bool:
+def well_formed_subscribe(message: dict[str, Any], *, persisted: bool = False) -> bool:
+    """`persisted`: the payload may name a persisted document (`extensions.persistedQuery`,
+    `documentId`) instead of carrying its text."""
     payload = message.get("payload")
+    if not isinstance(payload, dict):
+        return False
+    named = persisted and (payload.get("extensions") is not None or "documentId" in payload)
     return (
         isinstance(message.get("id"), str)
-        and isinstance(payload, dict)
-        and isinstance(payload.get("query"), str)
+        and (isinstance(payload.get("query"), str) or (named and payload.get("query") is None))
         and isinstance(payload.get("variables") or {}, dict)
         and isinstance(payload.get("operationName") or "", str)
+        and isinstance(payload.get("extensions") or {}, dict)
     )
+
+
+def operation_extensions(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A subscribe payload's `extensions`, with its `documentId` (as over HTTP)."""
+    extensions = dict(payload.get("extensions") or {})
+    if "documentId" in payload:
+        extensions["documentId"] = payload["documentId"]
+    return extensions or None
 
 
 class SocketLifecycle:

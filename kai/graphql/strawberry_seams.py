@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+from collections.abc import Iterator
 from contextlib import aclosing
 from typing import Any
 
@@ -58,7 +60,35 @@ SEAMS = (
     "strawberry.types.execution:ExecutionContext.operation_name",
     # Strawberry lets a handshake through when Origin matches Host; kAI never trusts Host.
     "strawberry.http.async_base_view:AsyncBaseHTTPView._check_websocket_origin",
+    # graphql-transport-ws runs each operation in a task that handle_subscribe creates, and
+    # calls schema.stream without the subscribe payload's `extensions`: they reach the
+    # schema through `with_operation_extensions` (the task copies the context).
+    "strawberry.subscriptions.protocols.graphql_transport_ws.handlers"
+    ":BaseGraphQLTransportWSHandler.handle_subscribe",
+    "strawberry.subscriptions.protocols.graphql_transport_ws.handlers"
+    ":BaseGraphQLTransportWSHandler.run_operation",
 )
+
+# The `extensions` of the socket operation being started (see SEAMS above).
+_SOCKET_OPERATION_EXTENSIONS: contextvars.ContextVar[dict[str, Any] | None] = (
+    contextvars.ContextVar("socket_operation_extensions", default=None)
+)
+
+
+@contextlib.contextmanager
+def with_operation_extensions(extensions: dict[str, Any] | None) -> Iterator[None]:
+    """The operation started in this block runs with `extensions` as its
+    operation_extensions (persisted documents over graphql-transport-ws)."""
+    token = _SOCKET_OPERATION_EXTENSIONS.set(extensions)
+    try:
+        yield
+    finally:
+        _SOCKET_OPERATION_EXTENSIONS.reset(token)
+
+
+def socket_operation_extensions() -> dict[str, Any] | None:
+    """The `extensions` given to `with_operation_extensions` where this operation started."""
+    return _SOCKET_OPERATION_EXTENSIONS.get()
 
 
 class TransportCloseReasons(BaseGraphQLTransportWSHandler[Context, None]):

@@ -14,8 +14,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from kai.context import Context
-from kai.graphql.socket_rules import SocketLifecycle, too_many_operations, well_formed_subscribe
-from kai.graphql.strawberry_seams import TransportCloseReasons
+from kai.graphql.socket_rules import (
+    SocketLifecycle,
+    operation_extensions,
+    too_many_operations,
+    well_formed_subscribe,
+)
+from kai.graphql.strawberry_seams import TransportCloseReasons, with_operation_extensions
 
 
 class TransportWSHandler(
@@ -28,7 +33,7 @@ class TransportWSHandler(
         if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
             await self.handle_invalid_message("Failed to parse message")
             return
-        if raw["type"] == "subscribe" and not well_formed_subscribe(raw):
+        if raw["type"] == "subscribe" and not well_formed_subscribe(raw, persisted=True):
             await self.handle_invalid_message("Failed to parse message")
             return
         await super().handle_message(message)
@@ -45,7 +50,11 @@ class TransportWSHandler(
             await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
             return
         self._new_operation()
-        await super().handle_subscribe(message)
+        payload: Any = message["payload"]
+        extensions = operation_extensions(payload)
+        with_query: Any = {**message, "payload": {**payload, "query": payload.get("query")}}
+        with with_operation_extensions(extensions):
+            await super().handle_subscribe(with_query)
 
     async def send_message(self, message: TransportMessage) -> None:
         if self._closed_by_us():  # e.g. 4413 from a subscription: nothing more to say

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import weakref
@@ -30,6 +31,7 @@ from strawberry.types import ExecutionResult
 from kai.context import Context, bearer_credential
 from kai.errors import ErrorCode, KaiError
 from kai.graphql.csrf import CSRF_REFUSAL, csrf_safe
+from kai.graphql.extensions.persisted_documents import PersistedDocuments
 from kai.graphql.http_errors import http_error
 from kai.graphql.legacy_ws import LegacyWSHandler
 from kai.graphql.media_negotiation import (
@@ -85,6 +87,11 @@ def _labelled(response: Response, request: Request, media: Media | None) -> Resp
     return response
 
 
+def _names_a_document(request: Request) -> bool:
+    params = request.query_params
+    return "query" in params or "documentId" in params or "extensions" in params
+
+
 class KaiGraphQL(ConfiguredOrigins, StreamResponses):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -95,8 +102,10 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         *,
         services: Services,
         ide_page: Callable[[], Response] | None = None,
+        persisted: PersistedDocuments | None = None,
     ):
-        """`ide_page`: the GraphiQL page a browser gets on GET /graphql (None: no IDE)."""
+        """`ide_page`: the GraphiQL page a browser gets on GET /graphql (None: no IDE).
+        `persisted`: the schema's persisted documents (what a streamed request names)."""
         settings = services.settings
         super().__init__(
             schema,
@@ -115,6 +124,7 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         )
         self.services = services
         self.ide_page = ide_page
+        self.persisted = persisted or PersistedDocuments()
         self.browser_origins = settings.browser_origins  # checked on each handshake
         # Open sockets, closed with 1001 when the server shuts down (weak: a socket
         # that ended without its handler's clean-up is not kept alive by this).
@@ -145,7 +155,7 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         request = Request(scope=scope, receive=receive)
         # Which JSON media type the answer is in (kai.graphql.media_negotiation).
         media = answer_media(
-            request.method, request.headers.get("accept"), has_query="query" in request.query_params
+            request.method, request.headers.get("accept"), has_query=_names_a_document(request)
         )
         request.state.answer_media = media
         try:
@@ -208,8 +218,7 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         gets a 503 instead of a socket that hangs.
         """
         streaming = not isinstance(request_data, list) and request_data.protocol != "http"
-        max_tokens = self.services.settings.max_query_tokens
-        if streaming and not is_subscription(request_data, max_tokens):
+        if streaming and not await self._streams_a_subscription(request_data, context):
             # A query or mutation sent over SSE streams one result: bounded like any other.
             request.state.sse_deadline = self.services.settings.request_timeout_seconds
         operation = super().execute_operation(
@@ -218,6 +227,39 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         if streaming:
             return await operation  # its response owns the stream (_create_streaming_response)
         return await within(self.services.settings.request_timeout_seconds, operation, context)
+
+    async def _streams_a_subscription(self, request_data: Any, context: Context) -> bool:
+        """Whether a streamed request runs a subscription, its text sent or persisted."""
+        if request_data.query is None:
+            text = await self.persisted.text(context, request_data.extensions)
+            request_data = dataclasses.replace(request_data, query=text)
+        return is_subscription(request_data, self.services.settings.max_query_tokens)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's, and `documentId` (the GraphQL-over-HTTP persisted documents
+        appendix; urql's persisted exchange) as `extensions.documentId`."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, list):
+            return data
+        document_id: object = None
+        if request.method == "GET":
+            document_id = request.query_params.get("documentId")
+        elif (request.content_type or "").startswith("application/json"):
+            body = await request.get_body()  # read already: Starlette keeps it
+            if b'"documentId"' in body:
+                found = self.decode_json(body)
+                document_id = found.get("documentId") if isinstance(found, dict) else None
+        if document_id is not None:
+            data.extensions = {**(data.extensions or {}), "documentId": document_id}
+        return data
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET that names a persisted document instead of sending a query."""
+        params = request.query_params
+        named = "extensions" in params or "documentId" in params
+        return not named and super().should_render_graphql_ide(request)
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """A `map` that does not fit `operations` (a list for a map, a path that is not

@@ -10,6 +10,7 @@ from kai.models.audit import AuditEntry
 from kai.models.command import CommandRecord
 from kai.models.file import ScanStatus, StoredFile
 from kai.models.magic_link import MagicLink
+from kai.models.persisted_document import PersistedDocument
 from kai.models.remote import RemoteMessage
 from kai.models.session import AuthSession
 from kai.models.task import Task, TaskState
@@ -29,6 +30,7 @@ __all__ = [
     "CommandRecord",
     "LogLevel",
     "MagicLink",
+    "PersistedDocument",
     "RemoteMessage",
     "Role",
     "ScanStatus",

@@ -23,6 +23,7 @@ from kai.services.command import CommandService
 from kai.services.dispatch import Dispatcher, SystemTask
 from kai.services.file import FileService
 from kai.services.mail import BackgroundMailer
+from kai.services.persisted_document import PersistedDocumentService
 from kai.services.remote import RemoteService
 from kai.services.task import TaskService
 from kai.services.user import UserService
@@ -52,5 +53,6 @@ class Services:
     tasks: TaskService
     dispatcher: Dispatcher
     files: FileService
+    persisted_documents: PersistedDocumentService
     # The server's own background work, by task type (no agent runs it).
     system_tasks: dict[str, SystemTask]

@@ -1,0 +1,90 @@
+"""Trusted documents: the manifests graphql-codegen's client preset writes with
+`persistedDocuments: true` (`persisted-documents.json`, a JSON object mapping each
+document's id to its text), read once at start from the paths of KAI_TRUSTED_DOCUMENTS.
+
+The preset's ids are `sha256:<hex>` by default (the GraphQL-over-HTTP persisted documents
+appendix), bare hex with `hashAlgorithm: "sha1"`, or whatever a custom hash function
+returns. A document is found by its id as written, by the bare hex of a `sha256:` id, or by
+the SHA-256 of its text (what Apollo's persisted queries link sends).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+SHA256_PREFIX = "sha256:"
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def sha256_of_id(document_id: str) -> str | None:
+    """The SHA-256 a document id names (`sha256:<hex>` or 64 hex digits), lowercased."""
+    bare = document_id.removeprefix(SHA256_PREFIX)
+    return bare.lower() if _HEX64.fullmatch(bare) else None
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be read, or one that contradicts itself or another."""
+
+
+class TrustedDocuments:
+    """Every document of the manifests: nothing else runs."""
+
+    def __init__(self, documents: dict[str, str]):
+        self._by_id: dict[str, str] = {}
+        self._by_sha256: dict[str, str] = {}
+        for document_id, text in documents.items():
+            self._by_id[document_id] = text
+            if document_id.startswith(SHA256_PREFIX):
+                self._by_id[document_id.removeprefix(SHA256_PREFIX)] = text
+            self._by_sha256[sha256_hex(text)] = text
+        self._texts = frozenset(documents.values())
+
+    @classmethod
+    def load(cls, paths: Iterable[Path]) -> TrustedDocuments:
+        documents: dict[str, str] = {}
+        for path in paths:
+            for document_id, text in _read(path).items():
+                if documents.get(document_id, text) != text:
+                    raise ManifestError(f"{path}: {document_id} names another document elsewhere")
+                documents[document_id] = text
+        return cls(documents)
+
+    def find(self, *, document_id: str | None, sha256: str | None) -> str | None:
+        """The listed document named by `document_id` or by the SHA-256 of its text."""
+        if document_id is not None:
+            found = self._by_id.get(document_id)
+            named = sha256_of_id(document_id)
+            if found is None and named is not None:
+                found = self._by_sha256.get(named)
+            return found
+        return self._by_sha256.get(sha256) if sha256 is not None else None
+
+    def __contains__(self, text: object) -> bool:
+        return text in self._texts
+
+    def __len__(self) -> int:
+        return len(self._by_sha256)
+
+
+def _read(path: Path) -> dict[str, str]:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise ManifestError(f"KAI_TRUSTED_DOCUMENTS: cannot read {path}: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"{path}: a manifest is a JSON object of id -> document")
+    for document_id, text in manifest.items():
+        if not isinstance(text, str) or not text.strip() or not document_id:
+            raise ManifestError(f"{path}: {document_id!r} is not an id and a document")
+        hashed = sha256_of_id(document_id) if document_id.startswith(SHA256_PREFIX) else None
+        if hashed is not None and hashed != sha256_hex(text):
+            raise ManifestError(f"{path}: {document_id} is not the SHA-256 of its document")
+    return manifest

@@ -276,6 +276,17 @@ def test_the_live_event_stream_resumes_after_a_dropped_connection_with_no_gap(
 ) -> None:
     agent_id = _agent(served, admin, "watched")
     context, page, page_watch = _open(browser, served)
+    subscribed: list[dict[str, Any]] = []
+
+    def on_socket(socket: Any) -> None:
+        def on_frame(payload: str | bytes) -> None:
+            message = json.loads(payload)
+            if message.get("type") == "subscribe" and "agentEvents" in message["payload"]["query"]:
+                subscribed.append(message["payload"]["variables"])
+
+        socket.on("framesent", on_frame)
+
+    page.on("websocket", on_socket)
     sign_in(page, served, ADMIN)
     page.goto(f"{served}/agents/{agent_id}")
     events = page.get_by_role("region", name="Live events")
@@ -297,6 +308,9 @@ def test_the_live_event_stream_resumes_after_a_dropped_connection_with_no_gap(
     )
     _eventually(page, lambda: _equal(_shown_seqs(page), [5, 4, 3, 2, 1]))
     status.get_by_text("events #3–#5 arrived since, none missing.", exact=False).wait_for()
+    # It subscribed from the start, then again after the last seq it held.
+    assert {"agentId": agent_id, "after": 0} in subscribed
+    assert subscribed[-1] == {"agentId": agent_id, "after": 2}
     assert events.get_by_role("alert").count() == 0
     # What the page read over HTTP is read again: the three commands are counted.
     health = page.get_by_role("region", name="Health and metrics")

@@ -52,6 +52,14 @@ pytestmark = pytest.mark.slow
 # KAI_JWT_LEEWAY_SECONDS (10) past its expiry.
 ACCESS_TOKEN_TTL = 12
 REFRESH_STORAGE_KEY = "kai.console.refreshToken"
+CREATE_AGENT = """
+mutation($input: AgentConfigInput!) { createAgent(input: $input) { id } }
+"""
+SEND = """
+mutation($id: ID!, $command: String!) {
+  sendCommand(agentId: $id, command: {command: $command}) { success }
+}
+"""
 REFRESH = """
 mutation($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken } }
 """
@@ -247,14 +255,7 @@ def test_register_makes_the_first_account_admin_and_the_next_a_user(
                 "link", name="Admin"
             )
             assert admin_link.count() == (1 if role == "ADMIN" else 0)
-            token = httpx.post(
-                f"{url}/graphql",
-                json={
-                    "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-                    "variables": {"i": {"email": email, "password": DEFAULT_PASSWORD}},
-                },
-            ).json()["data"]["login"]["accessToken"]
-            me = graphql(url, token, "{ me { role displayName } }")["me"]
+            me = graphql(url, _login(url, email), "{ me { role displayName } }")["me"]
             assert me == {"role": role, "displayName": email.split("@")[0].title()}
             page_watch.check()
             context.close()
@@ -328,33 +329,71 @@ def test_refresh_rotation_keeps_the_session_alive_past_the_access_tokens_lifetim
 ) -> None:
     url = served_with_mail
     email = "rotation@example.com"
-    register(url, email)
+    token = register(url, email)["accessToken"]
+    agent_id = graphql(url, token, CREATE_AGENT, {"input": {"name": "kept", "type": "echo"}})[
+        "createAgent"
+    ]["id"]
     context, page, page_watch = _open(browser, url)
     refreshes = _operations(page, "ConsoleRefreshToken")
-    agent_reads = _operations(page, "ConsoleAgents")
+    agent_reads = _operations(page, "ConsoleAgentStatus")
+    sockets: list[Any] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
     sign_in(page, url, email)
     first_token = _stored_refresh_token(page)
+    page.get_by_role("link", name="kept").click()
+    events = page.get_by_role("region", name="Live events")
+    _eventually(page, lambda: _equal(_shown_seqs(events), [2, 1]))
 
     # Three access-token lifetimes (and then some, past the server's leeway) go by: the page
-    # renews its token on its own timer before each one ends. (Waiting through Playwright, not
-    # time.sleep: the watch's route handler lets each request through only while it runs.)
+    # renews its token on its own timer before each one ends, and its live socket signs in
+    # again with the new one. (Waiting through Playwright, not time.sleep: the watch's route
+    # handler lets each request through only while it runs.)
     page.wait_for_timeout((3 * ACCESS_TOKEN_TTL + 2) * 1000)
-    page.get_by_role("button", name="Refresh").click()
-    page.get_by_text("0 agents").wait_for(timeout=UI_TIMEOUT_MS)
     assert len(refreshes) >= 3, refreshes
     spent = [entry["variables"]["refreshToken"] for entry in refreshes]
     assert spent[0] == first_token
     assert len(set(spent)) == len(spent), "a refresh token was presented twice"
     assert all(_codes(entry) == [] for entry in refreshes)
-    assert all(_codes(entry) == [] for entry in agent_reads)
+
+    # The page still reads and still streams, with no gap and no error.
+    graphql(url, _login(url, email), SEND, {"id": agent_id, "command": "still-there"})
+    _eventually(page, lambda: _equal(_shown_seqs(events), [3, 2, 1]))
+    assert "still-there succeeded" in events.inner_text()
+    # Each renewal reopened the socket with the new token before the old one expired: the
+    # server never had to close it, so the page never saw the connection drop.
+    assert len(sockets) >= 3
+    assert "Connection lost" not in events.inner_text()
+    assert "Reconnected" not in events.inner_text()
+    assert page.get_by_role("alert").count() == 0
+    assert agent_reads and all(_codes(entry) == [] for entry in agent_reads)
 
     # A reload keeps the session: the stored refresh token buys a new access token.
     page.reload()
     page.locator("header").get_by_text(email).wait_for(timeout=UI_TIMEOUT_MS)
-    page.get_by_text("0 agents").wait_for(timeout=UI_TIMEOUT_MS)
+    _eventually(page, lambda: _equal(_shown_seqs(events), [3, 2, 1]))
     shoot(page, "console-session-renewed")
     page_watch.check()
     context.close()
+
+
+def _login(url: str, email: str) -> str:
+    """A fresh access token for `email` (the test's own, over HTTP)."""
+    answer = httpx.post(
+        f"{url}/graphql",
+        json={
+            "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            "variables": {"i": {"email": email, "password": DEFAULT_PASSWORD}},
+        },
+    ).json()
+    return str(answer["data"]["login"]["accessToken"])
+
+
+def _shown_seqs(events: Any) -> list[int]:
+    return [int(text) for text in events.locator("td.seq").all_inner_texts()]
+
+
+def _equal(actual: Any, expected: Any) -> None:
+    assert actual == expected
 
 
 def test_an_expired_access_token_is_renewed_once_after_unauthenticated_and_the_request_retried(

@@ -12,7 +12,7 @@ import { useClient, type CombinedError } from "urql";
 import { graphql } from "../../../gql";
 import type { AgentEventType } from "../../../gql/graphql";
 import { getConnection, subscribeConnection } from "../../client";
-import { ErrorMessage } from "../../errors";
+import { ErrorMessage, errorCode, type ErrorCode } from "../../errors";
 
 const AgentEventsSubscription = graphql(`
   subscription ConsoleAgentEvents($agentId: ID!, $after: Int) {
@@ -26,6 +26,8 @@ const AgentEventsSubscription = graphql(`
 `);
 
 export type AgentEvent = { seq: number; type: AgentEventType; data: unknown; timestamp: string };
+
+const RETRIED: ReadonlySet<ErrorCode> = new Set(["UNAUTHENTICATED", "RATE_LIMITED", "SERVICE_UNAVAILABLE", "QUOTA_EXCEEDED"]);
 
 /** How many events the page shows (the newest); older ones are counted, not kept. */
 const SHOWN = 100;
@@ -143,9 +145,11 @@ export function EventStream({ agentId, onEvent }: { agentId: string; onEvent?: (
       .subscribe((result) => {
         if (result.error) {
           setError(result.error);
-          // The operation ended (a transport that gave up, or a refusal): try again after the
-          // last seq held, in a few seconds.
-          retryTimer = setTimeout(() => setAttempt((n) => n + 1), 5000);
+          // The operation ended. A transport that gave up, or a passing refusal (busy, rate
+          // limited, a token being renewed), is tried again after the last seq held, in a few
+          // seconds; an agent that is gone or forbidden is not.
+          const code = errorCode(result.error);
+          if (code === null || RETRIED.has(code)) retryTimer = setTimeout(() => setAttempt((n) => n + 1), 5000);
           return;
         }
         const event = result.data?.agentEvents;

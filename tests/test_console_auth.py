@@ -199,7 +199,7 @@ def test_password_sign_in_refuses_a_wrong_password_in_words_and_sign_out_ends_th
     form.get_by_role("button", name="Sign in").click()
     alert = form.get_by_role("alert")
     alert.wait_for(timeout=UI_TIMEOUT_MS)
-    assert "You are not signed in, or your session has ended." in alert.inner_text()
+    assert alert.inner_text() == "Sign-in refused. Invalid email or password."
     assert _stored_refresh_token(page) is None
     shoot(page, "console-sign-in-refused")
 
@@ -224,6 +224,35 @@ def test_password_sign_in_refuses_a_wrong_password_in_words_and_sign_out_ends_th
     assert answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     page.goto(f"{url}/agents")
     page.wait_for_url(re.compile(r"/sign-in"), timeout=UI_TIMEOUT_MS)
+    page_watch.check()
+    context.close()
+
+
+def test_a_rate_limited_sign_in_says_in_how_many_seconds_to_try_again(
+    browser: Any, served_with_mail: str
+) -> None:
+    from playwright.sync_api import expect
+
+    url = served_with_mail
+    email = "limited@example.com"
+    register(url, email)
+    context, page, page_watch = _open(browser, url)
+    page.goto(f"{url}/sign-in")
+    form = page.get_by_role("region", name="With your password")
+    form.get_by_label("Email", exact=True).fill(email)
+    form.get_by_label("Password", exact=True).fill("wrong wrong wrong")
+    alert = form.get_by_role("alert")
+    # kAI allows 10 sign-in attempts per account in 5 minutes (KAI_RATE_LIMIT_AUTH_PER_ACCOUNT);
+    # each click waits until the button is enabled again (the last attempt answered).
+    for _ in range(11):
+        form.get_by_role("button", name="Sign in", exact=True).click()
+    expect(alert).to_have_text(
+        re.compile(
+            r"^Too many requests: try again in \d+ s\. Too many attempts; retry in \d+ s\.$"
+        ),
+        timeout=UI_TIMEOUT_MS,
+    )
+    shoot(page, "console-sign-in-rate-limited")
     page_watch.check()
     context.close()
 
@@ -318,6 +347,9 @@ def test_magic_link_landing_page_signs_in_and_takes_the_token_out_of_the_address
     alert = page.get_by_role("alert")
     alert.wait_for(timeout=UI_TIMEOUT_MS)
     assert token not in page.url
+    assert "This sign-in link did not work. This sign-in link is invalid, used or expired." in (
+        alert.inner_text()
+    )
     assert "A link works once" in page.locator("main").inner_text()
     shoot(page, "console-magic-link-spent")
     page_watch.check()

@@ -75,14 +75,18 @@ function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(CODE_WORDS, code);
 }
 
+/** Words a page puts in place of the usual ones for some codes (a refused sign-in is not an
+ * ended session). */
+export type Words = Partial<Record<ErrorCode, string>>;
+
 /** One error in words: the code's words, then the server's message when it says more. */
-export function describeGraphQLError(error: { message: string; extensions?: Extensions | null }): string {
+export function describeGraphQLError(error: { message: string; extensions?: Extensions | null }, words: Words = {}): string {
   const extensions = error.extensions ?? {};
   const code = extensions.code;
   if (!isErrorCode(code)) return error.message || "Something went wrong.";
-  const words = CODE_WORDS[code](extensions);
+  const said = words[code] ?? CODE_WORDS[code](extensions);
   const message = error.message.trim();
-  return message && !words.includes(message) ? `${words} ${message.endsWith(".") ? message : `${message}.`}` : words;
+  return message && !said.includes(message) ? `${said} ${message.endsWith(".") ? message : `${message}.`}` : said;
 }
 
 function describeNetworkError(error: Error): string {
@@ -94,19 +98,19 @@ function describeNetworkError(error: Error): string {
 }
 
 /** The messages of an error, each in words. */
-export function describeErrors(error: unknown): string[] {
+export function describeErrors(error: unknown, words: Words = {}): string[] {
   if (error === null || error === undefined) return [];
   if (error instanceof CombinedError) {
     if (error.graphQLErrors.length > 0) {
-      return error.graphQLErrors.map((e) => describeGraphQLError({ message: e.message, extensions: e.extensions as Extensions }));
+      return error.graphQLErrors.map((e) => describeGraphQLError({ message: e.message, extensions: e.extensions as Extensions }, words));
     }
     if (error.networkError) return [describeNetworkError(error.networkError)];
     return [error.message];
   }
-  if (Array.isArray(error)) return error.flatMap((e) => describeErrors(e));
+  if (Array.isArray(error)) return error.flatMap((e) => describeErrors(e, words));
   if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
     const extensions = "extensions" in error ? (error.extensions as Extensions | null) : null;
-    if (extensions && "code" in extensions) return [describeGraphQLError({ message: error.message, extensions })];
+    if (extensions && "code" in extensions) return [describeGraphQLError({ message: error.message, extensions }, words)];
     if (error instanceof Error) return [describeNetworkError(error)];
     return [error.message];
   }
@@ -114,8 +118,8 @@ export function describeErrors(error: unknown): string[] {
 }
 
 /** The error in words, all of its messages joined. */
-export function describeError(error: unknown): string {
-  return describeErrors(error).join(" ");
+export function describeError(error: unknown, words: Words = {}): string {
+  return describeErrors(error, words).join(" ");
 }
 
 /** The code of an error's first GraphQL error, if it has one. */
@@ -128,8 +132,8 @@ export function errorCode(error: unknown): ErrorCode | null {
 }
 
 /** Shows an error (or nothing for null) as an alert: each message on its own line. */
-export function ErrorMessage({ error, id }: { error: unknown; id?: string }) {
-  const messages = describeErrors(error);
+export function ErrorMessage({ error, id, words }: { error: unknown; id?: string; words?: Words }) {
+  const messages = describeErrors(error, words);
   if (messages.length === 0) return null;
   return (
     <div className="error" role="alert" id={id}>

@@ -51,7 +51,7 @@ export function MagicLinkPage() {
         <Loading what="your session" />
       ) : error ? (
         <>
-          <ErrorMessage error={error} />
+          <ErrorMessage error={error} words={{ UNAUTHENTICATED: "This sign-in link did not work." }} />
           <p>
             A link works once, for 10 minutes at most. Ask for a new one on the <Link to="/sign-in">sign-in page</Link>.
           </p>

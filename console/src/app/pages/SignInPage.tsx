@@ -67,7 +67,7 @@ export function SignInPage() {
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
-          <ErrorMessage error={error} />
+          <ErrorMessage error={error} words={{ UNAUTHENTICATED: "Sign-in refused." }} />
           <button type="submit" className="primary" disabled={busy}>
             {busy ? "Signing in…" : "Sign in"}
           </button>

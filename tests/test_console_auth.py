@@ -95,13 +95,13 @@ def mail() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-def _serve(tmp: Path, smtp_port: int | None = None) -> Any:
+def _serve(tmp: Path, smtp_port: int | None = None, ttl: int = ACCESS_TOKEN_TTL) -> Any:
     port = free_port()
     env = clean_env(
         KAI_ENV="development",
         KAI_DATA_DIR=str(tmp),
         KAI_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        KAI_ACCESS_TOKEN_TTL_SECONDS=str(ACCESS_TOKEN_TTL),
+        KAI_ACCESS_TOKEN_TTL_SECONDS=str(ttl),
         **({"KAI_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}"} if smtp_port else {}),
     )
     return kai_serve(env, port=port)
@@ -470,3 +470,40 @@ def test_an_expired_access_token_is_renewed_once_after_unauthenticated_and_the_r
 def _assert_reads(reads: list[dict[str, Any]], expected: list[list[str]]) -> None:
     answered = [entry for entry in reads if entry["request"].response() is not None]
     assert [_codes(entry) for entry in answered] == expected
+
+
+def test_a_session_revoked_elsewhere_ends_an_idle_live_page_in_words(
+    browser: Any, tmp_path: Path
+) -> None:
+    # Access tokens of an hour: the page's renewal timer stays out of it.
+    with _serve(tmp_path, ttl=3600) as (url, _process):
+        email = "revoked@example.com"
+        token = register(url, email)["accessToken"]
+        graphql(url, token, CREATE_AGENT, {"input": {"name": "idle", "type": "echo"}})
+        context, page, page_watch = _open(browser, url)
+        refreshes = _operations(page, "ConsoleRefreshToken")
+        sign_in(page, url, email)
+        page.get_by_role("link", name="idle").click()
+        events = page.get_by_role("region", name="Live events")
+        _eventually(page, lambda: _equal(_shown_seqs(events), [2, 1]))
+        page.wait_for_timeout(1500)  # the reads that those events set off are answered
+        renewals_before = len(refreshes)
+
+        # The page's refresh token is replayed elsewhere: kAI revokes the whole session.
+        stolen = _stored_refresh_token(page)
+        for expected in ([], ["UNAUTHENTICATED"]):
+            answer = httpx.post(
+                f"{url}/graphql", json={"query": REFRESH, "variables": {"token": stolen}}
+            ).json()
+            assert [e["extensions"]["code"] for e in answer.get("errors") or []] == expected
+
+        # The page sends nothing of its own accord, but the server closes its socket (4403)
+        # within KAI_WS_AUTH_CHECK_SECONDS: it tries to renew once, and says why it signed out.
+        page.wait_for_url(re.compile(r"/sign-in"), timeout=UI_TIMEOUT_MS)
+        page.get_by_text("Your session has ended; sign in again.").wait_for(timeout=UI_TIMEOUT_MS)
+        assert _stored_refresh_token(page) is None
+        assert renewals_before == 0
+        assert [entry["variables"]["refreshToken"] for entry in refreshes] == [stolen]
+        shoot(page, "console-session-revoked-elsewhere")
+        page_watch.check()
+        context.close()

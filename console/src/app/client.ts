@@ -6,9 +6,9 @@
  *   sends the request once more;
  * - subscriptions over graphql-ws on the same URL, signed in by connection_init's
  *   `authorization` (kAI reads a socket's credential only from there). A socket that drops
- *   after it was up is reconnected for ever, with backoff, and graphql-ws subscribes its
- *   operations again: pages that resume (agentEvents with `after`) watch `connection` below
- *   and drop what they already hold;
+ *   after it was up is reconnected for ever, with backoff (at once when the browser comes back
+ *   online), and graphql-ws subscribes its operations again; `connection` below tells pages
+ *   that it dropped and came back;
  * - graphql-sse (POST /graphql, Accept: text/event-stream, one connection per operation) when a
  *   WebSocket cannot connect at all (a proxy that does not pass them): from then on, every
  *   subscription of this page goes over SSE.
@@ -228,6 +228,10 @@ const ws: WsClient = createWsClient({
       // 1000: graphql-ws closed an idle socket; 4205: this module restarted it.
       const onPurpose = closingOnPurpose || code === 1000 || code === 4205;
       closingOnPurpose = false;
+      // 4403: the server no longer accepts the socket's credential. Renew it (unless that was
+      // done meanwhile): the next connection carries the new token, or, when the session has
+      // ended, the console says so instead of knocking again and again.
+      if (code === 4403 && socketToken?.startsWith("Bearer ")) void refresh(socketToken.slice(7));
       if (!connection.connected) return;
       if (onPurpose) {
         setConnection({ connected: false, droppedAt: null });

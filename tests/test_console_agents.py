@@ -150,6 +150,29 @@ def test_an_agent_is_created_through_the_generated_form_and_edited_through_it(
     assert stored["name"] == "form-edited"
     assert stored["configuration"] == {"delaySeconds": 0}
     shoot(page, "console-agent-edited")
+
+    # A remote agent: its list of task types is one per line, and what its schema leaves open
+    # is a JSON object beside the fields.
+    page.get_by_role("button", name="New agent").click()
+    form = page.get_by_role("region", name="New agent")
+    form.get_by_label("Type").select_option("remote")
+    form.get_by_label("Name", exact=True).fill("form-remote")
+    task_types = form.get_by_label("taskTypes")
+    task_types.fill("summarise\nsummarise")
+    other = form.get_by_label("Other settings (JSON object)")
+    other.fill('{"region": "eu"')
+    form.get_by_text(re.compile("^Not valid JSON")).wait_for()
+    form.get_by_role("button", name="Create agent").click()
+    form.get_by_text("Each line must differ.").wait_for()
+    task_types.fill("summarise\ntranslate")
+    other.fill('{"region": "eu"}')
+    form.get_by_role("button", name="Create agent").click()
+    _row(page, "form-remote").get_by_text("STOPPED").wait_for(timeout=UI_TIMEOUT_MS)
+    agents = graphql(served, admin, "{ agents { name configuration } }")["agents"]
+    assert {
+        "name": "form-remote",
+        "configuration": {"region": "eu", "taskTypes": ["summarise", "translate"]},
+    } in agents
     page_watch.check()
     context.close()
 

@@ -13,7 +13,13 @@ import httpx
 import pytest
 
 from bench.console_size import BUDGET_BYTES, first_load
-from kai.routes.console import BUILD_DIR, CONTENT_SECURITY_POLICY
+from kai.routes.console import (
+    BUILD_DIR,
+    CONSOLE_SECTIONS,
+    CONSOLE_SECTIONS_WITH_PAGES,
+    CONTENT_SECURITY_POLICY,
+    is_console_path,
+)
 from tests.support.apps import running_app
 from tests.support.settings import make_settings
 
@@ -78,3 +84,16 @@ def test_the_consoles_first_load_is_within_its_budget() -> None:
     # GraphiQL (Monaco and all) stays on its own page.
     graphiql_only = {a.path for a in first_load("graphiql.html")} - {a.path for a in assets}
     assert graphiql_only
+
+
+def test_the_server_and_the_consoles_router_agree_on_its_paths() -> None:
+    # The route table in console/src/app/App.tsx: `{ path: "/agents/:id", page: ... }`.
+    app = (Path(__file__).parent.parent / "console" / "src" / "app" / "App.tsx").read_text()
+    routes = re.findall(r'\{ path: "(/[^"]*)"', app)
+    assert len(routes) >= 10, routes
+    for route in routes:
+        path = re.sub(r":\w+", "x_1", route).lstrip("/")
+        assert is_console_path(path), f"the server answers 404 for the console's {route}"
+    # Every section the server serves has a page (else a person lands on "Page not found").
+    sections = {route.lstrip("/").split("/")[0] for route in routes} | {""}
+    assert sections == CONSOLE_SECTIONS | CONSOLE_SECTIONS_WITH_PAGES

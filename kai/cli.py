@@ -178,6 +178,11 @@ def _settings() -> Settings:
     return settings
 
 
+def _on_a_terminal() -> bool:
+    """Whether a person can be asked (getpass would otherwise fail with EOFError)."""
+    return sys.stdin.isatty()
+
+
 def _check_services(settings: Settings, *, database: bool = True) -> None:
     from kai.preflight import PreflightError, check_services
 
@@ -288,7 +293,7 @@ def _create_admin(args: argparse.Namespace) -> int:
     settings = _settings()
     password = os.environ.get("KAI_ADMIN_PASSWORD")
     if not password:
-        if not sys.stdin.isatty():
+        if not _on_a_terminal():
             raise SystemExit(
                 "kai: no password: set KAI_ADMIN_PASSWORD, or run create-admin on a terminal"
             )

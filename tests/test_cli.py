@@ -32,6 +32,7 @@ def kai(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Compl
         env=env,
         cwd=ROOT,
         capture_output=True,
+        stdin=subprocess.DEVNULL,  # no terminal, even when pytest runs in one
         text=True,
         timeout=60,
         check=check,

@@ -496,8 +496,9 @@ async def test_a10_access_token_signature_is_compared_with_compare_digest(
 def test_a10_create_admin_confirms_the_password_with_compare_digest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given a create-admin prompt where the two typed passwords differ
+    # Given a create-admin prompt, on a terminal, where the two typed passwords differ
     monkeypatch.delenv("KAI_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setattr(cli, "_on_a_terminal", lambda: True)
     typed = iter([STRONG[:20], STRONG[:19] + "?"])
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(typed))
     calls: list[tuple[Any, Any]] = []

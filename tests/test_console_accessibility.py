@@ -55,7 +55,7 @@ def _pages(agent_id: str) -> list[tuple[str, str]]:
         ("tasks", "/tasks"),
         ("files", "/files"),
         ("users", "/admin/users"),
-        ("api-keys", "/admin/api-keys"),
+        ("api-keys", "/api-keys"),
         ("audit", "/admin/audit"),
     ]
 

@@ -63,7 +63,7 @@ def test_an_api_key_is_shown_once_copied_and_revoked(
     page, page_watch = _open(browser, served)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served)
     sign_in(page, served, ADMIN)
-    page.goto(f"{served}/admin/api-keys")
+    page.goto(f"{served}/api-keys")
     expect(page.get_by_text("You have no API keys.")).to_be_visible(timeout=UI_TIMEOUT_MS)
 
     page.get_by_label("Name", exact=True).fill("deploy bot")
@@ -106,6 +106,28 @@ def test_an_api_key_is_shown_once_copied_and_revoked(
     assert _code(_as_bearer(served, secret, "{ me { email } }")) == "UNAUTHENTICATED"
     shoot(page, "console-api-key-revoked")
     assert accessibility_violations(page) == []
+    page_watch.check()
+    page.context.close()
+
+
+def test_a_user_reaches_their_own_api_keys_from_the_main_navigation(
+    browser: Any, served: str, accounts: dict[str, dict[str, Any]]
+) -> None:
+    from playwright.sync_api import expect
+
+    page, page_watch = _open(browser, served)
+    sign_in(page, served, MEMBER)
+    main_nav = page.get_by_role("navigation", name="Main")
+    assert main_nav.get_by_role("link", name="Admin").count() == 0
+    main_nav.get_by_role("link", name="API keys").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("API keys")
+    page.get_by_label("Name", exact=True).fill("my script")
+    page.get_by_role("button", name="Create key").click()
+    shown = page.get_by_label("The key", exact=True)
+    expect(shown).to_have_value(re.compile(r"^kai_"), timeout=UI_TIMEOUT_MS)
+    session = _as_bearer(served, shown.input_value(), "{ session { user { email role } } }")
+    assert session["data"]["session"]["user"] == {"email": MEMBER, "role": "USER"}
+    shoot(page, "console-api-key-user")
     page_watch.check()
     page.context.close()
 

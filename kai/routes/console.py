@@ -20,7 +20,9 @@ BUILD_DIR = Path(__file__).resolve().parent.parent / "console"
 # which then shows the section. Sections with pages below them (/agents/<id>) take
 # sub-paths; /files does not, since /files/<id> is the API's signed download. Anything
 # else, a trailing slash included, stays a 404: a mistyped API path gets no page.
-CONSOLE_SECTIONS = frozenset({"", "sign-in", "register", "magic-link", "tasks", "files"})
+CONSOLE_SECTIONS = frozenset(
+    {"", "sign-in", "register", "magic-link", "tasks", "files", "api-keys"}
+)
 CONSOLE_SECTIONS_WITH_PAGES = frozenset({"agents", "admin"})
 
 

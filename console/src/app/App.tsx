@@ -12,7 +12,7 @@ import { MagicLinkPage } from "./pages/MagicLinkPage";
 import { RegisterPage } from "./pages/RegisterPage";
 import { SignInPage } from "./pages/SignInPage";
 import { TasksPage } from "./pages/TasksPage";
-import { ApiKeysPage } from "./pages/admin/ApiKeysPage";
+import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/admin/AuditPage";
 import { UsersPage } from "./pages/admin/UsersPage";
 import { Link, RouteParams, matchRoute, navigate, useRoute } from "./router";
@@ -29,8 +29,9 @@ const ROUTES: readonly RouteDef[] = [
   { path: "/agents/:id", page: () => <AgentPage /> },
   { path: "/tasks", page: () => <TasksPage /> },
   { path: "/files", page: () => <FilesPage /> },
+  // Every user's own keys (apiKeys lists the caller's; apikey.manage is USER's too).
+  { path: "/api-keys", page: () => <ApiKeysPage /> },
   { path: "/admin/users", page: () => <UsersPage />, admin: true },
-  { path: "/admin/api-keys", page: () => <ApiKeysPage />, admin: true },
   { path: "/admin/audit", page: () => <AuditPage />, admin: true },
 ];
 
@@ -55,6 +56,7 @@ function Header() {
               <li><Link to="/agents">Agents</Link></li>
               <li><Link to="/tasks">Tasks</Link></li>
               <li><Link to="/files">Files</Link></li>
+              <li><Link to="/api-keys">API keys</Link></li>
               {user.role === "ADMIN" ? (
                 <li><Link to="/admin/users">Admin</Link></li>
               ) : null}
@@ -77,7 +79,6 @@ function AdminNav() {
     <nav aria-label="Administration" className="subnav">
       <ul>
         <li><Link to="/admin/users">Users</Link></li>
-        <li><Link to="/admin/api-keys">API keys</Link></li>
         <li><Link to="/admin/audit">Audit log</Link></li>
       </ul>
     </nav>

@@ -22,6 +22,10 @@ type Documents = {
     "\n  mutation ConsoleStopAgent($id: ID!) {\n    stopAgent(id: $id) {\n      id\n      state\n    }\n  }\n": typeof types.ConsoleStopAgentDocument,
     "\n  mutation ConsoleRestartAgent($id: ID!) {\n    restartAgent(id: $id) {\n      id\n      state\n    }\n  }\n": typeof types.ConsoleRestartAgentDocument,
     "\n  mutation ConsoleDeleteAgent($id: ID!) {\n    deleteAgent(id: $id)\n  }\n": typeof types.ConsoleDeleteAgentDocument,
+    "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n": typeof types.ApiKeysPageKeyFragmentDoc,
+    "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n": typeof types.ApiKeysPageKeysDocument,
+    "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n": typeof types.ApiKeysPageCreateDocument,
+    "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n": typeof types.ApiKeysPageRevokeDocument,
     "\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n": typeof types.FilesPageFileFragmentDoc,
     "\n  query FilesPageFiles($agentId: ID) {\n    files(agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n": typeof types.FilesPageFilesDocument,
     "\n  query FilesPageAgents {\n    agents {\n      id\n      name\n    }\n  }\n": typeof types.FilesPageAgentsDocument,
@@ -35,10 +39,6 @@ type Documents = {
     "\n  mutation TasksPageEnqueue($agentId: ID!, $input: TaskInput!, $idempotencyKey: String) {\n    enqueueTask(agentId: $agentId, input: $input, idempotencyKey: $idempotencyKey) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.TasksPageEnqueueDocument,
     "\n  mutation TasksPageCancel($id: ID!) {\n    cancelTask(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.TasksPageCancelDocument,
     "\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.TasksPageTaskUpdatesDocument,
-    "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n": typeof types.ApiKeysPageKeyFragmentDoc,
-    "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n": typeof types.ApiKeysPageKeysDocument,
-    "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n": typeof types.ApiKeysPageCreateDocument,
-    "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n": typeof types.ApiKeysPageRevokeDocument,
     "\n  query AuditPageUsers {\n    users {\n      id\n      email\n    }\n  }\n": typeof types.AuditPageUsersDocument,
     "\n  query AuditPageLog($userId: ID, $action: String, $granted: Boolean, $first: Int, $after: String) {\n    auditLog(userId: $userId, action: $action, granted: $granted, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          action\n          resource\n          granted\n          timestamp\n          requestId\n          user {\n            id\n            email\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AuditPageLogDocument,
     "\n  fragment UsersPageUser on User {\n    id\n    email\n    displayName\n    role\n    active\n    createdAt\n  }\n": typeof types.UsersPageUserFragmentDoc,
@@ -70,6 +70,10 @@ const documents: Documents = {
     "\n  mutation ConsoleStopAgent($id: ID!) {\n    stopAgent(id: $id) {\n      id\n      state\n    }\n  }\n": types.ConsoleStopAgentDocument,
     "\n  mutation ConsoleRestartAgent($id: ID!) {\n    restartAgent(id: $id) {\n      id\n      state\n    }\n  }\n": types.ConsoleRestartAgentDocument,
     "\n  mutation ConsoleDeleteAgent($id: ID!) {\n    deleteAgent(id: $id)\n  }\n": types.ConsoleDeleteAgentDocument,
+    "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n": types.ApiKeysPageKeyFragmentDoc,
+    "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n": types.ApiKeysPageKeysDocument,
+    "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n": types.ApiKeysPageCreateDocument,
+    "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n": types.ApiKeysPageRevokeDocument,
     "\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n": types.FilesPageFileFragmentDoc,
     "\n  query FilesPageFiles($agentId: ID) {\n    files(agentId: $agentId) {\n      ...FilesPageFile\n    }\n  }\n": types.FilesPageFilesDocument,
     "\n  query FilesPageAgents {\n    agents {\n      id\n      name\n    }\n  }\n": types.FilesPageAgentsDocument,
@@ -83,10 +87,6 @@ const documents: Documents = {
     "\n  mutation TasksPageEnqueue($agentId: ID!, $input: TaskInput!, $idempotencyKey: String) {\n    enqueueTask(agentId: $agentId, input: $input, idempotencyKey: $idempotencyKey) {\n      ...TasksPageTask\n    }\n  }\n": types.TasksPageEnqueueDocument,
     "\n  mutation TasksPageCancel($id: ID!) {\n    cancelTask(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": types.TasksPageCancelDocument,
     "\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n": types.TasksPageTaskUpdatesDocument,
-    "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n": types.ApiKeysPageKeyFragmentDoc,
-    "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n": types.ApiKeysPageKeysDocument,
-    "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n": types.ApiKeysPageCreateDocument,
-    "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n": types.ApiKeysPageRevokeDocument,
     "\n  query AuditPageUsers {\n    users {\n      id\n      email\n    }\n  }\n": types.AuditPageUsersDocument,
     "\n  query AuditPageLog($userId: ID, $action: String, $granted: Boolean, $first: Int, $after: String) {\n    auditLog(userId: $userId, action: $action, granted: $granted, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          action\n          resource\n          granted\n          timestamp\n          requestId\n          user {\n            id\n            email\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AuditPageLogDocument,
     "\n  fragment UsersPageUser on User {\n    id\n    email\n    displayName\n    role\n    active\n    createdAt\n  }\n": types.UsersPageUserFragmentDoc,
@@ -159,6 +159,22 @@ export function graphql(source: "\n  mutation ConsoleDeleteAgent($id: ID!) {\n  
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n"): (typeof documents)["\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n"): (typeof documents)["\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  fragment FilesPageFile on File {\n    id\n    originalName\n    size\n    mimeType\n    checksum\n    scanStatus\n    uploadedAt\n    uploadedBy {\n      id\n      email\n    }\n    agent {\n      id\n      name\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -208,22 +224,6 @@ export function graphql(source: "\n  mutation TasksPageCancel($id: ID!) {\n    c
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n"): (typeof documents)["\n  subscription TasksPageTaskUpdates($taskId: ID!) {\n    taskUpdates(taskId: $taskId) {\n      ...TasksPageTask\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n"): (typeof documents)["\n  fragment ApiKeysPageKey on ApiKey {\n    id\n    name\n    prefix\n    permissions\n    agentIds\n    createdAt\n    expiresAt\n    lastUsedAt\n    active\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  query ApiKeysPageKeys {\n    apiKeys {\n      ...ApiKeysPageKey\n    }\n    agents {\n      id\n      name\n      owner {\n        id\n      }\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ApiKeysPageCreate($input: ApiKeyInput!) {\n    createApiKey(input: $input) {\n      secret\n      apiKey {\n        ...ApiKeysPageKey\n      }\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n"): (typeof documents)["\n  mutation ApiKeysPageRevoke($id: ID!) {\n    revokeApiKey(id: $id) {\n      ...ApiKeysPageKey\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -5,13 +5,13 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 
-import { graphql } from "../../../gql";
-import type { ApiKeysPageKeyFragment } from "../../../gql/graphql";
-import { ErrorMessage } from "../../errors";
-import { useSession } from "../../session";
-import { ConfirmButton, Field, Loading, Page, formatTime } from "../../ui";
-import { Fact, Facts } from "../Facts";
-import "../pages.css";
+import { graphql } from "../../gql";
+import type { ApiKeysPageKeyFragment } from "../../gql/graphql";
+import { ErrorMessage } from "../errors";
+import { useSession } from "../session";
+import { ConfirmButton, Field, Loading, Page, formatTime } from "../ui";
+import { Fact, Facts } from "./Facts";
+import "./pages.css";
 
 graphql(`
   fragment ApiKeysPageKey on ApiKey {

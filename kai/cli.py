@@ -21,15 +21,6 @@ SETTINGS_NOTE = (
 )
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("kai")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown"
-
-
 Command = Callable[[str, str, str], argparse.ArgumentParser]
 
 
@@ -41,13 +32,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _release() -> str:
+    from kai.config import release
+
+    return release()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kai",
         description="kAI: the API that people and programs use to run a fleet of AI agents.",
         epilog=SETTINGS_NOTE,
     )
-    parser.add_argument("--version", action="version", version=f"kai {_version()}")
+    parser.add_argument("--version", action="version", version=f"kai {_release()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,6 +37,14 @@ class UnsafeSettingsError(Exception):
     Not a ValueError: pydantic would wrap one in a ValidationError, and callers
     (the CLI, the tests) could no longer tell an unsafe setting from a malformed one.
     """
+
+
+def release() -> str:
+    """This release of kAI (`kai --version`, the `config` query)."""
+    try:
+        return version("kai")
+    except PackageNotFoundError:  # a checkout that was never installed
+        return "unknown"
 
 
 class Settings(BaseSettings):

@@ -8,6 +8,7 @@ import asyncio
 import difflib
 import socket
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -95,13 +96,14 @@ async def _check_redis(url: str, setting: str) -> None:
     import redis.asyncio as redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS)
-    where = make_url(url.replace("rediss://", "redis://", 1))
+    where = urlsplit(url)
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await client.ping()
     except Exception as exc:
         raise PreflightError(
-            f"cannot reach Redis at {where.host}:{where.port or 6379} ({setting}): {_reason(exc)}"
+            f"cannot reach Redis at {where.hostname}:{where.port or 6379} ({setting}): "
+            + _reason(exc)
         ) from None
     finally:
         await client.aclose()

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from kai.config import Settings
+from kai.config import Settings, release
 from kai.db import create_engine
-from kai.services.system import REDACTED, release, settings_view
+from kai.services.system import REDACTED, settings_view
 from tests.support.apps import services_of
 from tests.support.graphql_client import GraphQLClient
 from tests.support.servers import free_port

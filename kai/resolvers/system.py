@@ -3,9 +3,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
+from kai.config import release
 from kai.context import Info
 from kai.schema.system import ServiceStatus, SystemConfig
-from kai.services.system import check_services, release, settings_view
+from kai.services.system import check_services, settings_view
 
 
 @strawberry.type

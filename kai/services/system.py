@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,13 +25,6 @@ log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 2.0
 REDACTED = "(redacted)"
 Check = Callable[[], Awaitable[str | None]]  # a check's answer: the version, when told
-
-
-def release() -> str:
-    try:
-        return version("kai")
-    except PackageNotFoundError:  # a checkout that was never installed
-        return "unknown"
 
 
 def settings_view(settings: Settings) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from kai.services.command import CommandService
 from kai.services.dispatch import Dispatcher
 from kai.services.file import INDEX_TASK, FileService
 from kai.services.mail import build_mailer
+from kai.services.pagination import Pager
 from kai.services.persisted_document import PersistedDocumentService
 from kai.services.remote import RemoteService
 from kai.services.shared import Services
@@ -85,15 +86,18 @@ def build_services(settings: Settings) -> Services:
     hub = EventHub(settings.broadcast_url, buffer_size=settings.subscriber_buffer)
     events = build_event_log(settings, sessionmaker, hub)
     runtimes = build_runtimes(settings, hub)
+    # Cursors are signed with the JWT key material: every replica reads every other's.
+    pager = Pager(str(settings.signing_keys()[0]))
     agents = AgentService(
         sessionmaker=sessionmaker,
         runtimes=runtimes,
         events=events,
+        pager=pager,
         agents_per_user=settings.quota_agents_per_user,
     )
     dispatcher = build_dispatcher(settings, hub)
-    tasks = build_tasks(settings, sessionmaker, events, dispatcher)
-    files = build_files(settings, sessionmaker, tasks)
+    tasks = build_tasks(settings, sessionmaker, events, dispatcher, pager)
+    files = build_files(settings, sessionmaker, tasks, pager)
     return Services(
         settings=settings,
         engine=engine,
@@ -106,9 +110,9 @@ def build_services(settings: Settings) -> Services:
         auth=AuthService(
             sessionmaker=sessionmaker, tokens=tokens, settings=settings, mailer=mailer
         ),
-        api_keys=build_api_keys(settings, sessionmaker),
-        users=UserService(sessionmaker=sessionmaker),
-        audit=AuditService(sessionmaker=sessionmaker),
+        api_keys=build_api_keys(settings, sessionmaker, pager),
+        users=UserService(sessionmaker=sessionmaker, pager=pager),
+        audit=AuditService(sessionmaker=sessionmaker, pager=pager),
         rate_limiter=rate_limiter_for(settings.redis_url),
         mailer=mailer,
         hub=hub,
@@ -120,7 +124,7 @@ def build_services(settings: Settings) -> Services:
             events=events,
             timeout_seconds=settings.command_timeout_seconds,
         ),
-        agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events),
+        agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events, pager=pager),
         agent_status=AgentStatusService(sessionmaker=sessionmaker),
         remote=RemoteService(
             sessionmaker=sessionmaker,
@@ -141,9 +145,11 @@ def build_tasks(
     sessionmaker: async_sessionmaker[AsyncSession],
     events: EventLog,
     dispatcher: Dispatcher,
+    pager: Pager,
 ) -> TaskService:
     return TaskService(
         sessionmaker=sessionmaker,
+        pager=pager,
         events=events,
         dispatcher=dispatcher,
         backoff_base_seconds=settings.task_backoff_seconds,
@@ -157,10 +163,11 @@ def build_tasks(
 
 
 def build_api_keys(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], pager: Pager
 ) -> ApiKeyService:
     return ApiKeyService(
         sessionmaker=sessionmaker,
+        pager=pager,
         ttl_days=settings.api_key_ttl_days,
         max_ttl_days=settings.api_key_max_ttl_days,
     )
@@ -193,7 +200,10 @@ def build_dispatcher(settings: Settings, hub: EventHub) -> Dispatcher:
 
 
 def build_files(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], tasks: TaskService
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tasks: TaskService,
+    pager: Pager,
 ) -> FileService:
     scanner = from_settings.scanner(settings)
     if scanner is None:
@@ -212,6 +222,7 @@ def build_files(
             timeout_seconds=settings.extract_timeout_seconds,
             memory_bytes=settings.extract_max_memory_mb * 1024 * 1024,
         ),
+        pager=pager,
     )
 
 

@@ -40,16 +40,32 @@ FOUNDATION_FIELDS = {
 }
 
 
-# Contract fields of served types that later areas bring, with the area that
-# brings them. The list may only shrink: a test fails once one is served.
-NOT_YET_SERVED: dict[tuple[str, str], str] = {}
+# Contract fields (and enum values) of served types that later areas bring, with the
+# area that brings them. The list may only shrink: a test fails once one is served.
+SCHEDULES = "schedules: tasks that start themselves"
+APPROVALS = "threads and approvals: a person in the loop"
+NOT_YET_SERVED: dict[tuple[str, str], str] = {
+    ("Task", "schedule"): SCHEDULES,
+    ("TaskFilter", "scheduleId"): SCHEDULES,
+    ("Task", "approval"): APPROVALS,
+    ("TaskState", "AWAITING_APPROVAL"): APPROVALS,
+    ("Agent", "approvalPolicy"): APPROVALS,
+    ("Agent", "threads"): APPROVALS,
+    ("AgentConfigInput", "approvalPolicy"): APPROVALS,
+    ("AgentConfigPatch", "approvalPolicy"): APPROVALS,
+    ("AgentEventType", "APPROVAL_DECIDED"): APPROVALS,
+    ("AgentEventType", "APPROVAL_REQUESTED"): APPROVALS,
+    ("AgentEventType", "MESSAGE"): APPROVALS,
+    ("CommandResult", "approval"): APPROVALS,
+}
 
 
 def test_not_yet_served_fields_are_really_missing() -> None:
     for type_name, field in NOT_YET_SERVED:
         served = SERVED.get_type(type_name)
-        assert isinstance(served, GraphQLObjectType)
-        assert field not in served.fields, f"{type_name}.{field} is served: drop it from the list"
+        assert served is not None, type_name
+        names = served.values if isinstance(served, GraphQLEnumType) else served.fields  # type: ignore[attr-defined]
+        assert field not in names, f"{type_name}.{field} is served: drop it from the list"
 
 
 def test_graphql_schema_file_is_what_export_schema_prints() -> None:
@@ -86,7 +102,8 @@ def test_every_contract_type_the_served_roots_reach_is_complete() -> None:
         assert type(served_type) is type(contract_type), name
         if isinstance(contract_type, GraphQLEnumType):
             assert isinstance(served_type, GraphQLEnumType)
-            assert set(contract_type.values) <= set(served_type.values), name
+            promised = {v for v in contract_type.values if (name, v) not in NOT_YET_SERVED}
+            assert promised <= set(served_type.values), name
         elif isinstance(
             contract_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
         ):

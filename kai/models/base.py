@@ -6,8 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import Boolean, DateTime, String, bindparam
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -41,3 +43,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class JsonArrayHas(ColumnElement[bool]):
+    """`value` is an element of the JSON array in `column`, on every backend: PostgreSQL's
+    jsonb `?` (the column is json, cast), SQLite's json_each."""
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, column: Any, value: str):
+        self.column = column
+        self.value = bindparam(None, value, type_=String())
+
+
+@compiles(JsonArrayHas, "postgresql")
+def _json_array_has_postgresql(element: JsonArrayHas, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"(CAST({column} AS JSONB) ? {compiler.process(element.value, **kw)})"
+
+
+@compiles(JsonArrayHas)
+def _json_array_has_sqlite(element: JsonArrayHas, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    value = compiler.process(element.value, **kw)
+    # Both are compiled SQL (a column and a bound parameter), never client text.
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"  # noqa: S608

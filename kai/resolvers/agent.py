@@ -14,11 +14,19 @@ from kai.events.hub import Overflow
 from kai.models.agent import Agent as AgentRow
 from kai.schema.agent import Agent, AgentConfigInput, AgentConfigPatch
 from kai.schema.agent_event import AgentEvent
+from kai.schema.agent_list import (
+    AgentConnection,
+    AgentEdge,
+    AgentFilter,
+    AgentOrder,
+    agent_sorting,
+)
 from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
 from kai.schema.agent_status import AgentStatus
 from kai.schema.agent_type import AgentType
 from kai.schema.command import AgentCommandInput, CommandResult, StreamChunk, StreamPromptInput
 from kai.schema.pagination import After, First
+from kai.services.agent import AgentFilter as AgentFilterValue
 
 # Closes a subscriber's socket when it falls more than KAI_SUBSCRIBER_BUFFER
 # messages behind; it reconnects and resumes with agentEvents(after:).
@@ -58,11 +66,41 @@ class AgentQuery:
         await info.context.principal()
         return [AgentType.from_runtime(r) for r in info.context.services.agents.runtimes]
 
-    @strawberry.field(description="The caller's agents; every agent for ADMIN.")
-    async def agents(self, info: Info) -> list[Agent]:
-        principal = await info.context.authorize("agent.read")
-        rows = await info.context.services.agents.list(principal=principal)
-        return [Agent.from_row(row) for row in rows]
+    @strawberry.field(
+        description="The caller's agents; every agent for ADMIN. Newest first unless "
+        "`orderBy` says otherwise."
+    )
+    async def agents(
+        self,
+        info: Info,
+        filter: Annotated[
+            AgentFilter | None,
+            strawberry.argument(description="Which agents to list; null lists them all."),
+        ] = None,
+        order_by: Annotated[
+            AgentOrder | None,
+            strawberry.argument(description="How to sort them; null: newest first."),
+        ] = None,
+        first: First = 50,
+        after: After = None,
+    ) -> AgentConnection:
+        chosen = filter.value() if filter is not None else AgentFilterValue()
+        principal = await info.context.principal()
+        # Another user's agents are an ADMIN's to list: audited, refused as FORBIDDEN.
+        others = chosen.owner_id not in (None, principal.user_id)
+        principal = await info.context.authorize(
+            "agent.read",
+            resource=f"user:{chosen.owner_id}" if others else None,
+            permitted=not others or principal.is_admin,
+        )
+        page = await info.context.services.agents.page(
+            principal=principal,
+            filter=chosen,
+            sorting=agent_sorting(order_by),
+            first=first,
+            after=after,
+        )
+        return AgentConnection.of(page, AgentEdge, Agent.from_row)
 
     @strawberry.field(description="One agent, if the caller may see it.")
     async def agent(

@@ -6,17 +6,29 @@ import strawberry
 
 from kai.context import Info
 from kai.models.base import utcnow
-from kai.schema.api_key import ApiKey, ApiKeyCreated, ApiKeyInput
+from kai.schema.api_key import ApiKey, ApiKeyConnection, ApiKeyCreated, ApiKeyEdge, ApiKeyInput
+from kai.schema.pagination import After, First
 
 
 @strawberry.type
 class ApiKeyQuery:
     @strawberry.field(description="The caller's API keys, newest first.")
-    async def api_keys(self, info: Info) -> list[ApiKey]:
+    async def api_keys(
+        self,
+        info: Info,
+        include_revoked: Annotated[
+            bool | None,
+            strawberry.argument(description="Also the revoked keys (false or null: not)."),
+        ] = False,
+        first: First = 50,
+        after: After = None,
+    ) -> ApiKeyConnection:
         principal = await info.context.authorize("apikey.manage")
-        rows = await info.context.services.api_keys.list(principal=principal)
+        page = await info.context.services.api_keys.page(
+            principal=principal, include_revoked=bool(include_revoked), first=first, after=after
+        )
         now = utcnow()
-        return [ApiKey.from_row(row, now=now) for row in rows]
+        return ApiKeyConnection.of(page, ApiKeyEdge, lambda row: ApiKey.from_row(row, now=now))
 
 
 @strawberry.type

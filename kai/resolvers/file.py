@@ -12,8 +12,11 @@ from kai.models.file import StoredFile
 from kai.observability import metrics
 from kai.resolvers.agent import load_agent
 from kai.schema.file import File, SearchHit
+from kai.schema.file_list import FileConnection, FileEdge, FileFilter, FileOrder, file_sorting
+from kai.schema.pagination import After, First
 from kai.security.principal import Principal
 from kai.services.file import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, visible_to
+from kai.services.file import FileFilter as FileFilterValue
 
 
 async def load_file(info: Info, file_id: str, permission: str) -> StoredFile:
@@ -43,22 +46,34 @@ async def _authorize_scope(info: Info, permission: str, agent_id: str | None) ->
 
 @strawberry.type
 class FileQuery:
-    @strawberry.field(description="The caller's files (ADMIN: everyone's), newest first.")
+    @strawberry.field(
+        description="The caller's files (ADMIN: everyone's). Newest first unless `orderBy` "
+        "says otherwise."
+    )
     async def files(
         self,
         info: Info,
-        agent_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(description="Only the files of this agent; null lists them all."),
+        filter: Annotated[
+            FileFilter | None,
+            strawberry.argument(description="Which files to list; null lists them all."),
         ] = None,
-    ) -> list[File]:
-        principal = await _authorize_scope(
-            info, "file.download", str(agent_id) if agent_id is not None else None
+        order_by: Annotated[
+            FileOrder | None,
+            strawberry.argument(description="How to sort them; null: newest first."),
+        ] = None,
+        first: First = 50,
+        after: After = None,
+    ) -> FileConnection:
+        chosen = filter.value() if filter is not None else FileFilterValue()
+        principal = await _authorize_scope(info, "file.download", chosen.agent_id)
+        page = await info.context.services.files.page(
+            principal=principal,
+            filter=chosen,
+            sorting=file_sorting(order_by),
+            first=first,
+            after=after,
         )
-        rows = await info.context.services.files.listing(
-            principal=principal, agent_id=str(agent_id) if agent_id is not None else None
-        )
-        return [File.from_row(row) for row in rows]
+        return FileConnection.of(page, FileEdge, File.from_row)
 
     @strawberry.field(description="One file, if the caller may see it.")
     async def file(

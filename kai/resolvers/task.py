@@ -13,8 +13,11 @@ from kai.models.task import TERMINAL
 from kai.models.task import Task as TaskRow
 from kai.resolvers.agent import load_agent
 from kai.runtimes.base import accepted_task_types
-from kai.schema.task import Task, TaskInput
+from kai.schema.pagination import After, First
+from kai.schema.task import Task, TaskConnection, TaskEdge, TaskInput
+from kai.schema.task_list import TaskFilter, TaskOrder, task_sorting
 from kai.services.agent import handle
+from kai.services.task_queries import TaskFilter as TaskFilterValue
 
 # How long cancelTask waits for a RUNNING task's worker to stop it before answering.
 CANCEL_WAIT_SECONDS = 2.0
@@ -54,6 +57,39 @@ class TaskQuery:
         id: Annotated[strawberry.ID, strawberry.argument(description="The task's id.")],
     ) -> Task | None:
         return Task.from_row(await load_task(info, str(id), "task.read"))
+
+    @strawberry.field(
+        description="The tasks of the caller's agents (every task for ADMIN). Newest first "
+        "unless `orderBy` says otherwise."
+    )
+    async def tasks(
+        self,
+        info: Info,
+        filter: Annotated[
+            TaskFilter | None,
+            strawberry.argument(description="Which tasks to list; null lists them all."),
+        ] = None,
+        order_by: Annotated[
+            TaskOrder | None,
+            strawberry.argument(description="How to sort them; null: newest first."),
+        ] = None,
+        first: First = 50,
+        after: After = None,
+    ) -> TaskConnection:
+        chosen = filter.value() if filter is not None else TaskFilterValue()
+        if chosen.agent_id is not None:
+            await load_agent(info, chosen.agent_id, "task.read")
+            principal = await info.context.principal()
+        else:
+            principal = await info.context.authorize("task.read", resource="task:*")
+        page = await info.context.services.tasks.page(
+            principal=principal,
+            filter=chosen,
+            sorting=task_sorting(order_by),
+            first=first,
+            after=after,
+        )
+        return TaskConnection.of(page, TaskEdge, Task.from_row)
 
 
 @strawberry.type

@@ -5,8 +5,10 @@ from typing import Annotated
 import strawberry
 
 from kai.context import Info
-from kai.schema.user import Role, User
+from kai.schema.pagination import After, First
+from kai.schema.user import Role, User, UserConnection, UserEdge, UserFilter
 from kai.security.principal import Principal
+from kai.services.user import UserFilter as UserFilterValue
 
 
 async def _authorize_change(info: Info, user_id: str) -> Principal:
@@ -24,9 +26,23 @@ async def _authorize_change(info: Info, user_id: str) -> Principal:
 @strawberry.type
 class UserQuery:
     @strawberry.field(description="ADMIN only. Every account, oldest first.")
-    async def users(self, info: Info) -> list[User]:
+    async def users(
+        self,
+        info: Info,
+        filter: Annotated[
+            UserFilter | None,
+            strawberry.argument(description="Which accounts to list; null lists them all."),
+        ] = None,
+        first: First = 50,
+        after: After = None,
+    ) -> UserConnection:
         await info.context.authorize("user.read")
-        return [User.from_row(row) for row in await info.context.services.users.list()]
+        page = await info.context.services.users.page(
+            filter=filter.value() if filter is not None else UserFilterValue(),
+            first=first,
+            after=after,
+        )
+        return UserConnection.of(page, UserEdge, User.from_row)
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
 from kai.schema.agent_status import AgentState, AgentStatus, Resources
 from kai.schema.node import Node
 from kai.schema.pagination import After, First
-from kai.schema.task import TaskConnection, TaskState
+from kai.schema.task import Task, TaskConnection, TaskEdge, TaskState
 from kai.schema.user import User
 from kai.services.agent_config import redact
 
@@ -87,10 +87,16 @@ class Agent(Node):
             agent_id=self.row.id,
             fold=list_field(info),
         )
-        page = await info.context.loaders.tasks_by_agent_id.load(
-            (self.row.id, (state, first, after))
-        )
-        return TaskConnection.from_page(page)
+        loaders = info.context.loaders
+        page = await loaders.tasks_by_agent_id.load((self.row.id, (state, first, after)))
+        agent_id = self.row.id
+
+        async def count() -> int:
+            # Every listed agent's counts by state come from one statement.
+            by_state = await loaders.task_counts_by_agent_id.load(agent_id)
+            return by_state.get(state, 0) if state is not None else sum(by_state.values())
+
+        return TaskConnection.of(page, TaskEdge, Task.from_row, count=count)
 
     @strawberry.field(description="Files uploaded for it, newest first.")
     async def files(self, info: Info) -> list[Annotated[File, strawberry.lazy("kai.schema.file")]]:

@@ -6,6 +6,7 @@ import strawberry
 
 from kai.models.api_key import ApiKey as ApiKeyRow
 from kai.schema.node import Node
+from kai.schema.pagination import CountedConnection, Edge
 
 
 @strawberry.type(description="A credential for programs; works as a Bearer token.")
@@ -72,3 +73,13 @@ class ApiKeyInput:
     agent_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Limit the key to these agents."
     )
+
+
+@strawberry.type(description="An API key in a page.")
+class ApiKeyEdge(Edge[ApiKey]):
+    pass
+
+
+@strawberry.type(description="A page of API keys, newest first.")
+class ApiKeyConnection(CountedConnection[ApiKeyEdge]):
+    pass

@@ -12,8 +12,7 @@ from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState as TaskStateValue
 from kai.schema.enums import described_enum
 from kai.schema.node import Node
-from kai.schema.pagination import Connection, Edge
-from kai.services.pagination import Page
+from kai.schema.pagination import CountedConnection, Edge
 
 if TYPE_CHECKING:
     from kai.schema.agent import Agent
@@ -50,6 +49,15 @@ class Task(Node):
         description="How many times execution started (1 + retries used)."
     )
     priority: int = strawberry.field(description="Higher runs first when workers are busy.")
+    retries: int = strawberry.field(description="Retries allowed after the first attempt.")
+    timeout_seconds: float | None = strawberry.field(
+        description='An attempt running longer is stopped and fails with error "timeout" '
+        "(the server's default when none was asked for)."
+    )
+    run_at: datetime = strawberry.field(
+        description="When it is due: the end of its delay, or of the backoff before its "
+        "next attempt."
+    )
     created_at: datetime = strawberry.field(description="When it was queued.")
     started_at: datetime | None = strawberry.field(description="When its latest attempt started.")
     completed_at: datetime | None = strawberry.field(
@@ -79,6 +87,9 @@ class Task(Node):
             error=row.error,
             attempts=row.attempts,
             priority=row.priority,
+            retries=row.max_retries,
+            timeout_seconds=row.timeout_seconds,
+            run_at=row.not_before,
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
@@ -91,11 +102,9 @@ class TaskEdge(Edge[Task]):
     pass
 
 
-@strawberry.type(description="A page of tasks, newest first.")
-class TaskConnection(Connection[TaskEdge]):
-    @classmethod
-    def from_page(cls, page: Page[TaskRow]) -> TaskConnection:
-        return cls.of(page, TaskEdge, Task.from_row)
+@strawberry.type(description="A page of tasks.")
+class TaskConnection(CountedConnection[TaskEdge]):
+    pass
 
 
 @strawberry.input(description="Background work to queue.")

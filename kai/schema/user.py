@@ -8,6 +8,8 @@ from kai.models.user import Role as RoleValue
 from kai.models.user import User as UserRow
 from kai.schema.enums import described_enum
 from kai.schema.node import Node
+from kai.schema.pagination import CountedConnection, Edge
+from kai.services.user import UserFilter as UserFilterValue
 
 # The default permissions of each role: kai.security.permissions.DEFAULT_MATRIX.
 Role = described_enum(
@@ -48,4 +50,32 @@ class User(Node):
             role=row.role,
             active=row.is_active,
             created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="An account in a page.")
+class UserEdge(Edge[User]):
+    pass
+
+
+@strawberry.type(description="A page of accounts, oldest first.")
+class UserConnection(CountedConnection[UserEdge]):
+    pass
+
+
+@strawberry.input(description="Which accounts to list; every condition given must hold.")
+class UserFilter:
+    roles: list[Role] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only accounts with one of these roles."
+    )
+    active: bool | None = strawberry.field(
+        default=None, description="Only enabled (true) or disabled (false) accounts."
+    )
+    email_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the email address."
+    )
+
+    def value(self) -> UserFilterValue:
+        return UserFilterValue(
+            roles=self.roles, active=self.active, email_contains=self.email_contains
         )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from kai.db import changed_rows, transaction
@@ -15,14 +17,33 @@ from kai.errors import Conflict, NotFound, QuotaExceeded
 from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
-from kai.models.base import utcnow
+from kai.models.base import JsonArrayHas, utcnow
 from kai.models.task import Task, TaskState
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import AgentHandle, Reattachable
 from kai.security.principal import Principal
 from kai.services import agent_config
+from kai.services.pagination import Kind, Page, Pager, Sorting, few, fragment, ordering
 
 log = logging.getLogger(__name__)
+
+# How `agents` sorts: by each field of AgentOrderField, then by id.
+AGENT_ORDER_KEYS: dict[str, tuple[Any, Kind]] = {
+    "CREATED_AT": (col(Agent.created_at), "datetime"),
+    "NAME": (func.lower(col(Agent.name)), "str"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFilter:
+    """What `agents(filter:)` keeps; None keeps all, an empty list none."""
+
+    states: Sequence[AgentState] | None = None
+    types: Sequence[str] | None = None
+    name_contains: str | None = None
+    capability: str | None = None
+    owner_id: str | None = None
+
 
 LEGAL: dict[AgentState, frozenset[AgentState]] = {
     AgentState.STOPPED: frozenset({AgentState.STARTING}),
@@ -50,9 +71,11 @@ class AgentService:
         sessionmaker: async_sessionmaker[AsyncSession],
         runtimes: RuntimeRegistry,
         events: EventLog,
+        pager: Pager,
         agents_per_user: int = 100,
     ):
         self._sessionmaker = sessionmaker
+        self._pager = pager
         self.runtimes = runtimes
         self._events = events
         self._agents_per_user = agents_per_user
@@ -61,14 +84,35 @@ class AgentService:
         async with self._sessionmaker() as session:
             return await session.get(Agent, agent_id, populate_existing=True)
 
-    async def list(self, *, principal: Principal) -> Sequence[Agent]:
-        query = select(Agent).order_by(col(Agent.created_at), col(Agent.id))
+    async def page(
+        self,
+        *,
+        principal: Principal,
+        filter: AgentFilter,
+        sorting: Sorting,
+        first: int | None,
+        after: str | None,
+    ) -> Page[Agent]:
+        """The caller's agents (ADMIN: everyone's; an API key limited to some agents: those)."""
+        filters: list[ColumnElement[bool]] = []
         if not principal.is_admin:
-            query = query.where(col(Agent.owner_id) == principal.user_id)
+            filters.append(col(Agent.owner_id) == principal.user_id)
         if principal.agent_ids is not None:
-            query = query.where(col(Agent.id).in_(sorted(principal.agent_ids)))
-        async with self._sessionmaker() as session:
-            return (await session.scalars(query)).all()
+            filters.append(col(Agent.id).in_(sorted(principal.agent_ids)))
+        if (states := few(filter.states, field="filter.states")) is not None:
+            filters.append(col(Agent.state).in_(states))
+        if (types := few(filter.types, field="filter.types")) is not None:
+            filters.append(col(Agent.type).in_(types))
+        if (name := fragment(filter.name_contains, field="filter.nameContains")) is not None:
+            filters.append(col(Agent.name).icontains(name, autoescape=True))
+        if (capability := fragment(filter.capability, field="filter.capability")) is not None:
+            filters.append(JsonArrayHas(col(Agent.capabilities), capability))
+        if filter.owner_id is not None:
+            filters.append(col(Agent.owner_id) == filter.owner_id)
+        order = ordering("agents", AGENT_ORDER_KEYS, col(Agent.id), sorting)
+        return await self._pager.fetch(
+            self._sessionmaker, Agent, filters, order, first=first, after=after
+        )
 
     async def create(
         self,

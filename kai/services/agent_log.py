@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -17,15 +14,24 @@ from kai.errors import BadUserInput
 from kai.events.log import EventLog
 from kai.models.agent_event import AgentEventType
 from kai.models.agent_log import LEVEL_ORDER, AgentLog, LogLevel
-from kai.services.pagination import Page, decode_cursor, make_page, page_size
+from kai.services.pagination import Order, Page, Pager
 
 MAX_MESSAGE = 10_000
+# An agent's lines: newest first (ids grow as lines are written).
+LOGS_ORDER = Order(scope="agent.logs/ID/DESC", id=col(AgentLog.id), id_kind="int", descending=True)
 
 
 class AgentLogService:
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], events: EventLog):
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        events: EventLog,
+        pager: Pager,
+    ):
         self._sessionmaker = sessionmaker
         self._events = events
+        self._pager = pager
 
     async def add(
         self, *, agent_id: str, level: LogLevel, message: str, data: Any = None
@@ -77,37 +83,20 @@ class AgentLogService:
         after: str | None,
     ) -> dict[str, Page[AgentLog]]:
         """The same page of each agent's logs, in one statement (for nested lists)."""
-        size = page_size(first)
-        filters: list[ColumnElement[bool]] = [col(AgentLog.agent_id).in_(agent_ids)]
-        cursor = decode_cursor(after)
-        if cursor is not None:
-            if not cursor.isdigit() or len(cursor) > 18:
-                raise BadUserInput("Invalid cursor.", field="after")
-            filters.append(col(AgentLog.id) < int(cursor))
+        filters: list[ColumnElement[bool]] = []
         if level is not None:
             filters.append(col(AgentLog.severity) >= LEVEL_ORDER[level])
         if since is not None:
             if since.tzinfo is None:
                 raise BadUserInput("`since` needs a timezone.", field="since")
             filters.append(col(AgentLog.timestamp) >= since)
-        rank = (
-            func.row_number()
-            .over(partition_by=col(AgentLog.agent_id), order_by=col(AgentLog.id).desc())
-            .label("rank")
+        return await self._pager.fetch_each(
+            self._sessionmaker,
+            AgentLog,
+            col(AgentLog.agent_id),
+            agent_ids,
+            filters,
+            LOGS_ORDER,
+            first=first,
+            after=after,
         )
-        ranked = select(AgentLog, rank).where(*filters).subquery()
-        newest = aliased(AgentLog, ranked)
-        query = (
-            select(newest)
-            .where(ranked.c.rank <= size + 1)
-            .order_by(ranked.c.agent_id, ranked.c.id.desc())
-        )
-        async with self._sessionmaker() as session:
-            rows = (await session.scalars(query)).all()
-        by_agent: dict[str, list[AgentLog]] = defaultdict(list)
-        for row in rows:
-            by_agent[row.agent_id].append(row)
-        return {
-            agent_id: make_page(by_agent[agent_id], size, lambda row: row.id)
-            for agent_id in agent_ids
-        }

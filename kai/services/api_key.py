@@ -18,11 +18,15 @@ from kai.models.base import utcnow
 from kai.security.permissions import is_valid_pattern
 from kai.security.principal import Principal
 from kai.security.secrets import digest, new_api_key
+from kai.services.pagination import Page, Pager, Sorting, ordering
 from kai.services.validation import bounded_text
 
 PREFIX_LENGTH = 12
 MAX_PERMISSIONS = 64
 MAX_AGENT_IDS = 1000
+API_KEYS_ORDER = ordering(
+    "apiKeys", {"CREATED_AT": (col(ApiKey.created_at), "datetime")}, col(ApiKey.id), Sorting()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +41,11 @@ class ApiKeyService:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         ttl_days: int,
+        pager: Pager,
         max_ttl_days: int | None = None,
     ):
         self._sessionmaker = sessionmaker
+        self._pager = pager
         self._ttl = timedelta(days=ttl_days)
         self._max_ttl = timedelta(days=max(max_ttl_days or ttl_days, ttl_days))
 
@@ -125,15 +131,21 @@ class ApiKeyService:
                 api_key.revoked_at = utcnow()
             return api_key
 
-    async def list(self, *, principal: Principal) -> Sequence[ApiKey]:
-        async with self._sessionmaker() as session:
-            return (
-                await session.scalars(
-                    select(ApiKey)
-                    .where(col(ApiKey.user_id) == principal.user_id)
-                    .order_by(col(ApiKey.created_at).desc())
-                )
-            ).all()
+    async def page(
+        self,
+        *,
+        principal: Principal,
+        include_revoked: bool,
+        first: int | None,
+        after: str | None,
+    ) -> Page[ApiKey]:
+        """The caller's own keys, newest first (an ADMIN's too: keys are never shared)."""
+        filters = [col(ApiKey.user_id) == principal.user_id]
+        if not include_revoked:
+            filters.append(col(ApiKey.revoked_at).is_(None))
+        return await self._pager.fetch(
+            self._sessionmaker, ApiKey, filters, API_KEYS_ORDER, first=first, after=after
+        )
 
     async def get(self, *, key_id: str) -> ApiKey | None:
         async with self._sessionmaker() as session:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from kai.errors import BadUserInput
 from kai.models.audit import AuditEntry
-from kai.services.pagination import Page, decode_cursor, make_page, page_size
+from kai.services.pagination import Order, Page, Pager
 
 # Entry ids are BIGINT: a larger number names no row, and must not reach the database.
 MAX_ENTRY_ID = 2**63 - 1
 
 
 def entry_number(text: str) -> int | None:
-    """The row id that an audit id (after `aud_`) or a cursor names; None if it names none."""
+    """The row id that an audit id (after `aud_`) names; None if it names none."""
     if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ENTRY_ID)):
         return None
     number = int(text)
@@ -23,9 +22,14 @@ def entry_number(text: str) -> int | None:
     return number if str(number) == text and number <= MAX_ENTRY_ID else None
 
 
+# Newest first: ids grow as checks are recorded.
+AUDIT_ORDER = Order(scope="auditLog/ID/DESC", id=col(AuditEntry.id), id_kind="int", descending=True)
+
+
 class AuditService:
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession]):
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], pager: Pager):
         self._sessionmaker = sessionmaker
+        self._pager = pager
 
     async def list(
         self,
@@ -36,21 +40,16 @@ class AuditService:
         first: int | None,
         after: str | None,
     ) -> Page[AuditEntry]:
-        size = page_size(first)
-        query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
-        if (cursor := decode_cursor(after)) is not None:
-            if (number := entry_number(cursor)) is None:
-                raise BadUserInput("Invalid cursor.", field="after")
-            query = query.where(col(AuditEntry.id) < number)
+        filters: list[ColumnElement[bool]] = []
         if user_id is not None:
-            query = query.where(col(AuditEntry.user_id) == user_id)
+            filters.append(col(AuditEntry.user_id) == user_id)
         if action is not None:
-            query = query.where(col(AuditEntry.action) == action)
+            filters.append(col(AuditEntry.action) == action)
         if granted is not None:
-            query = query.where(col(AuditEntry.granted) == granted)
-        async with self._sessionmaker() as session:
-            rows = (await session.scalars(query.limit(size + 1))).all()
-        return make_page(rows, size, lambda row: row.id)
+            filters.append(col(AuditEntry.granted) == granted)
+        return await self._pager.fetch(
+            self._sessionmaker, AuditEntry, filters, AUDIT_ORDER, first=first, after=after
+        )
 
     async def get(self, *, entry_id: int) -> AuditEntry | None:
         async with self._sessionmaker() as session:

@@ -16,12 +16,15 @@ import secrets
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from kai.db import transaction
@@ -36,6 +39,7 @@ from kai.models.base import utcnow
 from kai.models.file import ScanStatus, StoredFile
 from kai.observability import metrics
 from kai.security.principal import Principal
+from kai.services.pagination import Kind, Page, Pager, Sorting, few, fragment, ordering
 from kai.services.task import TaskService
 from kai.storage.blobs import BlobStore, BlobStoreUnavailable
 from kai.storage.names import sanitise_filename
@@ -56,6 +60,25 @@ MAX_SEARCH_LIMIT = 50
 
 class TamperedBlob(Exception):
     """A stored blob no longer matches the checksum taken at upload (F6)."""
+
+
+# How `files` sorts: by each field of FileOrderField, then by id.
+FILE_ORDER_KEYS: dict[str, tuple[Any, Kind]] = {
+    "UPLOADED_AT": (col(StoredFile.uploaded_at), "datetime"),
+    "NAME": (func.lower(col(StoredFile.original_name)), "str"),
+    "SIZE": (col(StoredFile.size), "int"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FileFilter:
+    """What `files(filter:)` keeps; None keeps all, an empty list none."""
+
+    agent_id: str | None = None
+    mime_types: Sequence[str] | None = None
+    name_contains: str | None = None
+    uploaded_after: datetime | None = None
+    uploaded_before: datetime | None = None
 
 
 def visible_to(principal: Principal, row: StoredFile) -> bool:
@@ -95,8 +118,10 @@ class FileService:
         max_upload_bytes: int,
         allowed_types: Sequence[str],
         extraction: ExtractionLimits,
+        pager: Pager,
     ):
         self._sessionmaker = sessionmaker
+        self._pager = pager
         self.blobs = blobs
         self.scanner = scanner
         self.search_index = search_index
@@ -223,20 +248,36 @@ class FileService:
         async with self._sessionmaker() as session:
             return await session.get(StoredFile, file_id)
 
-    async def listing(self, *, principal: Principal, agent_id: str | None) -> Sequence[StoredFile]:
-        """The caller's files (ADMIN: everyone's), newest first; an API key limited to
-        some agents sees only those agents' files."""
-        query = select(StoredFile).order_by(
-            col(StoredFile.uploaded_at).desc(), col(StoredFile.id).desc()
-        )
+    async def page(
+        self,
+        *,
+        principal: Principal,
+        filter: FileFilter,
+        sorting: Sorting,
+        first: int | None,
+        after: str | None,
+    ) -> Page[StoredFile]:
+        """The caller's files (ADMIN: everyone's); an API key limited to some agents sees
+        only those agents' files."""
+        filters: list[ColumnElement[bool]] = []
         if not principal.is_admin:
-            query = query.where(col(StoredFile.owner_id) == principal.user_id)
-        if agent_id is not None:
-            query = query.where(col(StoredFile.agent_id) == agent_id)
+            filters.append(col(StoredFile.owner_id) == principal.user_id)
         if principal.agent_ids is not None:
-            query = query.where(col(StoredFile.agent_id).in_(sorted(principal.agent_ids)))
-        async with self._sessionmaker() as session:
-            return (await session.scalars(query)).all()
+            filters.append(col(StoredFile.agent_id).in_(sorted(principal.agent_ids)))
+        if filter.agent_id is not None:
+            filters.append(col(StoredFile.agent_id) == filter.agent_id)
+        if (types := few(filter.mime_types, field="filter.mimeTypes")) is not None:
+            filters.append(col(StoredFile.mime_type).in_(types))
+        if (name := fragment(filter.name_contains, field="filter.nameContains")) is not None:
+            filters.append(col(StoredFile.original_name).icontains(name, autoescape=True))
+        if filter.uploaded_after is not None:
+            filters.append(col(StoredFile.uploaded_at) > filter.uploaded_after)
+        if filter.uploaded_before is not None:
+            filters.append(col(StoredFile.uploaded_at) < filter.uploaded_before)
+        order = ordering("files", FILE_ORDER_KEYS, col(StoredFile.id), sorting)
+        return await self._pager.fetch(
+            self._sessionmaker, StoredFile, filters, order, first=first, after=after
+        )
 
     async def by_agents(self, agent_ids: Sequence[str]) -> dict[str, list[StoredFile]]:
         """Every file of each agent, newest first: one statement for a whole list of agents."""

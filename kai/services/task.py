@@ -25,6 +25,7 @@ from kai.models.agent import Agent, AgentState
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
 from kai.services.dispatch import Dispatcher
+from kai.services.pagination import Pager
 from kai.services.task_attempts import BACKOFF_BASE_SECONDS, TaskAttempts
 from kai.services.task_shares import TaskShares, owner_may_run_more, users_task
 from kai.services.validation import bounded_text
@@ -44,9 +45,11 @@ class TaskService(TaskAttempts):
         events: EventLog,
         dispatcher: Dispatcher,
         backoff_base_seconds: float = BACKOFF_BASE_SECONDS,
+        pager: Pager,
         shares: TaskShares | None = None,
     ):
         self._sessionmaker = sessionmaker
+        self._pager = pager
         self._events = events
         self.dispatcher = dispatcher
         self._backoff_base = backoff_base_seconds

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from kai.errors import BadUserInput
 from kai.events.hub import Overflow
 from kai.events.log import EventLog
+from kai.models.agent import Agent
 from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
-from kai.services.pagination import Page, decode_cursor, make_page, page_size
+from kai.security.principal import Principal
+from kai.services.pagination import Kind, Page, Pager, Sorting, few, ordering
+
+# How `tasks` sorts: by each field of TaskOrderField, then by id.
+TASK_ORDER_KEYS: dict[str, tuple[Any, Kind]] = {
+    "CREATED_AT": (col(Task.created_at), "datetime"),
+    "PRIORITY": (col(Task.priority), "int"),
+}
+# An agent's own tasks: newest first.
+AGENT_TASKS_ORDER = ordering("agent.tasks", TASK_ORDER_KEYS, col(Task.id), Sorting())
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """What `tasks(filter:)` keeps; None keeps all, an empty list none."""
+
+    agent_id: str | None = None
+    states: Sequence[TaskState] | None = None
+    types: Sequence[str] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 class TaskQueries:
@@ -28,6 +47,7 @@ class TaskQueries:
 
     _sessionmaker: async_sessionmaker[AsyncSession]
     _events: EventLog
+    _pager: Pager
 
     async def get(self, *, task_id: str) -> Task | None:
         async with self._sessionmaker() as session:
@@ -73,6 +93,39 @@ class TaskQueries:
             )
         return {TaskState(state): int(count) for state, count in rows}, int(due or 0)
 
+    async def page(
+        self,
+        *,
+        principal: Principal,
+        filter: TaskFilter,
+        sorting: Sorting,
+        first: int | None,
+        after: str | None,
+    ) -> Page[Task]:
+        """The tasks of the caller's agents, whoever queued them (ADMIN: every agent's; an
+        API key limited to some agents: theirs). The server's own work, which no agent
+        runs, is never listed."""
+        filters: list[ColumnElement[bool]] = [col(Task.agent_id).is_not(None)]
+        if not principal.is_admin:
+            owned = select(col(Agent.id)).where(col(Agent.owner_id) == principal.user_id)
+            filters.append(col(Task.agent_id).in_(owned))
+        if principal.agent_ids is not None:
+            filters.append(col(Task.agent_id).in_(sorted(principal.agent_ids)))
+        if filter.agent_id is not None:
+            filters.append(col(Task.agent_id) == filter.agent_id)
+        if (states := few(filter.states, field="filter.states")) is not None:
+            filters.append(col(Task.state).in_(states))
+        if (types := few(filter.types, field="filter.types")) is not None:
+            filters.append(col(Task.type).in_(types))
+        if filter.created_after is not None:
+            filters.append(col(Task.created_at) > filter.created_after)
+        if filter.created_before is not None:
+            filters.append(col(Task.created_at) < filter.created_before)
+        order = ordering("tasks", TASK_ORDER_KEYS, col(Task.id), sorting)
+        return await self._pager.fetch(
+            self._sessionmaker, Task, filters, order, first=first, after=after
+        )
+
     async def list_many(
         self,
         *,
@@ -82,45 +135,17 @@ class TaskQueries:
         after: str | None,
     ) -> dict[str, Page[Task]]:
         """The same page of each agent's tasks, newest first, in one statement."""
-        size = page_size(first)
-        filters: list[ColumnElement[bool]] = [col(Task.agent_id).in_(agent_ids)]
-        if state is not None:
-            filters.append(col(Task.state) == state)
-        if (cursor := _task_cursor(after)) is not None:
-            created_at, task_id = cursor
-            filters.append(
-                or_(
-                    col(Task.created_at) < created_at,
-                    and_(col(Task.created_at) == created_at, col(Task.id) < task_id),
-                )
-            )
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=col(Task.agent_id),
-                order_by=(col(Task.created_at).desc(), col(Task.id).desc()),
-            )
-            .label("rank")
+        filters = [] if state is None else [col(Task.state) == state]
+        return await self._pager.fetch_each(
+            self._sessionmaker,
+            Task,
+            col(Task.agent_id),
+            agent_ids,
+            filters,
+            AGENT_TASKS_ORDER,
+            first=first,
+            after=after,
         )
-        ranked = select(Task, rank).where(*filters).subquery()
-        newest = aliased(Task, ranked)
-        query = (
-            select(newest)
-            .where(ranked.c.rank <= size + 1)
-            .order_by(ranked.c.agent_id, ranked.c.created_at.desc(), ranked.c.id.desc())
-        )
-        async with self._sessionmaker() as session:
-            rows = (await session.scalars(query)).all()
-        by_agent: dict[str, list[Task]] = defaultdict(list)
-        for row in rows:
-            assert row.agent_id is not None  # selected by agent
-            by_agent[row.agent_id].append(row)
-        return {
-            agent_id: make_page(
-                by_agent[agent_id], size, lambda row: f"{row.created_at.isoformat()}|{row.id}"
-            )
-            for agent_id in agent_ids
-        }
 
     async def watch(self, *, task_id: str) -> AsyncGenerator[Task, None]:
         """The task now, then again after each change of it; ends after a terminal state.
@@ -170,17 +195,3 @@ _TASK_EVENTS = (AgentEventType.TASK_PROGRESS, AgentEventType.TASK_COMPLETE)
 def _snapshot(task: Task) -> tuple[Any, ...]:
     """What a watcher sees change."""
     return (task.state, task.progress, task.attempts, task.error, task.started_at)
-
-
-def _task_cursor(after: str | None) -> tuple[datetime, str] | None:
-    cursor = decode_cursor(after)
-    if cursor is None:
-        return None
-    created, _, task_id = cursor.partition("|")
-    try:
-        created_at = datetime.fromisoformat(created)
-    except ValueError:
-        created_at = None
-    if created_at is None or created_at.tzinfo is None or not task_id.startswith("tsk_"):
-        raise BadUserInput("Invalid cursor.", field="after")
-    return created_at, task_id

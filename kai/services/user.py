@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from kai.db import transaction
@@ -16,18 +18,43 @@ from kai.models.session import AuthSession
 from kai.models.user import Role, User
 from kai.security import passwords
 from kai.security.principal import Principal
+from kai.services.pagination import Page, Pager, Sorting, few, fragment, ordering
 from kai.services.validation import normalise_email
+
+# Oldest first: the first account is the one that set the server up.
+USERS_ORDER = ordering(
+    "users",
+    {"CREATED_AT": (col(User.created_at), "datetime")},
+    col(User.id),
+    Sorting(descending=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    """What `users(filter:)` keeps; None keeps all, an empty list none."""
+
+    roles: Sequence[Role] | None = None
+    active: bool | None = None
+    email_contains: str | None = None
 
 
 class UserService:
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession]):
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], pager: Pager):
         self._sessionmaker = sessionmaker
+        self._pager = pager
 
-    async def list(self) -> Sequence[User]:
-        async with self._sessionmaker() as session:
-            return (
-                await session.scalars(select(User).order_by(col(User.created_at), col(User.id)))
-            ).all()
+    async def page(self, *, filter: UserFilter, first: int | None, after: str | None) -> Page[User]:
+        filters: list[ColumnElement[bool]] = []
+        if (roles := few(filter.roles, field="filter.roles")) is not None:
+            filters.append(col(User.role).in_(roles))
+        if filter.active is not None:
+            filters.append(col(User.is_active) == filter.active)
+        if (email := fragment(filter.email_contains, field="filter.emailContains")) is not None:
+            filters.append(col(User.email).icontains(email, autoescape=True))
+        return await self._pager.fetch(
+            self._sessionmaker, User, filters, USERS_ORDER, first=first, after=after
+        )
 
     async def get(self, *, user_id: str) -> User | None:
         async with self._sessionmaker() as session:

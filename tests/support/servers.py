@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -66,32 +67,49 @@ async def serve_app(
         task.result()
 
 
-def awaiting(task: asyncio.Task[Any]) -> str:
-    """Where `task` waits: its coroutine and each one it awaits, innermost last (asyncio's
-    own stack of a suspended task stops at the outermost frame)."""
-    lines = [repr(task)]
+def awaiting(task: asyncio.Task[Any], *, depth: int = 0) -> str:
+    """Where `task` waits: its coroutine and each one it awaits, innermost last, through
+    async generators and into the tasks it waits for (asyncio's own stack of a suspended
+    task stops at its outermost frame)."""
+    indent = "  " * depth
+    lines = [indent + repr(task)]
     awaited: Any = task.get_coro()
-    while awaited is not None:
+    seen = 0
+    while awaited is not None and seen < 200:
+        seen += 1
         frame = next(
             (
                 getattr(awaited, a)
                 for a in ("cr_frame", "gi_frame", "ag_frame")
-                if hasattr(awaited, a)
+                if getattr(awaited, a, None) is not None
             ),
             None,
         )
-        if frame is None:
-            lines.append(f"  awaiting {awaited!r}")
+        if frame is not None:
+            code = frame.f_code
+            lines.append(f"{indent}  {code.co_filename}:{frame.f_lineno} {code.co_name}")
+            awaited = next(
+                (
+                    getattr(awaited, a)
+                    for a in ("cr_await", "gi_yieldfrom", "ag_await")
+                    if getattr(awaited, a, None) is not None
+                ),
+                None,
+            )
+            continue
+        if isinstance(awaited, asyncio.Task) and depth < 3:
+            lines.append(awaiting(awaited, depth=depth + 1))
             break
-        lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
-        awaited = next(
-            (
-                getattr(awaited, a)
-                for a in ("cr_await", "gi_yieldfrom", "ag_await")
-                if hasattr(awaited, a)
-            ),
-            None,
-        )
+        # An async generator's `asend`/`athrow`, or a future's iterator: what it holds.
+        inner = [
+            r
+            for r in gc.get_referents(awaited)
+            if isinstance(r, asyncio.Future) or hasattr(r, "ag_frame") or hasattr(r, "cr_frame")
+        ]
+        if not inner:
+            lines.append(f"{indent}  awaiting {awaited!r}")
+            break
+        awaited = inner[0]
     return "\n".join(lines)
 
 

@@ -1,20 +1,24 @@
 """The baseline of bench/http.py: what a hand-written endpoint would do for the same answers.
 
 A bare Starlette app with two POST routes, `/me` and `/agents`, that take the same JSON
-body as /graphql (read and parsed, then ignored), authenticate the bearer token with
-kAI's own Authenticator (JWT check, session and user row, the same statement), read the
-same rows as kAI does for `{ me { id email } }` and for the nested agents query, and
-answer the same JSON. What it leaves out is what kAI adds on top: GraphQL parsing,
-validation and execution, DataLoaders, the query limits and rate limits, the audit
-rows, metrics, request ids and the body cap.
+body as /graphql (read and parsed; the query itself is ignored, and `/agents` takes its
+page size from `variables.first` as kAI does), authenticate the bearer token with kAI's
+own Authenticator (JWT check, session and user row, the same statement), read the same
+rows as kAI does for `{ me { id email } }` and for the nested agents query, and answer
+the same JSON (for `/agents` the connection's shape: `{"agents": {"edges": [{"node":
+...}]}}`). What it leaves out is what kAI adds on top: GraphQL parsing, validation and
+execution, DataLoaders, the query limits and rate limits, the audit rows, metrics,
+request ids, the body cap, and the page's extra row and signed cursors.
 
 Reads after authenticating, each one statement, in one session, one after the other:
 
 - `/me`: nothing more: authenticating read the user's row (session and user, one
   statement), and the answer comes from it, as kAI's `me` does;
-- `/agents`: the caller's agents (every agent for an ADMIN, as `agents` lists them),
-  their owners, command totals and recent timings (kAI's AgentStatusService, two
-  statements), task counts by state, and their files, newest first.
+- `/agents`: a page of the caller's agents (every agent for an ADMIN, as `agents` lists
+  them), newest first, `first` of them (`LIMIT first`: the query asks for no pageInfo,
+  so nothing tells whether more follow), their owners, command totals and recent
+  timings (kAI's AgentStatusService, two statements), task counts by state, and their
+  files, newest first.
 
 Served by uvicorn with the settings `kai serve` gives it:
 
@@ -51,6 +55,7 @@ from kai.security.permissions import PermissionMatrix
 from kai.security.principal import Principal
 from kai.security.tokens import TokenService
 from kai.services.agent_status import AgentStatusService, CommandStats, health_of
+from kai.services.pagination import DEFAULT_PAGE, MAX_PAGE
 
 
 @dataclass(frozen=True)
@@ -67,20 +72,26 @@ def unauthenticated() -> JSONResponse:
     )
 
 
-async def principal_of(request: Request, backend: Backend) -> Principal | None:
-    await request.json()  # the same body as /graphql, read and parsed like a real endpoint
+async def principal_of(
+    request: Request, backend: Backend
+) -> tuple[Principal | None, dict[str, Any]]:
+    """The caller, and the request's variables: the same body as /graphql, read and parsed
+    like a real endpoint's."""
+    body = await request.json()
+    variables = body.get("variables") if isinstance(body, dict) else None
+    variables = variables if isinstance(variables, dict) else {}
     credential = bearer_credential(request.headers.get("authorization"))
     if not credential:
-        return None
+        return None, variables
     try:
-        return await backend.authenticator.authenticate(credential)
+        return await backend.authenticator.authenticate(credential), variables
     except KaiError:
-        return None
+        return None, variables
 
 
 async def me(request: Request) -> JSONResponse:
     backend: Backend = request.app.state.backend
-    principal = await principal_of(request, backend)
+    principal, _ = await principal_of(request, backend)
     if principal is None:
         return unauthenticated()
     # The authenticator has just read the user's row: nothing more to read.
@@ -89,16 +100,26 @@ async def me(request: Request) -> JSONResponse:
 
 async def agents(request: Request) -> JSONResponse:
     backend: Backend = request.app.state.backend
-    principal = await principal_of(request, backend)
+    principal, variables = await principal_of(request, backend)
     if principal is None:
         return unauthenticated()
     if not principal.can("agent.read"):
         return JSONResponse(
             {"errors": [{"message": "Forbidden", "extensions": {"code": "FORBIDDEN"}}]}
         )
-    query = select(Agent).order_by(col(Agent.created_at), col(Agent.id))
+    first = variables.get("first")
+    first = DEFAULT_PAGE if first is None else first
+    if not isinstance(first, int) or not 1 <= first <= MAX_PAGE:
+        return JSONResponse(
+            {"errors": [{"message": "Bad first", "extensions": {"code": "BAD_USER_INPUT"}}]}
+        )
+    query = select(Agent)
     if not principal.is_admin:
         query = query.where(col(Agent.owner_id) == principal.user_id)
+    if principal.agent_ids is not None:
+        query = query.where(col(Agent.id).in_(sorted(principal.agent_ids)))
+    # kAI's default order of `agents`: newest first, then by id the same way.
+    query = query.order_by(col(Agent.created_at).desc(), col(Agent.id).desc()).limit(first)
     async with backend.sessionmaker() as session:
         rows = (await session.scalars(query)).all()
         ids = [row.id for row in rows]
@@ -131,16 +152,15 @@ async def agents(request: Request) -> JSONResponse:
         owner = owners[row.owner_id]
         health = health_of(row, stats.get(row.id, CommandStats()), heartbeat_timeout=timeout)
         can_files = principal.can("file.download")
-        out.append(
-            {
-                "id": row.id,
-                "name": row.name,
-                "owner": {"id": owner.id, "email": owner.email},
-                "status": {"state": row.state.value, "health": {"status": health.status}},
-                "files": files[row.id] if can_files else None,
-            }
-        )
-    return JSONResponse({"data": {"agents": out}})
+        node = {
+            "id": row.id,
+            "name": row.name,
+            "owner": {"id": owner.id, "email": owner.email},
+            "status": {"state": row.state.value, "health": {"status": health.status}},
+            "files": files[row.id] if can_files else None,
+        }
+        out.append({"node": node})
+    return JSONResponse({"data": {"agents": {"edges": out}}})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -19,12 +19,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _seed import ME, NESTED_AGENTS, SECRET, data_of, seed
+from _seed import ME, NESTED_AGENTS, SECRET, data_of, nodes, seed
+
+from kai.services.pagination import MAX_PAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,12 +103,15 @@ class Target:
     query: str
     bare_path: str
     goal: float  # GraphQL rps / bare rps, at least
+    variables: dict[str, Any] = field(default_factory=dict)
 
 
-TARGETS = (
-    Target("me", ME, "/me", 0.5),
-    Target("agents", NESTED_AGENTS, "/agents", 0.35),
-)
+def targets(agents: int) -> tuple[Target, ...]:
+    """The queries, the nested list asking for a page of all `agents` agents."""
+    return (
+        Target("me", ME, "/me", 0.5),
+        Target("agents", NESTED_AGENTS, "/agents", 0.35, {"first": agents}),
+    )
 
 
 @dataclass(frozen=True)
@@ -136,9 +141,9 @@ class Wrk:
         self.connections = connections
         self.cpu = cpu
 
-    def script(self, query: str) -> Path:
-        body = json.dumps({"query": query, "variables": {}})
-        path = self.scratch / f"wrk-{abs(hash(query))}.lua"
+    def script(self, query: str, variables: dict[str, Any]) -> Path:
+        body = json.dumps({"query": query, "variables": variables})
+        path = self.scratch / f"wrk-{abs(hash(body))}.lua"
         path.write_text(
             WRK_SCRIPT.format(
                 body=json.dumps(body), authorization=json.dumps(f"Bearer {self.token}")
@@ -146,7 +151,7 @@ class Wrk:
         )
         return path
 
-    def run(self, url: str, query: str, seconds: float, pid: int) -> Measurement:
+    def run(self, url: str, target: Target, seconds: float, pid: int) -> Measurement:
         command = pinned(
             self.cpu,
             [
@@ -157,7 +162,7 @@ class Wrk:
                 "--timeout",
                 "30s",
                 "-s",
-                str(self.script(query)),
+                str(self.script(target.query, target.variables)),
                 url,
             ],
         )
@@ -180,10 +185,10 @@ class Wrk:
         )
 
 
-def answer(url: str, query: str, token: str) -> Any:
+def answer(url: str, target: Target, token: str) -> Any:
     response = httpx.post(
         url,
-        json={"query": query, "variables": {}},
+        json={"query": target.query, "variables": target.variables},
         headers={"authorization": f"Bearer {token}"},
         timeout=30,
     )
@@ -219,6 +224,8 @@ class Bench:
             },
             "KAI_RATE_LIMIT_AUTH_PER_IP": HUGE_BUDGET,
             "KAI_RATE_LIMIT_AUTH_PER_ACCOUNT": HUGE_BUDGET,
+            # One user owns every agent: the per-user quota (100 by default) must not stop it.
+            "KAI_QUOTA_AGENTS_PER_USER": HUGE_BUDGET,
         }
         self.token = ""
         self.expected: dict[str, Any] = {}
@@ -250,24 +257,23 @@ class Bench:
         command = self.kai(port) if which == "graphql" else self.bare(port)
         results = {}
         with server(command, self.env, port, self.scratch / f"{which}.log") as process:
-            for target in TARGETS:
+            for target in targets(self.args.agents):
                 url = base + ("/graphql" if which == "graphql" else target.bare_path)
-                got = answer(url, target.query, self.token)
+                got = answer(url, target, self.token)
                 expected = self.expected.setdefault(target.name, got)
                 if got != expected:
                     raise SystemExit(
                         f"bench: {which} answered {target.name} differently:\n"
                         f"{json.dumps(got)[:2000]}\nvs\n{json.dumps(expected)[:2000]}"
                     )
-                wrk.run(url, target.query, self.args.warmup, process.pid)
-                results[target.name] = wrk.run(url, target.query, self.args.duration, process.pid)
-                if answer(url, target.query, self.token) != expected:
+                wrk.run(url, target, self.args.warmup, process.pid)
+                results[target.name] = wrk.run(url, target, self.args.duration, process.pid)
+                if answer(url, target, self.token) != expected:
                     raise SystemExit(f"bench: {which} changed its {target.name} answer under load")
         return results
 
     def run(self) -> list[Round]:
         self.prepare()
-        agents = len(self.expected.get("agents", {}).get("agents", [])) or self.args.agents
         wrk = Wrk(
             self.scratch,
             self.token,
@@ -283,11 +289,12 @@ class Bench:
                 f"  round {number + 1}/{self.args.rounds}: "
                 + ", ".join(
                     f"{t.name} {graphql[t.name].rps:.0f} vs {bare[t.name].rps:.0f} rps"
-                    for t in TARGETS
+                    for t in targets(self.args.agents)
                 ),
                 flush=True,
             )
-        assert len(self.expected["agents"]["agents"]) == agents
+        # The one page held the whole list.
+        assert len(nodes(self.expected["agents"]["agents"])) == self.args.agents
         return rounds
 
 
@@ -311,7 +318,7 @@ def report(args: argparse.Namespace, rounds: list[Round]) -> bool:
         "p50 x | p99 x | CPU x | target"
     )
     met = True
-    for target in TARGETS:
+    for target in targets(args.agents):
         bare = [r.bare[target.name] for r in rounds]
         graphql = [r.graphql[target.name] for r in rounds]
         for label, ms in (("bare", bare), ("GraphQL", graphql)):
@@ -351,7 +358,12 @@ def main(doc: str | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each")
     parser.add_argument("--rounds", type=int, default=3, help="bare then GraphQL, this many times")
     parser.add_argument("--connections", type=int, default=8, help="wrk's open connections")
-    parser.add_argument("--agents", type=int, default=100, help="agents in the nested list")
+    parser.add_argument(
+        "--agents",
+        type=int,
+        default=100,
+        help=f"agents in the nested list, all in one page (at most {MAX_PAGE})",
+    )
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin the server and wrk to CPUs 0 and 1"
     )
@@ -361,6 +373,8 @@ def main(doc: str | None = None) -> None:
     args = parser.parse_args()
     if args.rounds < 1 or args.duration < 1 or args.connections < 1 or args.agents < 1:
         parser.error("--rounds, --duration, --connections and --agents must be at least 1")
+    if args.agents > MAX_PAGE:
+        parser.error(f"--agents: one page of `agents` holds at most {MAX_PAGE}")
     if not Path("/proc/self/stat").exists():
         raise SystemExit("bench: reads the servers' CPU time from /proc (Linux only)")
     if (os.cpu_count() or 1) < 2:

@@ -25,11 +25,15 @@ PASSWORD = "correct horse battery staple"
 SECRET = "bench-secret-" + "x" * 40
 
 ME = "{ me { id email } }"
-NESTED_AGENTS = (
-    "{ agents { id name owner { id email } status { state health { status } } "
-    "files { id originalName size } } }"
+# Each agent of the nested list: its owner, status (with health) and files.
+NESTED_FIELDS = (
+    "id name owner { id email } status { state health { status } } files { id originalName size }"
 )
-
+# `agents` is a connection: one page of `$first` agents (1 to 500), newest first.
+# The whole list in one request, as long as it holds no more than 500 agents.
+NESTED_AGENTS = (
+    "query($first: Int!) { agents(first: $first) { edges { node { " + NESTED_FIELDS + " } } } }"
+)
 REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }"
 CREATE_AGENT = "mutation($input: AgentConfigInput!) { createAgent(input: $input) { id } }"
 COMMAND = """
@@ -135,6 +139,11 @@ async def seed(
 
     agent_ids = await asyncio.gather(*(one(i) for i in range(agents)))
     return Seeded(token=api.token, agent_ids=list(agent_ids), files=files)
+
+
+def nodes(connection: dict[str, Any]) -> list[Any]:
+    """The items of a page of a connection (`{ edges { node { ... } } }`), in order."""
+    return [edge["node"] for edge in connection["edges"]]
 
 
 def percentile(values: list[float], p: float) -> float:

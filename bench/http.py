@@ -5,14 +5,16 @@ measured in the same run, on the same database file and machine, by the same loa
 generator (wrk):
 
 - `me`: `{ me { id email } }` with a bearer access token;
-- `agents`: `{ agents { id name owner { id email } status { state health { status } }
-  files { id originalName size } } }` over 100 `echo` agents (every tenth with a file,
-  a finished command and a delayed task).
+- `agents`: `agents(first: 100) { edges { node { id name owner { id email }
+  status { state health { status } } files { id originalName size } } } }` (`first` as
+  a variable) over 100 `echo` agents (every tenth with a file, a finished command and a
+  delayed task): the whole list in one page, newest first.
 
 The baseline (bench/_baseline_app.py) is a bare Starlette app served by uvicorn with
 the settings `kai serve` uses: it authenticates the same token with kAI's own
 Authenticator, reads the same rows as plainly as a hand-written endpoint would (one
-statement per table, one session), and answers the same JSON, which the bench checks.
+statement per table, one session; the page with `LIMIT first`), and answers the same
+JSON, the connection's `edges` and `node`s included, which the bench checks.
 What kAI does on top (GraphQL parsing, validation and execution, DataLoaders, query
 and rate limits, an audit row per permission check, metrics, request ids, the body
 cap) is what the ratio measures.

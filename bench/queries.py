@@ -1,22 +1,30 @@
 """SQL statements and time of the nested agents query, at 10, 100 and 1,000 agents.
 
-The query (the same as bench/http.py's):
+The query (bench/http.py's, with pageInfo to walk on from one page to the next):
 
-    { agents { id name owner { id email } status { state health { status } }
-               files { id originalName size } } }
+    query($first: Int!, $after: String) {
+      agents(first: $first, after: $after) {
+        edges { node { id name owner { id email } status { state health { status } }
+                       files { id originalName size } } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
 
-runs in-process: kAI's app with its lifespan, through httpx's ASGITransport, on SQLite
+asks for the whole list: one page of all the agents, or, past 500 (the most a page
+holds), pages of 500, each request starting after the last one's endCursor. It runs
+in-process: kAI's app with its lifespan, through httpx's ASGITransport, on SQLite
 in a temp directory, and on PostgreSQL too when a server is named (`--postgres`, else
 KAI_BENCH_DATABASE_URL or KAI_TEST_DATABASE_URL): a fresh database for each size,
 dropped at the end. For each size a new database is seeded through the API (`echo`
 agents; every tenth with a file, a finished command and a delayed task), the query
 is warmed up, then run `--repeats` times one at a time; every statement the engine
-sends is counted (a SQLAlchemy `before_cursor_execute` listener, as
-tests/test_agent_queries.py does) and each query timed.
+sends is counted per request (a SQLAlchemy `before_cursor_execute` listener, as
+tests/test_agent_queries.py does) and the whole list timed (at 1,000 agents: its two
+requests).
 
-The number of statements must not depend on the number of agents (relation fields go
-through DataLoaders): the bench prints them, and exits with status 1 when they differ
-between repeats or sizes.
+The number of statements of a request must not depend on the number of agents
+(relation fields go through DataLoaders; a page is one statement): the bench prints
+them, and exits with status 1 when they differ between requests, repeats or sizes.
 
     uv run python bench/queries.py [--sizes 10,100,1000] [--repeats 20] [--postgres URL]
 """
@@ -42,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _seed import NESTED_AGENTS, SECRET, data_of, seed  # bench/ is first on sys.path
+from _seed import NESTED_FIELDS, SECRET, data_of, nodes, seed  # bench/ is first on sys.path
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -50,17 +58,27 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from kai.app import create_app
 from kai.config import Settings
+from kai.services.pagination import MAX_PAGE
 
 HIGH = 100_000_000  # rate limits far above what seeding needs
+# The nested list, a page at a time; a page of `first` agents, after the cursor `after`.
+NESTED_AGENTS_PAGE = (
+    "query($first: Int!, $after: String) { agents(first: $first, after: $after) { "
+    "edges { node { " + NESTED_FIELDS + " } } pageInfo { hasNextPage endCursor } } }"
+)
 
 
 @dataclass
 class Run:
     backend: str
     agents: int
-    statements: list[list[str]] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
+    statements: list[list[str]] = field(default_factory=list)  # of each request
+    seconds: list[float] = field(default_factory=list)  # of each whole list
     seed_seconds: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return -(-self.agents // MAX_PAGE)
 
     @property
     def counts(self) -> set[int]:
@@ -115,6 +133,8 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
         rate_limit_upload_per_minute=HIGH,
         rate_limit_auth_per_ip=HIGH,
         rate_limit_auth_per_account=HIGH,
+        # One user owns every agent: the per-user quota (100 by default) must not stop it.
+        quota_agents_per_user=HIGH,
     )
 
 
@@ -151,22 +171,40 @@ async def measure(backend: str, database_url: str, scratch: Path, agents: int, r
             run.seed_seconds = time.perf_counter() - began
             headers = {"authorization": f"Bearer {seeded.token}"}
 
-            async def query() -> Any:
-                body = {"query": NESTED_AGENTS}
-                return data_of(await http.post("/graphql", json=body, headers=headers))
+            async def page(after: str | None) -> Any:
+                variables = {"first": min(agents, MAX_PAGE), "after": after}
+                body = {"query": NESTED_AGENTS_PAGE, "variables": variables}
+                return data_of(await http.post("/graphql", json=body, headers=headers))["agents"]
+
+            async def whole_list(counted: list[list[str]] | None = None) -> list[Any]:
+                """Every agent, a page (one request) at a time; with `counted`, each
+                request's statements appended to it."""
+                listed: list[Any] = []
+                after = None
+                while True:
+                    if counted is None:
+                        connection = await page(after)
+                    else:
+                        with counting(engine) as statements:
+                            connection = await page(after)
+                        counted.append(statements)
+                    listed += nodes(connection)
+                    if not connection["pageInfo"]["hasNextPage"]:
+                        return listed
+                    after = connection["pageInfo"]["endCursor"]
 
             # Warm-up: caches, and the session's "last used" touch (once a minute) if due.
             for _ in range(3):
-                answer = await query()
-            listed = answer["agents"]
-            if len(listed) != agents or sum(len(a["files"]) for a in listed) != seeded.files:
+                listed = await whole_list()
+            if (
+                sorted(a["id"] for a in listed) != sorted(seeded.agent_ids)
+                or sum(len(a["files"]) for a in listed) != seeded.files
+            ):
                 raise SystemExit(f"bench: {backend}, {agents} agents: unexpected answer")
             for _ in range(repeats):
-                with counting(engine) as statements:
-                    began = time.perf_counter()
-                    await query()
-                    run.seconds.append(time.perf_counter() - began)
-                run.statements.append(statements)
+                began = time.perf_counter()
+                await whole_list(run.statements)
+                run.seconds.append(time.perf_counter() - began)
     return run
 
 
@@ -182,13 +220,16 @@ def report(runs: list[Run]) -> bool:
         f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}"
     )
-    print("nested agents query, in-process (httpx ASGITransport), one at a time:")
-    print("  backend    | agents | statements | median ms | p90 ms | seeding s")
+    print(
+        "nested agents query, in-process (httpx ASGITransport), one at a time; "
+        f"the whole list, in pages of up to {MAX_PAGE}:"
+    )
+    print("  backend    | agents | pages | statements/request | median ms | p90 ms | seeding s")
     for run in runs:
         counts = "/".join(str(c) for c in sorted(run.counts))
         print(
-            f"  {run.backend:10s} | {run.agents:6d} | {counts:>10s} | {run.median_ms:9.1f} | "
-            f"{run.p90_ms:6.1f} | {run.seed_seconds:9.1f}"
+            f"  {run.backend:10s} | {run.agents:6d} | {run.pages:5d} | {counts:>18s} | "
+            f"{run.median_ms:9.1f} | {run.p90_ms:6.1f} | {run.seed_seconds:9.1f}"
         )
     constant = True
     for backend in dict.fromkeys(run.backend for run in runs):
@@ -200,12 +241,12 @@ def report(runs: list[Run]) -> bool:
             f"{backend}: {'constant' if ok else 'NOT CONSTANT'}: "
             f"{', '.join(f'{r.agents} agents: {sorted(r.counts)}' for r in mine)}"
         )
-        print(f"  the statements of one query ({mine[0].agents} agents):")
+        print(f"  the statements of one request ({mine[0].agents} agents):")
         for number, statement in enumerate(mine[0].statements[0], 1):
             print(f"    {number:2d}. {shorten(statement)}")
         if not ok:
             largest = mine[-1].statements[-1]
-            print(f"  and of one with {mine[-1].agents} agents:")
+            print(f"  and of the last request with {mine[-1].agents} agents:")
             for number, statement in enumerate(largest, 1):
                 print(f"    {number:2d}. {shorten(statement)}")
     return constant
@@ -216,7 +257,7 @@ async def main() -> None:
     parser.add_argument(
         "--sizes", default="10,100,1000", help="agent counts, comma-separated (10,100,1000)"
     )
-    parser.add_argument("--repeats", type=int, default=20, help="timed queries per size")
+    parser.add_argument("--repeats", type=int, default=20, help="timed lists per size")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("KAI_BENCH_DATABASE_URL") or os.environ.get("KAI_TEST_DATABASE_URL"),

@@ -1,5 +1,9 @@
-/** @urql/core over HTTP: register, log in, create an echo agent, command it, read it back. */
+/**
+ * @urql/core over HTTP: register, log in, create an echo agent, command it, read it back;
+ * then page through `agents`, a connection, with its cursors.
+ */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 
 import { Client, fetchExchange, type OperationResult } from "@urql/core";
@@ -40,6 +44,26 @@ const AGENT_AFTER_COMMAND = graphql(`
           commandsFailed
         }
       }
+    }
+  }
+`);
+
+const AGENTS_PAGE = graphql(`
+  query AgentsPage($filter: AgentFilter, $orderBy: AgentOrder, $first: Int, $after: String) {
+    agents(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          name
+          type
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
     }
   }
 `);
@@ -110,4 +134,54 @@ test("urql: register, log in, create an echo agent, command it", TIMEOUT, async 
   assert.equal(agent.owner.email, email);
   assert.equal(agent.status.metrics.commandsTotal, 1);
   assert.equal(agent.status.metrics.commandsFailed, 0);
+});
+
+test("urql: agents is a connection, paged with first and after", TIMEOUT, async () => {
+  const email = uniqueEmail("urql-pages");
+  const { register } = dataOf(
+    await urqlClient().mutation(REGISTER, { input: { email, password: PASSWORD } }).toPromise(),
+  );
+  const client = urqlClient(register.accessToken);
+  // The first user of a fresh database is ADMIN and lists every flow's agents: the filter
+  // keeps this flow's own.
+  const marker = `pages-${randomUUID().slice(0, 8)}`;
+  for (const suffix of ["b", "a", "c"]) {
+    const input = { name: `${marker}-${suffix}`, type: "echo" };
+    dataOf(await client.mutation(CREATE_AGENT, { input }).toPromise());
+  }
+  const filter = { nameContains: marker.toUpperCase() }; // case-insensitive
+  const orderBy = { field: "NAME", direction: "ASC" } as const;
+
+  const first = dataOf(
+    await client.query(AGENTS_PAGE, { filter, orderBy, first: 2 }).toPromise(),
+  ).agents;
+  assert.deepEqual(
+    first.edges.map((edge) => edge.node.name),
+    [`${marker}-a`, `${marker}-b`],
+  );
+  assert.equal(first.totalCount, 3);
+  assert.equal(first.pageInfo.hasNextPage, true);
+  assert.equal(first.pageInfo.endCursor, first.edges[1]?.cursor);
+  assert.ok(first.pageInfo.endCursor !== null && first.pageInfo.endCursor !== undefined);
+
+  const after = first.pageInfo.endCursor;
+  const second = dataOf(
+    await client.query(AGENTS_PAGE, { filter, orderBy, first: 2, after }).toPromise(),
+  ).agents;
+  assert.deepEqual(
+    second.edges.map((edge) => edge.node.name),
+    [`${marker}-c`],
+  );
+  assert.equal(second.pageInfo.hasNextPage, false);
+
+  // A cursor is good only for the order it came from.
+  const otherOrder = { field: "CREATED_AT", direction: "DESC" } as const;
+  const refused = await client
+    .query(AGENTS_PAGE, { filter, orderBy: otherOrder, first: 2, after })
+    .toPromise();
+  assert.ok(refused.error !== undefined, "a cursor of another order was accepted");
+  assert.deepEqual(
+    refused.error.graphQLErrors.map((error) => error.extensions["code"]),
+    ["BAD_USER_INPUT"],
+  );
 });

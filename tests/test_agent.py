@@ -19,7 +19,7 @@ from tests.support.agents import (
     signed_in,
 )
 from tests.support.apps import client_at, running_app
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.settings import make_settings
 
 AGENT_TYPES = "query { agentTypes { name description configSchema taskTypes } }"
@@ -93,7 +93,7 @@ async def test_bad_agent_input_names_the_field(
 
     assert result.codes == ["BAD_USER_INPUT"]
     assert result.errors[0]["extensions"]["field"] == field
-    assert (await client.execute(AGENTS, token=token)).ok()["agents"] == []
+    assert nodes((await client.execute(AGENTS, token=token)).ok()["agents"]) == []
 
 
 async def test_update_agent_changes_only_what_the_patch_names(client: GraphQLClient) -> None:
@@ -116,8 +116,8 @@ async def test_agents_of_others_are_not_found_and_not_listed(client: GraphQLClie
     agent = await create_echo(client, alice)
 
     as_bob = await client.execute(AGENT, {"id": agent["id"]}, token=bob)
-    bob_list = (await client.execute(AGENTS, token=bob)).ok()["agents"]
-    admin_list = (await client.execute(AGENTS, token=admin)).ok()["agents"]
+    bob_list = nodes((await client.execute(AGENTS, token=bob)).ok()["agents"])
+    admin_list = nodes((await client.execute(AGENTS, token=admin)).ok()["agents"])
 
     assert as_bob.codes == ["NOT_FOUND"]
     assert bob_list == []
@@ -302,7 +302,7 @@ async def test_an_api_key_limited_to_one_agent_sees_no_other(client: GraphQLClie
     second = await create_echo(client, token, name="second")
     key = (await client.create_api_key(token, agentIds=[first["id"]]))["secret"]
 
-    listed = (await client.execute(AGENTS, token=key)).ok()["agents"]
+    listed = nodes((await client.execute(AGENTS, token=key)).ok()["agents"])
     other = await client.execute(AGENT, {"id": second["id"]}, token=key)
 
     assert [a["id"] for a in listed] == [first["id"]]

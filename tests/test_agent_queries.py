@@ -13,20 +13,23 @@ from sqlalchemy import event
 from kai.config import Settings
 from kai.models.agent_log import LogLevel
 from tests.support.agents import COMMAND, create_echo, signed_in
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.settings import make_settings
 
 NESTED_AGENTS = """
 query {
-  agents {
-    id name
-    owner { email }
-    logs(first: 3) { edges { node { message } } pageInfo { hasNextPage } }
-    status {
-      state health { status responseTime }
-      metrics { commandsTotal p95ResponseMs tasksPending tasksCompleted }
-    }
-    tasks(first: 5) { edges { node { id } } }
+  agents(first: 100) {
+    totalCount
+    edges { node {
+      id name
+      owner { email }
+      logs(first: 3) { edges { node { message } } pageInfo { hasNextPage } }
+      status {
+        state health { status responseTime }
+        metrics { commandsTotal p95ResponseMs tasksPending tasksCompleted }
+      }
+      tasks(first: 5) { totalCount edges { node { id } } }
+    } }
   }
 }
 """
@@ -72,8 +75,10 @@ async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: 
         task = {"type": "echo", "delaySeconds": 3600}
         (await client.execute(ENQUEUE, {"agentId": agent["id"], "input": task}, token=token)).ok()
     with counting_statements(app) as statements:
-        agents = (await client.execute(NESTED_AGENTS, token=token)).ok()["agents"]
+        listed = (await client.execute(NESTED_AGENTS, token=token)).ok()["agents"]
+    agents = nodes(listed)
     assert len(agents) >= n
+    assert listed["totalCount"] == len(agents)
     assert all(a["status"]["metrics"]["commandsTotal"] == 1 for a in agents)
     assert all(
         [e["node"]["message"] for e in a["logs"]["edges"]] == ["line 3", "line 2", "line 1"]
@@ -81,6 +86,7 @@ async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: 
     )
     assert all(a["logs"]["pageInfo"]["hasNextPage"] for a in agents)
     assert all(len(a["tasks"]["edges"]) == 1 for a in agents)
+    assert all(a["tasks"]["totalCount"] == 1 for a in agents)
     assert all(a["status"]["metrics"]["tasksPending"] == 1 for a in agents)
     return len(statements)
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from kai.db import create_engine
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.servers import free_port
 
 REGISTER = """
 mutation Register($input: RegisterInput!) { register(input: $input) { user { id } } }
 """
-USERS_COUNT = "query { users { id } }"
+USERS_COUNT = "query { users { edges { node { id } } } }"
 
 
 async def test_healthz_and_readyz_answer_ok(client: GraphQLClient) -> None:
@@ -122,10 +122,10 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
 ) -> None:
     admin = await client.register("admin@example.com")
 
-    async def explode() -> None:
+    async def explode(**_: object) -> None:
         raise RuntimeError("SELECT password_hash FROM user_account -- leaked detail")
 
-    monkeypatch.setattr(app.state.services.users, "list", explode)
+    monkeypatch.setattr(app.state.services.users, "page", explode)
     with caplog.at_level(logging.ERROR, logger="kai.errors"):
         result = await client.execute(USERS_COUNT, token=admin["accessToken"])
 
@@ -163,7 +163,7 @@ async def test_bad_registration_input_names_the_field_and_writes_nothing(
 
     assert result.codes == ["BAD_USER_INPUT"]
     assert result.errors[0]["extensions"]["field"] == field
-    users = (await client.execute(USERS_COUNT, token=admin["accessToken"])).ok()["users"]
+    users = nodes((await client.execute(USERS_COUNT, token=admin["accessToken"])).ok()["users"])
     assert len(users) == 1
 
 

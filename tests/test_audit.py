@@ -15,9 +15,9 @@ from kai.models.audit import AuditEntry
 from tests.support.agents import create_echo
 from tests.support.graphql_client import DEFAULT_PASSWORD, GraphQLClient
 
-API_KEYS = "query { apiKeys { id } }"
-API_KEYS_TWICE = "query { a: apiKeys { id } b: apiKeys { id } }"
-USERS = "query { users { id } }"
+API_KEYS = "query { apiKeys { edges { node { id } } } }"
+API_KEYS_TWICE = "query { a: apiKeys { totalCount } b: apiKeys { totalCount } }"
+USERS = "query { users { edges { node { id } } } }"
 SET_USER_ROLE = """
 mutation SetRole($userId: ID!, $role: Role!) { setUserRole(userId: $userId, role: $role) { id } }
 """
@@ -362,7 +362,9 @@ async def test_node_of_an_unknown_audit_id_is_not_found(
     assert result.codes == ["NOT_FOUND"]
 
 
-AGENTS_WITH_ITEMS = "{ agents { id tasks { edges { node { id } } } files { id } } }"
+AGENTS_WITH_ITEMS = (
+    "{ agents { edges { node { id tasks { edges { node { id } } } files { id } } } } }"
+)
 TWO_AGENTS = """
 query($a: ID!, $b: ID!) { a: agent(id: $a) { tasks { edges { node { id } } } }
                           b: agent(id: $b) { tasks { edges { node { id } } } } }
@@ -380,7 +382,7 @@ async def test_k7_a_field_checked_on_each_item_of_a_list_is_one_row(
 
     (await client.execute(AGENTS_WITH_ITEMS, token=token)).ok()
 
-    first = f"agent:{agents[0]['id']} (+5 more in this list)"
+    first = f"agent:{agents[-1]['id']} (+5 more in this list)"  # newest first
     assert await new_rows(app, before) == [
         Row(admin_id, "agent.read", None, True),
         Row(admin_id, "task.read", first, True),

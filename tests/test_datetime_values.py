@@ -15,7 +15,7 @@ query Logs($id: ID!, $since: DateTime) {
 }
 """
 KEY = "mutation Key($input: ApiKeyInput!) { createApiKey(input: $input) { secret } }"
-KEYS = "query { apiKeys { id } }"
+KEYS = "query { apiKeys { edges { node { id } } } }"
 
 OUT_OF_RANGE = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
 NOT_DATES = ["yesterday", "2026-13-45T00:00:00Z", "2026-12-04T25:00:00Z", ""]

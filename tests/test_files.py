@@ -33,7 +33,7 @@ from tests.support.files import (
     relative,
     stored_rows,
 )
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.servers import serve_app
 from tests.support.settings import make_settings
 from tests.support.uploads import DELETE_FILE, FILE, FILES, hang_up_half_way, upload, zeros
@@ -64,7 +64,7 @@ async def test_upload_stores_sniffed_type_checksum_and_sanitised_name(
     assert "notes" not in str(blob)  # storage keys are the server's, never the client's name
     again = (await client.execute(FILE, {"id": file["id"]}, token=token)).ok()["file"]
     assert again["checksum"] == file["checksum"]
-    listed = (await client.execute(FILES, token=token)).ok()["files"]
+    listed = nodes((await client.execute(FILES, token=token)).ok()["files"])
     assert [f["id"] for f in listed] == [file["id"]]
     node = (await client.execute(NODE, {"id": file["id"]}, token=token)).ok()["node"]
     assert node == {"id": file["id"], "originalName": "notes.txt"}
@@ -150,8 +150,8 @@ async def test_G10_another_users_file_is_not_found(client: GraphQLClient) -> Non
     ]:
         result = await client.execute(query, variables, token=other)
         assert result.codes == ["NOT_FOUND"], query
-    assert (await client.execute(FILES, token=other)).ok()["files"] == []
-    everyone = (await client.execute(FILES, token=admin)).ok()["files"]
+    assert nodes((await client.execute(FILES, token=other)).ok()["files"]) == []
+    everyone = nodes((await client.execute(FILES, token=admin)).ok()["files"])
     assert [f["id"] for f in everyone] == [file["id"]]
     assert (await client.execute(FILE, {"id": file["id"]}, token=owner)).ok()["file"]
 
@@ -166,10 +166,10 @@ async def test_files_of_an_agent(client: GraphQLClient) -> None:
 
     assert mine["agent"] == {"id": agent["id"]}
     of_agent = (await client.execute(FILES, {"agentId": agent["id"]}, token=token)).ok()
-    assert [f["id"] for f in of_agent["files"]] == [mine["id"]]
+    assert [f["id"] for f in nodes(of_agent["files"])] == [mine["id"]]
     nested = (await client.execute(AGENT_FILES, {"id": agent["id"]}, token=token)).ok()
     assert [f["id"] for f in nested["agent"]["files"]] == [mine["id"]]
-    assert len((await client.execute(FILES, token=token)).ok()["files"]) == 3
+    assert len(nodes((await client.execute(FILES, token=token)).ok()["files"])) == 3
 
 
 async def test_upload_to_someone_elses_agent_is_not_found(

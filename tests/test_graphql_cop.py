@@ -33,11 +33,11 @@ from kai import migrate
 from kai.app import create_app
 from kai.db import create_engine
 from tests.support.databases import postgres_database
-from tests.support.graphql_client import DEFAULT_PASSWORD, REGISTER, GraphQLClient, Result
+from tests.support.graphql_client import DEFAULT_PASSWORD, REGISTER, GraphQLClient, Result, nodes
 from tests.support.servers import serve_app
 from tests.support.settings import make_settings, production
 
-AGENTS = "{ agents { id } }"
+AGENTS = "{ agents { edges { node { id } } } }"
 CREATE_AGENT_FIELD = 'createAgent(input: {name: "cop", type: "echo"})'
 # A refusal before any resolver runs is quick; the limit is generous for slow CI machines.
 FAST_SECONDS = 2.0
@@ -115,7 +115,7 @@ async def admin_token(client: GraphQLClient) -> str:
 
 
 async def assert_no_agents(client: GraphQLClient, token: str) -> None:
-    agents = (await client.execute(AGENTS, token=token)).ok()["agents"]
+    agents = nodes((await client.execute(AGENTS, token=token)).ok()["agents"])
     assert agents == [], f"a refused document created agents: {agents}"
 
 
@@ -321,10 +321,10 @@ async def test_graphql_cop_multipart_without_bearer_token_or_preflight_header(
 MISSPELLINGS = {
     "field": "{ mee { id } }",
     "argument": '{ agent(idd: "x") { id } }',
-    "type": "{ agents { ... on Agnet { id } } }",
-    "variable type": "query($x: Strin) { agents { id } }",
+    "type": "{ agents { edges { node { ... on Agnet { id } } } } }",
+    "variable type": "query($x: Strin) { agents { totalCount } }",
     "input field": 'mutation { createAgent(input: {nam: "x", type: "echo"}) { id } }',
-    "enum value": "{ agents { logs(level: WARN) { edges { cursor } } } }",
+    "enum value": "{ agents { edges { node { logs(level: WARN) { edges { cursor } } } } } }",
 }
 
 
@@ -418,9 +418,11 @@ async def test_graphql_cop_unexpected_errors_are_masked_with_a_request_id(
     async def explode(*_: Any, **__: Any) -> None:
         raise failure
 
-    monkeypatch.setattr(dev_server.app.state.services.users, "list", explode)
+    monkeypatch.setattr(dev_server.app.state.services.users, "page", explode)
     with caplog.at_level(logging.ERROR, logger="kai.errors"):
-        result = await dev_server.client.execute("{ users { id email } }", token=token)
+        result = await dev_server.client.execute(
+            "{ users { edges { node { id email } } } }", token=token
+        )
 
     assert result.status == 200
     assert result.data is None

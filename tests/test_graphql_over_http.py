@@ -218,7 +218,9 @@ KINDS = [
         True,
         json={"query": '{ __typename agent(id: "agt_x") { id } }'},
     ),
-    Kind("field-error-null-data", "executed", 200, True, json={"query": "{ users { id } }"}),
+    Kind(
+        "field-error-null-data", "executed", 200, True, json={"query": "{ users { totalCount } }"}
+    ),
     Kind("document-unparsable", "document-unparsable", 200, True, json={"query": "{"}),
     Kind("unknown-field", "invalid-document", 200, True, json={"query": "{ nope }"}),
     Kind("too-many-aliases", "invalid-document", 200, True, json={"query": ALIASES}),

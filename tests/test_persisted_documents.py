@@ -256,7 +256,7 @@ async def test_H2_trusted_documents_mode_runs_only_listed_documents_on_every_tra
         codegen_manifest(tmp_path / "console.json", LISTED[:2]),
         codegen_manifest(tmp_path / "cli.json", LISTED[2:]),
     ]
-    unlisted = "query Agents { agents { id } }"
+    unlisted = "query Agents { agents { totalCount } }"
     async with kai_server(sqlite_url, tmp_path / "data", trusted_documents=manifests) as server:
         client = server.client
         token, agent_id = await owner_with_agent(server)  # REGISTER and CREATE: full texts
@@ -316,7 +316,7 @@ async def test_H2_a_manifest_that_contradicts_its_hashes_stops_the_start(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     manifest = tmp_path / "forged.json"
-    manifest.write_text(json.dumps({f"sha256:{sha256(ME)}": "query { agents { id } }"}))
+    manifest.write_text(json.dumps({f"sha256:{sha256(ME)}": "query { agents { totalCount } }"}))
     settings = make_settings(sqlite_url, tmp_path / "data", trusted_documents=[manifest])
 
     with pytest.raises(ValueError, match="not the SHA-256 of its document"):

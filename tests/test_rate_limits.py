@@ -32,7 +32,7 @@ from tests.support.agents import AGENTS, CREATE, signed_in
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.databases import postgres_database
 from tests.support.files import PNG
-from tests.support.graphql_client import GraphQLClient, Result
+from tests.support.graphql_client import GraphQLClient, Result, nodes
 from tests.support.redis_server import RedisProcess, redis_process, redis_url_or_skip
 from tests.support.servers import clean_env, kai_serve, serve_app
 from tests.support.settings import TEST_SECRET, make_settings
@@ -128,10 +128,10 @@ async def test_a_refused_mutation_runs_none_of_its_fields(
     ):
         token = await signed_in(client)
         too_many = await client.execute(aliased_creates(4), token=token)
-        after_refusal = (await client.execute(AGENTS, token=token)).ok()["agents"]
+        after_refusal = nodes((await client.execute(AGENTS, token=token)).ok()["agents"])
         three = await client.execute(aliased_creates(3), token=token)
         again = await client.execute(aliased_creates(1), token=token)
-        agents = (await client.execute(AGENTS, token=token)).ok()["agents"]
+        agents = nodes((await client.execute(AGENTS, token=token)).ok()["agents"])
 
     assert_rate_limited(too_many)
     assert after_refusal == []
@@ -184,7 +184,8 @@ async def test_uploads_count_as_uploads_not_mutations(sqlite_url: str, tmp_path:
         first = await upload(client, token, PNG, filename="a.png", content_type="image/png")
         mutation = await client.execute(aliased_creates(1), token=token)
         second = await upload(client, token, PNG, filename="b.png", content_type="image/png")
-        files = (await client.execute("{ files { originalName } }", token=token)).ok()["files"]
+        listed = "{ files { edges { node { originalName } } } }"
+        files = nodes((await client.execute(listed, token=token)).ok()["files"])
 
     assert first.ok()["uploadFile"]["mimeType"] == "image/png"
     mutation.ok()
@@ -195,7 +196,7 @@ async def test_uploads_count_as_uploads_not_mutations(sqlite_url: str, tmp_path:
 @pytest.mark.parametrize(
     ("document", "variables", "costs"),
     [
-        ("{ me { id } agents { id } }", None, {"query": 2}),
+        ("{ me { id } agents { totalCount } }", None, {"query": 2}),
         ("{ a: me { id } a: me { email } b: __typename }", None, {"query": 2}),
         (
             'mutation { login(input: {email: "a@b.c", password: "x"}) { accessToken }'

@@ -18,7 +18,7 @@ from kai.runtimes.llm import LlmRuntime
 from kai.services.agent_config import REDACTED
 from tests.support.apps import running_app, services_of
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.servers import free_port, serve_app
 
 AGENT_FIELDS = "id name type configuration state"
@@ -31,7 +31,7 @@ mutation Update($id: ID!, $input: AgentConfigPatch!) {{
 }}
 """
 AGENT = f"query Agent($id: ID!) {{ agent(id: $id) {{ {AGENT_FIELDS} }} }}"
-AGENTS = f"query {{ agents {{ {AGENT_FIELDS} }} }}"
+AGENTS = f"query {{ agents {{ edges {{ node {{ {AGENT_FIELDS} }} }} }} }}"
 STATUS = "query Status($id: ID!) { agentStatus(id: $id) { id state configuration } }"
 AGENT_TYPES = "query { agentTypes { name configSchema taskTypes } }"
 COMMAND = """
@@ -300,7 +300,7 @@ async def test_api_key_is_never_returned_and_survives_being_sent_back_redacted(
     agent_id = created["id"]
 
     read = (await client.execute(AGENT, {"id": agent_id}, token=token)).ok()["agent"]
-    listed = (await client.execute(AGENTS, token=token)).ok()["agents"]
+    listed = nodes((await client.execute(AGENTS, token=token)).ok()["agents"])
     status = (await client.execute(STATUS, {"id": agent_id}, token=token)).ok()["agentStatus"]
     # A client that edits what it read sends the redaction marker back.
     patch = {"configuration": {**read["configuration"], "temperature": 1.5}}

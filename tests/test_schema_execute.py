@@ -25,7 +25,7 @@ from tests.support.graphql_client import DEFAULT_PASSWORD, REGISTER
 from tests.support.settings import make_settings
 
 ERROR_CODE_VALUES = '{ __type(name: "ErrorCode") { kind enumValues { name description } } }'
-AGENTS = "{ agents { id } }"
+AGENTS = "{ agents { totalCount edges { node { id } } } }"
 
 
 @pytest.fixture(scope="module")
@@ -159,4 +159,4 @@ async def test_a_signed_in_context_gets_the_data(schema: KaiSchema, services: Se
     )
 
     assert result.errors is None
-    assert result.data == {"agents": []}
+    assert result.data == {"agents": {"totalCount": 0, "edges": []}}

@@ -15,13 +15,15 @@ from sqlmodel import col
 
 from kai.models.api_key import ApiKey
 from kai.models.base import utcnow
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 
 ME = "query { me { id email role } }"
 SESSION_PERMISSIONS = "query { session { permissions } }"
 API_KEYS = """
 query {
-  apiKeys { id name prefix permissions agentIds createdAt expiresAt lastUsedAt active }
+  apiKeys {
+    edges { node { id name prefix permissions agentIds createdAt expiresAt lastUsedAt active } }
+  }
 }
 """
 API_KEY_NODE = """
@@ -42,7 +44,7 @@ mutation SetRole($userId: ID!, $role: Role!) {
   setUserRole(userId: $userId, role: $role) { id role }
 }
 """
-USERS = "query { users { id role } }"
+USERS = "query { users { edges { node { id role } } } }"
 
 URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+")
 MIN_RANDOM_BITS = 128
@@ -120,7 +122,7 @@ async def test_k1_secret_is_shown_once_and_never_listed_again(client: GraphQLCli
     listed = await client.execute(API_KEYS, token=user["accessToken"])
     as_node = await client.execute(API_KEY_NODE, {"id": key_id}, token=user["accessToken"])
 
-    assert [key["id"] for key in listed.ok()["apiKeys"]] == [key_id]
+    assert [key["id"] for key in nodes(listed.ok()["apiKeys"])] == [key_id]
     assert as_node.ok()["node"]["id"] == key_id
     hidden = secret[len(created["apiKey"]["prefix"]) :]
     for result in (listed, as_node):
@@ -181,7 +183,7 @@ async def test_k4_user_cannot_set_anyones_role_including_their_own(
     assert demote_admin.codes == ["FORBIDDEN"]
     roles = {
         u["id"]: u["role"]
-        for u in (await client.execute(USERS, token=admin["accessToken"])).ok()["users"]
+        for u in nodes((await client.execute(USERS, token=admin["accessToken"])).ok()["users"])
     }
     assert roles == {admin["user"]["id"]: "ADMIN", user["user"]["id"]: "USER"}
 
@@ -211,7 +213,7 @@ async def test_k4_user_cannot_mint_a_key_wider_than_their_role(
     )
 
     assert result.codes == ["FORBIDDEN"]
-    assert (await client.execute(API_KEYS, token=token)).ok()["apiKeys"] == []
+    assert nodes((await client.execute(API_KEYS, token=token)).ok()["apiKeys"]) == []
 
 
 async def test_k4_narrowed_key_cannot_mint_a_wider_key(client: GraphQLClient) -> None:
@@ -249,7 +251,8 @@ async def test_k4_key_without_apikey_manage_cannot_create_keys(client: GraphQLCl
     )
 
     assert result.codes == ["FORBIDDEN"]
-    assert len((await client.execute(API_KEYS, token=user["accessToken"])).ok()["apiKeys"]) == 1
+    listed = (await client.execute(API_KEYS, token=user["accessToken"])).ok()["apiKeys"]
+    assert len(nodes(listed)) == 1
 
 
 # --- Bearer use, revocation, ownership ------------------------------------------------

@@ -27,7 +27,7 @@ from kai.models.session import AuthSession
 from tests.support.agents import COMMAND, create_echo, signed_in
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.fake_openai import SilentLLM, silent_llm
-from tests.support.graphql_client import DEFAULT_PASSWORD, LOGIN, GraphQLClient
+from tests.support.graphql_client import DEFAULT_PASSWORD, LOGIN, GraphQLClient, nodes
 from tests.support.settings import make_settings
 from tests.support.subscriptions import OVER_LIMIT_SUBSCRIPTIONS, aliased, kai_server
 from tests.support.ws_client import PROTOCOLS, ws_connect
@@ -35,8 +35,8 @@ from tests.support.ws_client import PROTOCOLS, ws_connect
 __all__ = ["silent_llm"]  # a fixture used here
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-AGENTS = "query { agents { id } }"
-USERS = "query { users { id } }"
+AGENTS = "query { agents { edges { node { id } } } }"
+USERS = "query { users { edges { node { id } } } }"
 
 # Exactly 10 fields deep: agent tasks edges node agent tasks edges node agent id.
 DEPTH_10 = """
@@ -96,7 +96,7 @@ async def assert_no_account(client: GraphQLClient) -> None:
     """Nobody registered: the next account is the first, so it becomes ADMIN."""
     first = await client.register("after@example.com")
     assert first["user"]["role"] == "ADMIN"
-    users = (await client.execute(USERS, token=first["accessToken"])).ok()["users"]
+    users = nodes((await client.execute(USERS, token=first["accessToken"])).ok()["users"])
     assert len(users) == 1
 
 
@@ -141,21 +141,24 @@ async def test_G1_an_over_deep_mutation_is_refused_before_any_resolver_runs(
     result = await client.execute(CREATE_DEPTH_11, ECHO_INPUT, token=token)
 
     refused(result, "11 fields deep", "10")
-    assert (await client.execute(AGENTS, token=token)).ok()["agents"] == []
+    assert nodes((await client.execute(AGENTS, token=token)).ok()["agents"]) == []
 
 
 async def test_G1_the_depth_limit_is_the_setting(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path / "data", max_query_depth=3)
+    settings = make_settings(database_url, tmp_path / "data", max_query_depth=5)
     async with running_app(settings) as app, client_at(app) as client:
         token = await signed_in(client)
 
-        within = await client.execute("query { me { id } agents { owner { id } } }", token=token)
+        within = await client.execute(
+            "query { me { id } agents { edges { node { owner { id } } } } }", token=token
+        )
         over = await client.execute(
-            "query { agents { tasks { pageInfo { hasNextPage } } } }", token=token
+            "query { agents { edges { node { tasks { pageInfo { hasNextPage } } } } } }",
+            token=token,
         )
 
     assert within.ok()["me"]["id"]
-    refused(over, "The operation is 4 fields deep", "depth limit is 3")
+    refused(over, "The operation is 6 fields deep", "depth limit is 5")
 
 
 async def test_G1_the_standard_introspection_query_is_not_counted_toward_the_depth(
@@ -300,7 +303,13 @@ async def test_G2_a_fragment_bomb_of_aliases_is_refused_at_once(client: GraphQLC
 # --- G3: tokens ---------------------------------------------------------------------------
 
 
-PADDING = ("me { id }", "agents { id }", "apiKeys { id }", "agentTypes { name }", "files { id }")
+PADDING = (
+    "me { id }",
+    "agents { totalCount }",
+    "apiKeys { totalCount }",
+    "agentTypes { name }",
+    "files { totalCount }",
+)
 
 
 def tokens(count: int) -> str:
@@ -357,7 +366,7 @@ async def test_G1_G2_G3_limits_are_the_settings(database_url: str, tmp_path: Pat
     )
     async with running_app(settings) as app, client_at(app) as client:
         within = await client.execute("{ me { id } a: __typename }")
-        deep = await client.execute("{ agents { owner { id } } }")
+        deep = await client.execute("{ agents { pageInfo { hasNextPage } } }")
         aliases = await client.execute("{ a: __typename b: __typename }")
         tokens = await client.execute(
             "{ me { id email displayName role active createdAt } __typename }"
@@ -575,7 +584,7 @@ async def test_W4_limits_apply_to_queries_and_mutations_over_a_socket(
         async with ws_connect(server.url, "graphql-transport-ws", token=token) as ws:
             op = await ws.subscribe(CREATE_DEPTH_11, ECHO_INPUT)
             messages = await ws.until_complete(op)
-        agents = (await server.client.execute(AGENTS, token=token)).ok()["agents"]
+        agents = nodes((await server.client.execute(AGENTS, token=token)).ok()["agents"])
 
     assert [m.codes for m in messages if m.errors] == [[TOO_COMPLEX]], messages
     assert agents == []

@@ -36,12 +36,12 @@ from kai.db import transaction
 from kai.models.base import utcnow
 from kai.models.session import AuthSession
 from kai.security.tokens import TokenService, TokenType
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.settings import TEST_SECRET, make_settings
 
 ME = "query { me { id email role } }"
 SESSION = "query { session { id expiresAt permissions } }"
-USERS = "query { users { id } }"
+USERS = "query { users { edges { node { id } } } }"
 LOGOUT = "mutation { logout }"
 REFRESH = """
 mutation Refresh($token: String!) {
@@ -643,7 +643,7 @@ async def test_s10_demotion_applies_on_next_request(client: GraphQLClient) -> No
     user_id, token = user["user"]["id"], user["accessToken"]
     variables = {"userId": user_id, "role": "ADMIN"}
     (await client.execute(SET_ROLE, variables, token=admin["accessToken"])).ok()
-    assert (await client.execute(USERS, token=token)).ok()["users"]
+    assert nodes((await client.execute(USERS, token=token)).ok()["users"])
 
     # when the admin demotes them
     variables = {"userId": user_id, "role": "USER"}

@@ -14,7 +14,7 @@ AGENT_FIELDS = """
 CREATE = f"""
 mutation Create($input: AgentConfigInput!) {{ createAgent(input: $input) {{ {AGENT_FIELDS} }} }}
 """
-AGENTS = "query { agents { id name owner { email } } }"
+AGENTS = "query { agents { edges { node { id name owner { email } } } } }"
 COMMAND = """
 mutation Command($agentId: ID!, $command: AgentCommandInput!, $key: String) {
   sendCommand(agentId: $agentId, command: $command, idempotencyKey: $key) {

@@ -85,3 +85,8 @@ class GraphQLClient:
         input.setdefault("name", "test key")
         result = await self.execute(CREATE_API_KEY, {"input": input}, token=token)
         return result.ok()["createApiKey"]  # type: ignore[no-any-return]
+
+
+def nodes(connection: dict[str, Any]) -> list[Any]:
+    """The items of a connection's page (`{ edges { node { … } } }`)."""
+    return [edge["node"] for edge in connection["edges"]]

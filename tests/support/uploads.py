@@ -22,7 +22,11 @@ mutation Upload($file: Upload!, $agentId: ID) {{
 }}
 """
 FILE = f"query File($id: ID!) {{ file(id: $id) {{ {FILE_FIELDS} }} }}"
-FILES = "query Files($agentId: ID) { files(agentId: $agentId) { id originalName } }"
+FILES = """
+query Files($agentId: ID) {
+  files(filter: { agentId: $agentId }) { edges { node { id originalName } } }
+}
+"""
 DELETE_FILE = "mutation DeleteFile($id: ID!) { deleteFile(id: $id) }"
 SEARCH = """
 query Search($query: String!, $agentId: ID, $limit: Int) {

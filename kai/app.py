@@ -171,6 +171,9 @@ def _graphql_view(services: Services, tracer_provider: TracerProvider | None) ->
         observers=observers,
         suggestions=settings.field_suggestions_enabled,
     )
+    if trusted is not None:
+        # A manifest from another release fails the start, not its clients one by one.
+        trusted.check(schema._schema)
     ide_page = graphiql_page if settings.graphiql_enabled else None
     return KaiGraphQL(schema, services=services, ide_page=ide_page, persisted=persisted)
 

@@ -14,16 +14,19 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from kai.aio import closing
 from kai.config import Settings
 from kai.graphql.extensions.persisted_documents import MAX_PERSISTED_CHARS
+from kai.models.file import StoredFile
 from tests.support.agents import CREATE, signed_in
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import REGISTER, GraphQLClient
 from tests.support.settings import make_settings
 from tests.support.sse_client import SSEStream, codes
 from tests.support.subscriptions import EVENTS, kai_server, owner_with_agent
+from tests.support.uploads import UPLOAD
 from tests.support.ws_client import ws_connect
 
 ME = "query Me { me { email } }"
@@ -312,6 +315,38 @@ async def test_H2_trusted_documents_mode_runs_only_listed_documents_on_every_tra
             assert codes(await stream.errors()) == ["PERSISTED_QUERY_NOT_IN_LIST"]
 
 
+async def test_H2_an_upload_names_its_listed_document_by_id(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    manifest = codegen_manifest(tmp_path / "console.json", [REGISTER, UPLOAD])
+    unlisted = UPLOAD.replace("mutation Upload", "mutation Sneaky")
+    async with kai_server(sqlite_url, tmp_path / "data", trusted_documents=[manifest]) as server:
+        token = (await server.client.register("uploader@example.com"))["accessToken"]
+
+        async def send(operations: dict[str, Any]) -> dict[str, Any]:
+            response = await server.client.http.post(
+                "/graphql",
+                data={
+                    "operations": json.dumps({**operations, "variables": {"file": None}}),
+                    "map": json.dumps({"0": ["variables.file"]}),
+                },
+                files={"0": ("notes.txt", b"listed upload\n", "text/plain")},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        stored = await send({"documentId": f"sha256:{sha256(UPLOAD)}"})
+        assert stored["data"]["uploadFile"]["originalName"] == "notes.txt", stored
+        refused = await send({"query": unlisted})
+        assert error_codes(refused) == ["PERSISTED_QUERY_NOT_IN_LIST"]
+        named = await send({"documentId": f"sha256:{sha256(unlisted)}"})
+        assert error_codes(named) == ["PERSISTED_QUERY_NOT_IN_LIST"]
+        async with server.services.sessionmaker() as session:
+            stored_files = await session.scalar(select(func.count()).select_from(StoredFile))
+        assert stored_files == 1  # the refused uploads stored nothing
+
+
 async def test_H2_a_manifest_that_contradicts_its_hashes_stops_the_start(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -322,6 +357,23 @@ async def test_H2_a_manifest_that_contradicts_its_hashes_stops_the_start(
     with pytest.raises(ValueError, match="not the SHA-256 of its document"):
         async with running_app(settings):
             pass
+
+
+async def test_H2_a_manifest_for_another_schema_stops_the_start_naming_its_documents(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    stale = "query Old { agents { id name } }"  # agents was a plain list before 1.0
+    broken = "query Broken { me { id "
+    manifest = codegen_manifest(tmp_path / "stale.json", [ME, stale, broken])
+    settings = make_settings(sqlite_url, tmp_path / "data", trusted_documents=[manifest])
+
+    with pytest.raises(ValueError, match="2 listed documents do not fit") as refused:
+        async with running_app(settings):
+            pass
+    message = str(refused.value)
+    assert f"sha256:{sha256(stale)}: Cannot query field 'id' on type 'AgentConnection'" in message
+    assert f"sha256:{sha256(broken)}: Syntax Error" in message
+    assert sha256(ME) not in message
 
 
 def test_H2_trusted_documents_is_a_comma_separated_list_of_paths(

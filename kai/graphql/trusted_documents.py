@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from graphql import GraphQLError, GraphQLSchema, parse, validate
+
 SHA256_PREFIX = "sha256:"
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -46,6 +48,7 @@ class TrustedDocuments:
                 self._by_id[document_id.removeprefix(SHA256_PREFIX)] = text
             self._by_sha256[sha256_hex(text)] = text
         self._texts = frozenset(documents.values())
+        self._ids = dict(documents)
 
     @classmethod
     def load(cls, paths: Iterable[Path]) -> TrustedDocuments:
@@ -56,6 +59,26 @@ class TrustedDocuments:
                     raise ManifestError(f"{path}: {document_id} names another document elsewhere")
                 documents[document_id] = text
         return cls(documents)
+
+    def check(self, schema: GraphQLSchema) -> None:
+        """ManifestError unless every listed document parses and is valid against `schema`:
+        a manifest written for another release of the schema names the first few that
+        are not, rather than leaving their clients to find out one request at a time."""
+        problems = []
+        for document_id, text in sorted(self._ids.items()):
+            try:
+                errors = validate(schema, parse(text))
+            except GraphQLError as error:
+                errors = [error]
+            if errors:
+                problems.append(f"{document_id}: {errors[0].message}")
+        if problems:
+            shown = "; ".join(problems[:3])
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise ManifestError(
+                f"KAI_TRUSTED_DOCUMENTS: {len(problems)} listed documents do not fit this "
+                f"server's schema: {shown}{more}"
+            )
 
     def find(self, *, document_id: str | None, sha256: str | None) -> str | None:
         """The listed document named by `document_id` or by the SHA-256 of its text."""

@@ -263,11 +263,17 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """A `map` that does not fit `operations` (a list for a map, a path that is not
-        text or leads nowhere) is a 400 like a missing file, not a crash (500)."""
+        text or leads nowhere) is a 400 like a missing file, not a crash (500). An upload
+        may name a persisted document: `documentId` in `operations`, as in a JSON body."""
         try:
-            return await super().parse_multipart(request)
+            operations: Any = await super().parse_multipart(request)
         except (AttributeError, TypeError, ValueError, IndexError, RecursionError) as exc:
             raise HTTPException(400, "The multipart `map` does not fit `operations`.") from exc
+        if isinstance(operations, dict) and "documentId" in operations:
+            extensions = operations.get("extensions")
+            extensions = extensions if isinstance(extensions, dict) else {}
+            operations["extensions"] = {**extensions, "documentId": operations["documentId"]}
+        return operations  # type: ignore[no-any-return]
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON text or JSONDecodeError: a 400 over HTTP, 4400 on a socket. (JSON that

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.config import Settings
+from kai.db import transaction
 from kai.errors import Unauthenticated
 from kai.models.api_key import ApiKey
 from kai.models.base import utcnow
@@ -118,7 +119,9 @@ class Authenticator:
         )
 
     async def _touch(self, table: type[AuthSession] | type[ApiKey], row_id: str) -> None:
-        async with self._sessionmaker() as db, db.begin():
+        # A write like any other: on SQLite it takes this process's write turn (kai.db), or
+        # it would hold the database's write lock beside the turn's holder, unseen by it.
+        async with transaction(self._sessionmaker) as db:
             await db.execute(
                 update(table).where(col(table.id) == row_id).values(last_used_at=utcnow())
             )

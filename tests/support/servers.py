@@ -57,6 +57,7 @@ async def serve_app(
         done, _ = await asyncio.wait({task}, timeout=15)
         if not done:
             stuck = [awaiting(t) for t in server.server_state.tasks]
+            stuck += others_in_kai(server.server_state.tasks) + sqlite_transactions()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -65,6 +66,32 @@ async def serve_app(
                 + "\n\n".join(stuck)
             )
         task.result()
+
+
+def others_in_kai(shown: Any) -> list[str]:
+    """Every other task of the loop that waits somewhere in kAI's code: what a stalled
+    request may be waiting for."""
+    chains = [awaiting(t) for t in asyncio.all_tasks() if t not in shown and not t.done()]
+    return ["(another task) " + chain for chain in chains if "/kai/" in chain]
+
+
+def sqlite_transactions() -> list[str]:
+    """SQLite connections of this process inside a transaction: who holds the write lock
+    that a stalled writer may be waiting for."""
+    import aiosqlite
+
+    found = []
+    for candidate in gc.get_objects():
+        if isinstance(candidate, aiosqlite.Connection):
+            raw = getattr(candidate, "_connection", None)
+            try:
+                open_transaction = raw is not None and raw.in_transaction
+            except Exception as exc:  # a diagnostic: say what it could not read
+                found.append(f"(sqlite) {candidate!r}: {exc!r}")
+                continue
+            if open_transaction:
+                found.append(f"(sqlite) {candidate!r} in a transaction, thread {candidate._thread}")
+    return found
 
 
 def awaiting(task: asyncio.Task[Any], *, depth: int = 0) -> str:

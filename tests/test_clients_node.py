@@ -2,15 +2,20 @@
 urql and Apollo with uploads, typed by graphql-codegen from graphql.schema.
 
 Each step is a test of its own, in order: codegen (validates the client documents against
-graphql.schema), tsc --noEmit (strict; checks how the clients use the generated types), the
-build, then each client's flows under `node --test` against one server, and graphql-http's
-audit of the GraphQL-over-HTTP spec (tests/clients/src/audit.ts). A later step whose
-earlier step failed fails too, naming that step. Without `node`/`npm` this module skips,
-or fails under CI, which must run it.
+graphql.schema, and lists them in the trusted-documents manifest
+src/gql/persisted-documents.json), tsc --noEmit (strict; checks how the clients use the
+generated types), the build, then each client's flows under `node --test` against one
+server that runs only the manifest's documents (KAI_TRUSTED_DOCUMENTS): every client names
+its documents by id or hash, and an unlisted document is refused on each transport
+(tests/clients/src/trusted.test.ts). graphql-http's audit of the GraphQL-over-HTTP spec
+(tests/clients/src/audit.ts), which sends documents of its own, runs against servers
+without a manifest. A later step whose earlier step failed fails too, naming that step.
+Without `node`/`npm` this module skips, or fails under CI, which must run it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,9 +36,11 @@ pytestmark = pytest.mark.slow
 CLIENTS = ROOT / "tests" / "clients"
 LOCK = CLIENTS / "package-lock.json"
 INSTALLED_LOCK = CLIENTS / "node_modules" / ".package-lock.json"
+# What codegen lists: `sha256:<hex of the text>` -> the text of each client document.
+MANIFEST = CLIENTS / "src" / "gql" / "persisted-documents.json"
 MIN_NODE_MAJOR = 20
 # The client flows, one `node --test` run each: tests/clients/src/<name>.test.ts.
-FLOWS = ("ws", "sse", "urql", "apollo")
+FLOWS = ("ws", "sse", "urql", "apollo", "trusted")
 STEP_ORDER = ("install", "codegen", "typecheck", "build")
 STEP_TIMEOUT = {"install": 600.0, "codegen": 120.0, "typecheck": 120.0, "build": 120.0}
 FLOW_TIMEOUT = 90.0
@@ -51,10 +58,10 @@ BREAKING_CHANGES = {
 }
 OUTPUT_TAIL = 12_000
 AUDIT_TIMEOUT = 120.0
-README = ROOT / "README.md"
+HTTP_PAGE = ROOT / "docs" / "http.md"
 # graphql-http's audit (tests/clients/src/audit.ts): the audits kAI does not pass, by id,
-# with the status graphql-http gives them and why. Every MUST passes. README's "GraphQL over
-# HTTP" lists the same ids.
+# with the status graphql-http gives them and why. Every MUST passes. The section
+# "graphql-http's audit" of docs/http.md lists the same ids.
 AUDITS_NOT_PASSED = {
     "86EE": (
         "warn",  # SHOULD use a status code of 400 on variable coercion failure (+json)
@@ -174,11 +181,11 @@ def project() -> NodeProject:
 
 
 class KaiServer:
-    """`kai serve` on SQLite, started at once and waited for only when a flow needs it,
-    so that it starts while codegen and tsc run. Its log goes to a file, shown on failure."""
+    """`kai serve` on SQLite, started by `start()` and waited for only when a flow needs it,
+    so that it starts while the steps before run. Its log goes to a file, shown on failure."""
 
     def __init__(self, data: Path, **settings: str) -> None:
-        env = clean_env(
+        self.env = clean_env(
             KAI_DATA_DIR=str(data / "data"),
             KAI_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'kai.db'}",
             KAI_QDRANT_URL=":memory:",
@@ -186,21 +193,29 @@ class KaiServer:
             KAI_RATE_LIMIT_AUTH_PER_ACCOUNT="10000",
             **settings,
         )
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.log = data / "kai-serve.log"
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "kai.cli", "serve", "--port", str(port)],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+        self.process: subprocess.Popen[str] | None = None
         self.healthy = False
 
+    def start(self) -> KaiServer:
+        """Starts it, once; does not wait for it."""
+        if self.process is None:
+            with self.log.open("w") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "kai.cli", "serve", "--port", str(self.port)],
+                    env=self.env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+        return self
+
     def ready(self) -> str:
+        self.start()
+        assert self.process is not None
         if not self.healthy:
             try:
                 wait_healthy(self.url, self.process, timeout=60)
@@ -213,7 +228,7 @@ class KaiServer:
         return tail(self.log.read_text(errors="replace"))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
@@ -224,25 +239,51 @@ class KaiServer:
 
 @pytest.fixture(scope="module")
 def kai(project: NodeProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KaiServer]:
-    """One real `kai serve` for all the flows; each flow registers its own user."""
-    server = KaiServer(tmp_path_factory.mktemp("kai-node-clients"))
+    """One real `kai serve` for all the flows, running only the documents codegen listed;
+    each flow registers its own user. It starts once codegen has written the manifest (the
+    server reads it at start), while tsc and the build run."""
+    server = KaiServer(
+        tmp_path_factory.mktemp("kai-node-clients"), KAI_TRUSTED_DOCUMENTS=str(MANIFEST)
+    )
     try:
         yield server
     finally:
         server.stop()
 
 
-def test_npm_ci_installs_from_the_lock(project: NodeProject, kai: KaiServer) -> None:
-    # `kai` starts the server now, to be ready by the time the flows run.
+@pytest.fixture(scope="module")
+def open_kai(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KaiServer]:
+    """A `kai serve` without trusted documents, for graphql-http's audit: it sends
+    documents of its own, to audit the protocol rather than the list."""
+    server = KaiServer(tmp_path_factory.mktemp("kai-audit-open"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_npm_ci_installs_from_the_lock(project: NodeProject, open_kai: KaiServer) -> None:
+    # The audit's server needs no manifest: it starts now, to be ready by the audit.
+    open_kai.start()
     project.step("install")
 
 
 def test_codegen_validates_the_client_documents_against_graphql_schema(
-    project: NodeProject,
+    project: NodeProject, kai: KaiServer
 ) -> None:
     project.step("codegen")
+    # The manifest is written: the flows' server starts now, while tsc and the build run.
+    kai.start()
 
     assert (CLIENTS / "src" / "gql" / "graphql.ts").exists()
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    assert manifest, "codegen listed no document"
+    for document_id, text in manifest.items():
+        assert document_id == "sha256:" + hashlib.sha256(text.encode()).hexdigest(), document_id
+    # Each generated document carries its id, which the clients send.
+    generated = (CLIENTS / "src" / "gql" / "graphql.ts").read_text(encoding="utf-8")
+    embedded = re.findall(r'"__meta__":\{"hash":"([^"]+)"\}', generated)
+    assert sorted(embedded) == sorted(manifest)
 
 
 def test_tsc_strict_typechecks_the_clients(project: NodeProject) -> None:
@@ -297,9 +338,9 @@ def not_passed(results: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 
 def test_graphql_http_audit_of_the_spec_against_kai_serve(
-    project: NodeProject, kai: KaiServer
+    project: NodeProject, open_kai: KaiServer
 ) -> None:
-    results = audit(project, kai)
+    results = audit(project, open_kai)
 
     failed_musts = [r for r in results.values() if r["status"] == "error"]
     assert not failed_musts, json.dumps(failed_musts, indent=2)
@@ -313,7 +354,7 @@ def test_graphql_http_audit_with_introspection_and_get_queries_off(
     project: NodeProject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     data = tmp_path_factory.mktemp("kai-audit")
-    server = KaiServer(data, KAI_INTROSPECTION="false", KAI_ALLOW_GET="false")
+    server = KaiServer(data, KAI_INTROSPECTION="false", KAI_ALLOW_GET="false").start()
     try:
         results = audit(project, server)
     finally:
@@ -328,11 +369,12 @@ def test_graphql_http_audit_with_introspection_and_get_queries_off(
         assert results[id_]["answered"]["codes"] == [code], results[id_]
 
 
-def test_readme_lists_the_audits_kai_does_not_pass() -> None:
-    """README's "GraphQL over HTTP" names each audit kAI does not pass, as `- `<id>` ...`."""
-    text = README.read_text(encoding="utf-8")
-    heading = re.search(r"^(#+) GraphQL over HTTP$", text, re.MULTILINE)
-    assert heading, 'README.md has no "GraphQL over HTTP" section'
+def test_the_docs_list_the_audits_kai_does_not_pass() -> None:
+    """docs/http.md's "graphql-http's audit" names each audit kAI does not pass, as
+    `- `<id>` ...`."""
+    text = HTTP_PAGE.read_text(encoding="utf-8")
+    heading = re.search(r"^(#+) graphql-http's audit$", text, re.MULTILINE)
+    assert heading, "docs/http.md has no \"graphql-http's audit\" section"
     rest = text[heading.end() :]
     end = re.search(rf"^#{{1,{len(heading.group(1))}}} ", rest, re.MULTILINE)
     section = rest[: end.start() if end else len(rest)]

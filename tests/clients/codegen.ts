@@ -24,6 +24,14 @@ const config: CodegenConfig = {
       preset: "client",
       presetConfig: {
         fragmentMasking: false,
+        // src/gql/persisted-documents.json (id -> document text), the manifest the server
+        // under test runs with (KAI_TRUSTED_DOCUMENTS), and each document's id embedded in
+        // it as `__meta__.hash`: `sha256:<hex>`, the SHA-256 of the listed text, so that
+        // the ids are the GraphQL-over-HTTP appendix's and their hex is Apollo's APQ hash.
+        persistedDocuments: {
+          mode: "embedHashInDocument",
+          hashAlgorithm: "sha256",
+        },
       },
       config: {
         strictScalars: true,

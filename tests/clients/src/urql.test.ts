@@ -1,16 +1,21 @@
 /**
  * @urql/core over HTTP: register, log in, create an echo agent, command it, read it back;
- * then page through `agents`, a connection, with its cursors.
+ * then page through `agents`, a connection, with its cursors. @urql/exchange-persisted's
+ * persistedExchange names every query and mutation by its hash (APQ's
+ * `extensions.persistedQuery.sha256Hash`), the SHA-256 graphql-codegen listed it under,
+ * and never falls back to sending its text.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 
 import { Client, fetchExchange, type OperationResult } from "@urql/core";
+import { persistedExchange } from "@urql/exchange-persisted";
 
 import { CREATE_AGENT, REGISTER, SEND_COMMAND } from "./documents.js";
 import { GRAPHQL_URL, PASSWORD, TEST_TIMEOUT_MS, uniqueEmail } from "./env.js";
 import { graphql } from "./gql/index.js";
+import { assertAllNamedBy, recordingFetch, type Sent, sha256Of } from "./persisted.js";
 
 const LOGIN = graphql(`
   mutation Login($input: LoginInput!) {
@@ -68,10 +73,24 @@ const AGENTS_PAGE = graphql(`
   }
 `);
 
+/** Every request each flow's clients sent, checked at its end. */
+const sent: Sent[] = [];
+
 function urqlClient(token?: string): Client {
   return new Client({
     url: GRAPHQL_URL,
-    exchanges: [fetchExchange],
+    exchanges: [
+      persistedExchange({
+        // The hash codegen embedded in the document, not one of a text printed here.
+        generateHash: async (_text, document) => sha256Of(document),
+        enforcePersistedQueries: true,
+        enableForMutation: true,
+        // POST, as the client's other requests: a server may refuse queries over GET.
+        preferGetForPersistedQueries: false,
+      }),
+      fetchExchange,
+    ],
+    fetch: recordingFetch(sent),
     // Queries as POST too: a server may refuse queries over GET.
     preferGetMethod: false,
     requestPolicy: "network-only",
@@ -134,6 +153,7 @@ test("urql: register, log in, create an echo agent, command it", TIMEOUT, async 
   assert.equal(agent.owner.email, email);
   assert.equal(agent.status.metrics.commandsTotal, 1);
   assert.equal(agent.status.metrics.commandsFailed, 0);
+  assertAllNamedBy(sent.splice(0), "sha256Hash");
 });
 
 test("urql: agents is a connection, paged with first and after", TIMEOUT, async () => {
@@ -184,4 +204,5 @@ test("urql: agents is a connection, paged with first and after", TIMEOUT, async 
     refused.error.graphQLErrors.map((error) => error.extensions["code"]),
     ["BAD_USER_INPUT"],
   );
+  assertAllNamedBy(sent.splice(0), "sha256Hash");
 });

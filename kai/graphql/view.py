@@ -239,7 +239,8 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         """Strawberry's, and `documentId` (the GraphQL-over-HTTP persisted documents
-        appendix; urql's persisted exchange) as `extensions.documentId`."""
+        appendix; what @urql/core sends for a document node that carries one) as
+        `extensions.documentId`."""
         data = await super().parse_http_body(request)
         if isinstance(data, list):
             return data

@@ -1,5 +1,5 @@
-"""docs/architecture.md and the README's layout paragraph match the tree, and the layers
-the document states are the ones lint-imports enforces."""
+"""docs/architecture.md and the layout paragraph of docs/development.md match the tree, and
+the layers the document states are the ones lint-imports enforces."""
 
 from __future__ import annotations
 
@@ -45,10 +45,10 @@ def test_the_documented_layers_are_the_enforced_ones() -> None:
     assert layered == modules, "every package and module of kai/ has exactly one layer"
 
 
-def test_the_readme_layout_names_every_package() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"^Layout\b.*?(?:\n\n|\Z)", readme, re.MULTILINE | re.DOTALL)
-    assert found, "the README has no paragraph starting with 'Layout'"
+def test_the_layout_in_the_docs_names_every_package() -> None:
+    page = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    found = re.search(r"^Layout\b.*?(?:\n\n|\Z)", page, re.MULTILINE | re.DOTALL)
+    assert found, "docs/development.md has no paragraph starting with 'Layout'"
     layout = found.group(0)
     missing = [name for name in packages() if f"kai/{name}" not in layout]
-    assert not missing, f"the README's Layout paragraph does not name: {missing}"
+    assert not missing, f"the Layout paragraph of docs/development.md does not name: {missing}"

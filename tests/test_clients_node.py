@@ -374,7 +374,7 @@ def test_the_docs_list_the_audits_kai_does_not_pass() -> None:
     `- `<id>` ...`."""
     text = HTTP_PAGE.read_text(encoding="utf-8")
     heading = re.search(r"^(#+) graphql-http's audit$", text, re.MULTILINE)
-    assert heading, "docs/http.md has no \"graphql-http's audit\" section"
+    assert heading, 'docs/http.md has no "graphql-http\'s audit" section'
     rest = text[heading.end() :]
     end = re.search(rf"^#{{1,{len(heading.group(1))}}} ", rest, re.MULTILINE)
     section = rest[: end.start() if end else len(rest)]

@@ -4,8 +4,9 @@ The code and the tests cite requirement ids ("A4", "G7", "S10"...) in comments,
 docstrings, schema descriptions and test names. These tests keep the citations and
 the document in step:
 
-- every id cited in kai/, tests/ or README.md is defined in docs/security.md (a
-  `### A4 — ...` heading), so a reader can always look a citation up;
+- every id cited in kai/, tests/, README.md or the site's pages (docs/*.md) is defined
+  in docs/security.md (a `### A4 — ...` heading), so a reader can always look a citation
+  up;
 - every id defined there is cited by at least one test module (tests/**/test_*.py),
   except the ids the document itself lists under "Not yet covered by a test", and
   that list holds exactly the uncovered ones (a requirement that gains a test must
@@ -13,9 +14,9 @@ the document in step:
 
 What counts as a citation (docs/security.md, "Citing a requirement"):
 
-- in prose (comments, docstrings, README.md) every id outside `code spans` and `noqa`
-  comments: "(A3, K2)", "# --- S1 algorithm pinned", "W4's", ranges "G1-G3" (both
-  ends and every defined id between them) and pairs "A1/A2";
+- in prose (comments, docstrings, the Markdown of README.md and docs/) every id outside
+  `code spans` and `noqa` comments: "(A3, K2)", "# --- S1 algorithm pinned", "W4's",
+  ranges "G1-G3" (both ends and every defined id between them) and pairs "A1/A2";
 - in other string literals, which are data (GraphQL documents, test input, schema
   descriptions), only "SECURITY.md A4" (or "security.md A4") and "(G7)"-style
   parenthesised lists, so "...F0", "%C3" or "/F1" are not ids;
@@ -44,6 +45,8 @@ THIS_FILE = Path(__file__).resolve()
 # Where citations are looked for, relative to the repository's root.
 SCANNED_DIRS = ("kai", "tests")
 SCANNED_FILES = ("README.md",)
+# The documentation site's pages, this document among them: their Markdown is prose.
+SCANNED_PAGES = "docs"
 SKIPPED_PARTS = frozenset({"node_modules", "__pycache__", ".venv"})
 
 _ID = r"[A-Z][0-9]{1,2}"
@@ -228,6 +231,7 @@ def citations_in_file(path: Path, root: Path) -> set[Citation]:
 
 def scanned_files(root: Path) -> list[Path]:
     files = [root / name for name in SCANNED_FILES if (root / name).is_file()]
+    files.extend(sorted((root / SCANNED_PAGES).rglob("*.md")))
     for directory in SCANNED_DIRS:
         files.extend(
             path

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 SETTINGS_NOTE = (
     "Settings come from KAI_* environment variables and a .env file in the current "
-    "directory (the README's Settings table)."
+    "directory (every one is listed in docs/settings.md)."
 )
 
 

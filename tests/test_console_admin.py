@@ -1,12 +1,15 @@
 """The console's administration pages in a real Chromium against a real `kai serve`: an API key
 is created with a narrowed permission, its secret shown once with a warning, copied through the
 clipboard (and it works as a bearer token), then hidden for good and revoked (and it stops
-working); the audit log is read through its filters and pages; an administrator changes another
-account's role and disables and enables it, and cannot change their own."""
+working); the keys list leaves revoked keys out unless asked and grows with "Load more"; the
+audit log is read through its filters and pages; an administrator changes another account's
+role and disables and enables it, and cannot change their own; the accounts are filtered by
+email, role and status on the server and grow with "Load more"."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +19,7 @@ from tests.support.browser import (
     accessibility_violations,
     browser,
     overflows_horizontally,
-    served,
+    serving,
     shoot,
     watch,
 )
@@ -29,6 +32,21 @@ pytestmark = pytest.mark.slow
 ADMIN = "admin-console@example.com"
 MEMBER = "member-console@example.com"
 CHANGED = "changed-console@example.com"
+USERS = "{ users(first: 500) { edges { node { email role active } } } }"
+CREATE_KEY = "mutation($name: String!) { createApiKey(input: {name: $name}) { apiKey { id } } }"
+REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id } }"
+SET_ROLE = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id } }"
+SET_ACTIVE = """
+mutation($id: ID!, $active: Boolean!) { setUserActive(userId: $id, active: $active) { id } }
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As tests/support/browser.py's, with no limit on registrations from one address: a
+    test here registers more accounts than a page of the Users page holds."""
+    with serving(tmp_path_factory, KAI_RATE_LIMIT_AUTH_PER_IP="0") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +66,10 @@ def _as_bearer(url: str, token: str, query: str) -> dict[str, Any]:
         f"{url}/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"}
     )
     return dict(response.json())
+
+
+def _users(url: str, token: str) -> list[dict[str, Any]]:
+    return [edge["node"] for edge in graphql(url, token, USERS)["users"]["edges"]]
 
 
 def _code(body: dict[str, Any]) -> str | None:
@@ -105,6 +127,14 @@ def test_an_api_key_is_shown_once_copied_and_revoked(
     expect(item.get_by_role("button", name="Revoke deploy bot")).to_have_count(0)
     assert _code(_as_bearer(served, secret, "{ me { email } }")) == "UNAUTHENTICATED"
     shoot(page, "console-api-key-revoked")
+
+    # Read again, the list leaves revoked keys out unless asked for them.
+    page.reload()
+    expect(page.get_by_text("You have no API keys.")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_text("0 keys in all, not counting revoked ones")).to_be_visible()
+    page.get_by_label("Show revoked keys").check()
+    expect(item).to_contain_text("Revoked", timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_text("1 key in all", exact=True)).to_be_visible()
     assert accessibility_violations(page) == []
     page_watch.check()
     page.context.close()
@@ -140,7 +170,7 @@ def test_the_audit_log_is_filtered_and_paged(
     # 30 denied checks of the member's: `users` needs user.read, which a USER lacks.
     member_token = accounts["member"]["accessToken"]
     for _ in range(30):
-        assert _code(_as_bearer(served, member_token, "{ users { id } }")) == "FORBIDDEN"
+        assert _code(_as_bearer(served, member_token, "{ users { totalCount } }")) == "FORBIDDEN"
 
     page, page_watch = _open(browser, served)
     sign_in(page, served, ADMIN)
@@ -207,7 +237,7 @@ def test_users_roles_and_activation(
     expect(member.get_by_role("status")).to_have_text(
         f"{CHANGED} is now Developer.", timeout=UI_TIMEOUT_MS
     )
-    listed = graphql(served, admin_token, "{ users { email role active } }")["users"]
+    listed = _users(served, admin_token)
     assert {"email": CHANGED, "role": "DEVELOPER", "active": True} in listed
 
     member.get_by_role("button", name=f"Disable {CHANGED}").click()
@@ -222,8 +252,113 @@ def test_users_roles_and_activation(
 
     member.get_by_role("button", name=f"Enable {CHANGED}").click()
     expect(member).to_contain_text("Active", timeout=UI_TIMEOUT_MS)
-    listed = graphql(served, admin_token, "{ users { email role active } }")["users"]
+    listed = _users(served, admin_token)
     assert {"email": CHANGED, "role": "DEVELOPER", "active": True} in listed
+    assert accessibility_violations(page) == []
+    page_watch.check()
+    page.context.close()
+
+
+def test_the_keys_list_leaves_revoked_keys_out_unless_asked_and_loads_more(
+    browser: Any, served: str, accounts: dict[str, dict[str, Any]]
+) -> None:
+    from playwright.sync_api import expect
+
+    email = "keys-many@example.com"
+    token = register(served, email)["accessToken"]
+    ids = [
+        graphql(served, token, CREATE_KEY, {"name": f"key {n:02}"})["createApiKey"]["apiKey"]["id"]
+        for n in range(24)
+    ]
+    for revoked in (ids[0], ids[23]):
+        graphql(served, token, REVOKE_KEY, {"id": revoked})
+    page, page_watch = _open(browser, served)
+    sign_in(page, served, email)
+    page.goto(f"{served}/api-keys")
+    listing = page.get_by_role("list", name="API keys")
+    cards = listing.get_by_role("listitem")
+    expect(page.get_by_text("22 keys in all, not counting revoked ones")).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    # Newest first, 20 to a page: the newest (revoked) is left out.
+    expect(cards).to_have_count(20)
+    expect(cards.first.get_by_role("heading")).to_have_text("key 22")
+    expect(page.get_by_text("20 of 22 keys shown")).to_be_visible()
+    page.get_by_role("button", name="Load more keys").click()
+    expect(cards).to_have_count(22, timeout=UI_TIMEOUT_MS)
+    expect(cards.last.get_by_role("heading")).to_have_text("key 01")
+    expect(page.get_by_role("button", name="Load more keys")).to_have_count(0)
+    expect(listing.get_by_text("Revoked", exact=True)).to_have_count(0)
+
+    page.get_by_label("Show revoked keys").check()
+    expect(page.get_by_text("24 keys in all", exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(cards).to_have_count(20)
+    expect(cards.first).to_contain_text("Revoked")
+    page.get_by_role("button", name="Load more keys").click()
+    expect(cards).to_have_count(24, timeout=UI_TIMEOUT_MS)
+    expect(cards.last).to_contain_text("key 00")
+    expect(cards.last).to_contain_text("Revoked")
+    shoot(page, "console-api-keys-revoked-shown")
+    assert accessibility_violations(page) == []
+    page_watch.check()
+    page.context.close()
+
+
+def test_accounts_are_filtered_on_the_server_and_loaded_a_page_at_a_time(
+    browser: Any, served: str, accounts: dict[str, dict[str, Any]]
+) -> None:
+    from playwright.sync_api import expect
+
+    admin_token = accounts["admin"]["accessToken"]
+    crowd = [register(served, f"crowd-{n:02}@example.com")["user"]["id"] for n in range(30)]
+    for user_id in crowd[:2]:
+        graphql(served, admin_token, SET_ROLE, {"id": user_id, "role": "DEVELOPER"})
+    for user_id in crowd[25:28]:
+        graphql(served, admin_token, SET_ACTIVE, {"id": user_id, "active": False})
+    page, page_watch = _open(browser, served)
+    sign_in(page, served, ADMIN)
+    page.goto(f"{served}/admin/users")
+    users = page.get_by_role("list", name="Users")
+    cards = users.get_by_role("listitem")
+    filters = page.get_by_role("search", name="Filter users")
+    expect(page.get_by_text(re.compile(r"^\d+ accounts in all$"))).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    expect(cards).to_have_count(25)
+
+    filters.get_by_label("Email contains").fill("CROWD-")
+    expect(page.get_by_text("30 accounts match these filters", exact=True)).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    # Oldest first, 25 to a page, then the rest.
+    expect(cards.first.get_by_role("heading")).to_have_text("crowd-00@example.com")
+    expect(cards).to_have_count(25)
+    expect(page.get_by_text("25 of 30 accounts shown")).to_be_visible()
+    page.get_by_role("button", name="Load more accounts").click()
+    expect(cards).to_have_count(30, timeout=UI_TIMEOUT_MS)
+    expect(cards.last.get_by_role("heading")).to_have_text("crowd-29@example.com")
+    expect(page.get_by_text("All 30 accounts shown")).to_be_visible()
+
+    filters.get_by_label("Role").select_option(label="Developer")
+    expect(page.get_by_text("2 accounts match these filters", exact=True)).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    expect(cards).to_have_count(2)
+    for card in cards.all():
+        expect(card).to_contain_text("Developer")
+    filters.get_by_label("Role").select_option(label="Any role")
+    filters.get_by_label("Status").select_option(label="Disabled only")
+    expect(page.get_by_text("3 accounts match these filters", exact=True)).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    assert [card.get_by_role("heading").inner_text() for card in cards.all()] == [
+        f"crowd-{n}@example.com" for n in (25, 26, 27)
+    ]
+    filters.get_by_label("Email contains").fill("nobody-at-all")
+    expect(page.get_by_text("No account matches these filters.")).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    shoot(page, "console-users-filtered")
     assert accessibility_violations(page) == []
     page_watch.check()
     page.context.close()

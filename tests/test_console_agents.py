@@ -2,7 +2,9 @@
 
 - an agent created through the form generated from its type's configSchema (its checks
   stop a bad value in the page), then edited through the same form;
-- the list's filters and paging, and an agent's state changing live in its row;
+- the list's filters (name, type, state) and order, applied by the server, its pages through
+  the connection's cursors with the list's totalCount, and an agent's state changing live in
+  its row;
 - a command sent with JSON parameters (refused in the page while they do not parse), and a
   prompt streamed token by token (the answer grows while the agent is still answering);
 - the live event stream surviving a dropped connection (the browser goes offline while the
@@ -48,6 +50,7 @@ mutation($id: ID!, $command: String!) {
 }
 """
 STOP = "mutation($id: ID!) { stopAgent(id: $id) { state } }"
+AGENTS = "{ agents(first: 500) { edges { node { name configuration } } } }"
 LOG = """
 mutation($id: ID!, $level: LogLevel!, $message: String!) {
   agentLog(agentId: $id, level: $level, message: $message) { id }
@@ -71,6 +74,10 @@ def _open(browser: Any, url: str, width: int = 1280) -> tuple[Any, Any, Any]:
 def _agent(url: str, token: str, name: str, type_: str = "echo", **configuration: Any) -> str:
     variables = {"input": {"name": name, "type": type_, "configuration": configuration}}
     return str(graphql(url, token, CREATE_AGENT, variables)["createAgent"]["id"])
+
+
+def _nodes(connection: dict[str, Any]) -> list[Any]:
+    return [edge["node"] for edge in connection["edges"]]
 
 
 def _row(page: Any, name: str) -> Any:
@@ -168,7 +175,7 @@ def test_an_agent_is_created_through_the_generated_form_and_edited_through_it(
     other.fill('{"region": "eu"}')
     form.get_by_role("button", name="Create agent").click()
     _row(page, "form-remote").get_by_text("STOPPED").wait_for(timeout=UI_TIMEOUT_MS)
-    agents = graphql(served, admin, "{ agents { name configuration } }")["agents"]
+    agents = _nodes(graphql(served, admin, AGENTS)["agents"])
     assert {
         "name": "form-remote",
         "configuration": {"region": "eu", "taskTypes": ["summarise", "translate"]},
@@ -181,35 +188,82 @@ def _equal(actual: Any, expected: Any) -> None:
     assert actual == expected
 
 
-def test_the_list_filters_pages_and_shows_state_changes_live(
+def _agent_reads(page: Any) -> list[dict[str, Any]]:
+    """The variables of every ConsoleAgents read the page sends from now on."""
+    reads: list[dict[str, Any]] = []
+
+    def on_request(request: Any) -> None:
+        if request.method == "POST" and request.url.endswith("/graphql"):
+            body = request.post_data_json
+            if isinstance(body, dict) and body.get("operationName") == "ConsoleAgents":
+                reads.append(body["variables"])
+
+    page.on("request", on_request)
+    return reads
+
+
+def _names(page: Any) -> list[str]:
+    return [str(name) for name in page.locator("tbody th a").all_inner_texts()]
+
+
+def test_the_list_filters_sorts_pages_and_shows_state_changes_live(
     browser: Any, served: str, admin: str
 ) -> None:
     ids = {f"fleet-echo-{n:02}": _agent(served, admin, f"fleet-echo-{n:02}") for n in range(8)}
     for n in range(4):
         _agent(served, admin, f"fleet-remote-{n:02}", "remote")
     context, page, page_watch = _open(browser, served)
+    reads = _agent_reads(page)
     sign_in(page, served, ADMIN)
     main = page.get_by_role("main")
+    main.get_by_text(re.compile(r"^\d+ agents in all$")).wait_for(timeout=UI_TIMEOUT_MS)
     page.get_by_label("Name contains").fill("fleet-")
-    main.get_by_text(re.compile(r"^12 of \d+ agents match$")).wait_for()
+    main.get_by_text("12 agents match these filters", exact=True).wait_for()
+    # The server filtered: the page asked for the name, a page of ten at a time.
+    assert reads[-1]["filter"]["nameContains"] == "fleet-"
+    assert reads[-1]["first"] == 10 and reads[-1]["after"] is None
     pages = page.get_by_role("navigation", name="Pages of agents")
     assert "Page 1 of 2 (1–10 of 12)" in pages.inner_text()
     assert page.locator("tbody tr").count() == 10
+    # Newest first: the remote agents, made last, lead.
+    assert _names(page)[:4] == [f"fleet-remote-{n:02}" for n in (3, 2, 1, 0)]
     pages.get_by_role("button", name="Next page of agents").click()
-    assert "Page 2 of 2 (11–12 of 12)" in pages.inner_text()
-    assert page.locator("tbody tr").count() == 2
+    pages.get_by_text("Page 2 of 2 (11–12 of 12)").wait_for()
+    assert _names(page) == ["fleet-echo-01", "fleet-echo-00"]
+    assert reads[-1]["after"]  # the first page's endCursor
+    assert pages.get_by_role("button", name="Next page of agents").is_disabled()
+    pages.get_by_role("button", name="Previous page of agents").click()
+    pages.get_by_text("Page 1 of 2 (1–10 of 12)").wait_for()
+
+    # Sorted by the server too: by name, either way, from the first page again.
+    page.get_by_label("Order").select_option(label="Name, A to Z")
+    _eventually(page, lambda: _equal(_names(page)[:2], ["fleet-echo-00", "fleet-echo-01"]))
+    assert reads[-1]["orderBy"] == {"field": "NAME", "direction": "ASC"}
+    assert reads[-1]["after"] is None
+    pages.get_by_role("button", name="Next page of agents").click()
+    _eventually(page, lambda: _equal(_names(page), ["fleet-remote-02", "fleet-remote-03"]))
+    page.get_by_label("Order").select_option(label="Name, Z to A")
+    _eventually(page, lambda: _equal(_names(page)[:2], ["fleet-remote-03", "fleet-remote-02"]))
+    pages.get_by_text("Page 1 of 2 (1–10 of 12)").wait_for()
+    page.get_by_label("Order").select_option(label="Newest first")
 
     page.get_by_label("Type").select_option("remote")
-    main.get_by_text(re.compile(r"^4 of \d+ agents match$")).wait_for()
-    assert "Page 1 of 1" in pages.inner_text()  # a new filter starts from the first page
+    main.get_by_text("4 agents match these filters", exact=True).wait_for()
+    assert reads[-1]["filter"]["types"] == ["remote"]
+    # One page: no pager.
+    assert pages.count() == 0
+    assert page.locator("tbody tr").count() == 4
     page.get_by_label("Type").select_option("")
     page.get_by_label("State").select_option("STOPPED")
-    main.get_by_text(re.compile(r"^4 of \d+ agents match$")).wait_for()
-    assert all(
-        name.startswith("fleet-remote-") for name in page.locator("tbody th a").all_inner_texts()
-    )
+    main.get_by_text("4 agents match these filters", exact=True).wait_for()
+    assert reads[-1]["filter"]["states"] == ["STOPPED"]
+    assert all(name.startswith("fleet-remote-") for name in _names(page))
+    page.get_by_label("Name contains").fill("no-such-fleet")
+    main.get_by_text("No agent matches these filters.").wait_for()
+    main.get_by_text("0 agents match these filters", exact=True).wait_for()
     page.get_by_label("State").select_option("")
     page.get_by_label("Name contains").fill("fleet-echo-03")
+    main.get_by_text("1 agent matches these filters", exact=True).wait_for()
     row = _row(page, "fleet-echo-03")
     row.get_by_text("RUNNING").wait_for()
     shoot(page, "console-agents-filtered")
@@ -229,7 +283,8 @@ def test_the_list_filters_pages_and_shows_state_changes_live(
     # At a phone's width the list is a column of cards, with nothing to scroll sideways.
     page.set_viewport_size({"width": 360, "height": 740})
     page.get_by_label("Name contains").fill("fleet-")
-    main.get_by_text(re.compile(r"^12 of \d+ agents match$")).wait_for()
+    main.get_by_text("12 agents match these filters", exact=True).wait_for()
+    pages.wait_for()
     assert not overflows_horizontally(page)
     assert accessibility_violations(page) == []
     shoot(page, "console-agents-phone")
@@ -478,7 +533,7 @@ def test_a_user_is_not_offered_what_their_role_does_not_allow(
     edit.get_by_label("Name", exact=True).fill("users-renamed")
     edit.get_by_role("button", name="Save changes").click()
     _row(page, "users-renamed").wait_for(timeout=UI_TIMEOUT_MS)
-    agents = graphql(served, token, "{ agents { name configuration } }")["agents"]
+    agents = _nodes(graphql(served, token, AGENTS)["agents"])
     assert agents == [{"name": "users-renamed", "configuration": {"delaySeconds": 1}}]
     shoot(page, "console-agents-user")
     page_watch.check()

@@ -2,12 +2,15 @@
 form shows a progress bar that moves live (taskUpdates) and ends full with its state in words;
 another is cancelled from the keyboard through the confirmation; a payload that is not JSON is
 stopped in the page, and the server's refusal (an idempotency key used for another agent)
-reaches the reader in words. The page works at a phone's width with no serious accessibility
-finding."""
+reaches the reader in words. The list of all tasks is filtered (agent, state) and sorted by the
+server, says how many there are, goes a page at a time, and each card says its retries,
+timeout and when a delayed task is due. The page works at a phone's width with no serious
+accessibility finding."""
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -31,6 +34,11 @@ mutation($input: AgentConfigInput!) { createAgent(input: $input) { id } }
 """
 TASK = "query($id: ID!) { task(id: $id) { id state progress attempts result } }"
 AGENT_TASKS = "query($id: ID!) { agent(id: $id) { tasks { edges { node { id state } } } } }"
+STOP = "mutation($id: ID!) { stopAgent(id: $id) { state } }"
+ENQUEUE = """
+mutation($id: ID!, $input: TaskInput!) { enqueueTask(agentId: $id, input: $input) { id } }
+"""
+COUNT = "query($filter: TaskFilter) { tasks(filter: $filter) { totalCount } }"
 
 
 def _open(browser: Any, url: str, width: int = 1280) -> tuple[Any, Any]:
@@ -191,5 +199,84 @@ def test_the_tasks_page_fits_a_phone(browser: Any, served: str) -> None:
     expect(_session_item(page, task_id)).to_contain_text("Completed", timeout=UI_TIMEOUT_MS)
     assert not overflows_horizontally(page)
     shoot(page, "console-tasks-phone")
+    page_watch.check()
+    page.context.close()
+
+
+def test_all_tasks_are_filtered_sorted_and_paged_by_the_server(browser: Any, served: str) -> None:
+    from playwright.sync_api import expect
+
+    email = "tasks-many@example.com"
+    token = register(served, email)["accessToken"]
+    busy = _echo_agent(served, token, "busy")
+    idle = _echo_agent(served, token, "idle")
+    graphql(served, token, STOP, {"id": idle})
+    quick = {"type": "echo", "payload": {"steps": 1, "stepSeconds": 0}}
+    for _ in range(22):
+        graphql(served, token, ENQUEUE, {"id": busy, "input": quick})
+    for priority in (0, 1):
+        graphql(served, token, ENQUEUE, {"id": idle, "input": {**quick, "priority": priority}})
+    delayed = {**quick, "priority": 5, "retries": 2, "timeoutSeconds": 30, "delaySeconds": 3600}
+    queued = graphql(served, token, ENQUEUE, {"id": idle, "input": delayed})
+    delayed_id = queued["enqueueTask"]["id"]
+    done = {"filter": {"agentId": busy, "states": ["COMPLETED"]}}
+    deadline = time.monotonic() + 30
+    while graphql(served, token, COUNT, done)["tasks"]["totalCount"] < 22:
+        assert time.monotonic() < deadline, "the echo tasks did not complete"
+        time.sleep(0.2)
+
+    page, page_watch = _open(browser, served)
+    sign_in(page, served, email)
+    page.goto(f"{served}/tasks")
+    region = page.get_by_role("region", name="Tasks of all your agents")
+    cards = region.get_by_role("list", name="tasks of all your agents").get_by_role("listitem")
+    pages = region.get_by_role("navigation", name="Pages of tasks of all your agents")
+    expect(region.get_by_text("25 tasks in all", exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(cards).to_have_count(20)
+    # Newest first: the delayed task, queued last, leads.
+    expect(cards.first).to_contain_text(delayed_id)
+    expect(pages).to_contain_text("Page 1 of 2 (1–20 of 25)")
+    pages.get_by_role("button", name="Older tasks of all your agents").click()
+    expect(pages).to_contain_text("Page 2 of 2 (21–25 of 25)", timeout=UI_TIMEOUT_MS)
+    expect(cards).to_have_count(5)
+    for card in cards.all():
+        expect(card).to_contain_text("agent busy")
+        expect(card).to_contain_text("Completed")
+
+    # Those waiting to run: the stopped agent's three, the delayed one saying when it is due.
+    region.get_by_label("Show").select_option(label="Waiting to run")
+    expect(region.get_by_text("3 tasks waiting to run", exact=True)).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    expect(cards).to_have_count(3)
+    expect(pages).to_have_count(0)
+    for card in cards.all():
+        expect(card).to_contain_text("agent idle")
+    card = cards.filter(has_text=delayed_id)
+    expect(card).to_contain_text("no attempt yet (2 retries allowed)")
+    expect(card).to_contain_text(re.compile(r"Timeout\s*30 seconds"))
+    expect(card).to_contain_text("Not before")
+    # The server's default timeout, which it reads back for tasks queued without one.
+    expect(cards.filter(has_text="priority 0")).to_contain_text(re.compile(r"Timeout\s*1 hour"))
+    expect(cards.filter(has_text="priority 0")).not_to_contain_text("Not before")
+    region.get_by_label("Order").select_option(label="Lowest priority first")
+    expect(cards.first).to_contain_text("priority 0", timeout=UI_TIMEOUT_MS)
+    expect(cards.last).to_contain_text(delayed_id)
+    region.get_by_label("Order").select_option(label="Highest priority first")
+    expect(cards.first).to_contain_text(delayed_id, timeout=UI_TIMEOUT_MS)
+    shoot(page, "console-tasks-waiting")
+
+    # One agent's tasks.
+    region.get_by_label("Show").select_option(label="All tasks")
+    region.get_by_label("Of agent").select_option(label="busy")
+    busy_region = page.get_by_role("region", name="Tasks of busy")
+    expect(busy_region.get_by_text("22 tasks in all", exact=True)).to_be_visible(
+        timeout=UI_TIMEOUT_MS
+    )
+    busy_pages = busy_region.get_by_role("navigation", name="Pages of tasks of busy")
+    expect(busy_pages).to_contain_text("Page 1 of 2 (1–20 of 22)")
+    busy_pages.get_by_role("button", name="Next page of tasks of busy").click()
+    expect(busy_pages).to_contain_text("Page 2 of 2 (21–22 of 22)", timeout=UI_TIMEOUT_MS)
+    assert accessibility_violations(page) == []
     page_watch.check()
     page.context.close()

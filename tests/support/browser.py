@@ -185,11 +185,19 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
+@contextmanager
+def serving(tmp_path_factory: pytest.TempPathFactory, **settings: str) -> Iterator[str]:
+    """A real `kai serve` in development (SQLite, local files, in-process tasks), its
+    console at / and GraphiQL at /graphql, with `settings` (KAI_* variables) besides;
+    yields its base URL."""
+    data = tmp_path_factory.mktemp("kai-browser")
+    env = clean_env(KAI_ENV="development", KAI_DATA_DIR=str(data), **settings)
+    with kai_serve(env) as (url, _process):
+        yield url
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `kai serve` in development (SQLite, local files, in-process tasks), its
-    console at / and GraphiQL at /graphql; yields its base URL."""
-    data = tmp_path_factory.mktemp("kai-browser")
-    env = clean_env(KAI_ENV="development", KAI_DATA_DIR=str(data))
-    with kai_serve(env) as (url, _process):
+    """`serving()` for a test module; yields its base URL."""
+    with serving(tmp_path_factory) as url:
         yield url

@@ -48,6 +48,7 @@ const AgentQuery = graphql(`
         pageInfo {
           hasNextPage
         }
+        totalCount
       }
       files {
         id
@@ -186,7 +187,7 @@ export function AgentPage() {
           )}
           <p>
             <Link to={`/tasks?agent=${encodeURIComponent(agent.id)}`}>
-              {agent.tasks.pageInfo.hasNextPage ? "All its tasks on the Tasks page" : "Its tasks on the Tasks page"}
+              {agent.tasks.pageInfo.hasNextPage ? `All ${agent.tasks.totalCount} of its tasks on the Tasks page` : "Its tasks on the Tasks page"}
             </Link>
           </p>
         </section>

@@ -1,43 +1,66 @@
 /**
- * The agents list: filters (name, type, state), client-side paging, live state, create and edit
- * (forms generated from the type's configSchema), stop, restart and delete with confirmation.
+ * The agents list: filters (name, type, state) and an order, all applied by the server
+ * (`agents(filter:, orderBy:)`), a page at a time through the connection's cursors with the
+ * list's totalCount, live state, create and edit (forms generated from the type's
+ * configSchema), stop, restart and delete with confirmation.
  *
  * Live state: each agent on the shown page has its own `agentEvents` subscription without
  * `after` (only new events), and a STATUS_UPDATE sets its row's state from the event's `to`.
  * That reaches the page within milliseconds, with no polling and no re-query per change; the
- * API has no "all my agents" stream, and a page holds at most PAGE_SIZE agents, far below the
- * server's subscriptions per socket (100). Other changes (an agent created elsewhere) appear on
+ * API has no "all my agents" stream. That is also why the list goes a page at a time rather
+ * than growing with "Load more": a page holds PAGE_SIZE agents, far below the server's
+ * subscriptions per socket (100). Other changes (an agent created elsewhere) appear on
  * Refresh, and the list is read again whenever the live connection comes back after a drop,
  * since a change made while it was down would not be replayed without `after`.
  */
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription, type CombinedError } from "urql";
 
 import { graphql } from "../../gql";
-import type { AgentState } from "../../gql/graphql";
+import type { AgentOrderField, AgentState, OrderDirection } from "../../gql/graphql";
 import { useReconnected } from "../client";
+import { useSettled } from "../connection";
 import { ErrorMessage } from "../errors";
 import { Link } from "../router";
 import { useSession } from "../session";
-import { ConfirmButton, Field, Loading, Page, Pager, SelectField, formatTime, usePaged } from "../ui";
+import { ConfirmButton, Field, Loading, Page, SelectField, countOf, formatTime } from "../ui";
 import { AgentForm, AgentTypesQuery, type EditedAgent } from "./agents/AgentForm";
+import { CursorPager, useCursorPages } from "./CursorPager";
 
 export const PAGE_SIZE = 10;
 export const AGENT_STATES: readonly AgentState[] = ["STARTING", "RUNNING", "STOPPED", "ERROR"];
 
 const AgentsQuery = graphql(`
-  query ConsoleAgents {
-    agents {
-      id
-      name
-      type
-      state
-      capabilities
-      updatedAt
-      lastSeen
+  query ConsoleAgents($filter: AgentFilter, $orderBy: AgentOrder, $first: Int, $after: String) {
+    agents(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          name
+          type
+          state
+          capabilities
+          updatedAt
+          lastSeen
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
     }
   }
 `);
+
+/** The orders offered, as "FIELD DIRECTION"; the first is the server's own default. */
+const ORDERS: readonly { value: `${AgentOrderField} ${OrderDirection}`; words: string }[] = [
+  { value: "CREATED_AT DESC", words: "Newest first" },
+  { value: "CREATED_AT ASC", words: "Oldest first" },
+  { value: "NAME ASC", words: "Name, A to Z" },
+  { value: "NAME DESC", words: "Name, Z to A" },
+];
 
 export const AgentStateEvents = graphql(`
   subscription ConsoleAgentStateEvents($agentId: ID!) {
@@ -180,32 +203,41 @@ function Row({ agent, onEdit, onChanged, onError }: { agent: AgentRow; onEdit: (
 }
 
 export function AgentsPage() {
-  const [agents, reread] = useQuery({ query: AgentsQuery });
   const [types] = useQuery({ query: AgentTypesQuery, requestPolicy: "cache-first" });
   const [nameFilter, setNameFilter] = useState("");
   const [typeFilter, setTypeFilter] = useState("");
   const [stateFilter, setStateFilter] = useState("");
+  const [order, setOrder] = useState<(typeof ORDERS)[number]["value"]>("CREATED_AT DESC");
   const [form, setForm] = useState<{ mode: "create" } | { mode: "edit"; agent: EditedAgent } | null>(null);
   const [actionError, setActionError] = useState<CombinedError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+
+  // The name is sent once typing pauses, not at every key.
+  const name = useSettled(nameFilter.trim());
+  const filtered = Boolean(name || typeFilter || stateFilter);
+  const filter = filtered
+    ? { nameContains: name || null, types: typeFilter ? [typeFilter] : null, states: stateFilter ? [stateFilter as AgentState] : null }
+    : null;
+  const [field, direction] = order.split(" ") as [AgentOrderField, OrderDirection];
+  const pages = useCursorPages({ filter, order });
+  const [agents, reread] = useQuery({
+    query: AgentsQuery,
+    variables: { filter, orderBy: { field, direction }, first: PAGE_SIZE, after: pages.after },
+  });
+  const connection = agents.data?.agents;
+  const rows = connection?.edges.map((edge) => edge.node) ?? [];
 
   const refresh = () => reread({ requestPolicy: "network-only" });
 
   // Back from a dropped connection: changes made meanwhile were not streamed; read again.
   useReconnected(() => reread({ requestPolicy: "network-only" }));
 
-  const filtered = useMemo(() => {
-    const needle = nameFilter.trim().toLowerCase();
-    return (agents.data?.agents ?? []).filter(
-      (a) =>
-        (!needle || a.name.toLowerCase().includes(needle)) &&
-        (!typeFilter || a.type === typeFilter) &&
-        (!stateFilter || a.state === stateFilter),
-    );
-  }, [agents.data, nameFilter, typeFilter, stateFilter]);
-  const paged = usePaged(filtered, PAGE_SIZE, `${nameFilter}|${typeFilter}|${stateFilter}`);
+  // A page emptied by deletions (or by changes elsewhere): back to the first.
+  useEffect(() => {
+    if (connection && rows.length === 0 && pages.page > 0) pages.reset();
+  }, [connection]);
 
-  const total = agents.data?.agents.length ?? 0;
+  const total = connection?.totalCount ?? 0;
   return (
     <Page
       title="Agents"
@@ -231,13 +263,15 @@ export function AgentsPage() {
           agent={form.mode === "edit" ? form.agent : undefined}
           onDone={(id) => {
             if (id) setNotice(form.mode === "edit" ? `Saved agent ${form.agent.name}.` : "Agent created.");
+            // A new agent is on the first page of the newest first.
+            if (id && form.mode === "create") pages.reset();
             setForm(null);
             if (id) refresh();
           }}
         />
       ) : null}
       <form className="filters" role="search" aria-label="Filter agents" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Name contains" type="search" value={nameFilter} onChange={(e) => setNameFilter(e.target.value)} />
+        <Field label="Name contains" type="search" maxLength={200} value={nameFilter} onChange={(e) => setNameFilter(e.target.value)} />
         <SelectField label="Type" value={typeFilter} onChange={(e) => setTypeFilter(e.target.value)}>
           <option value="">All types</option>
           {(types.data?.agentTypes ?? []).map((t) => (
@@ -254,19 +288,26 @@ export function AgentsPage() {
             </option>
           ))}
         </SelectField>
+        <SelectField label="Order" value={order} onChange={(e) => setOrder(e.target.value as typeof order)}>
+          {ORDERS.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.words}
+            </option>
+          ))}
+        </SelectField>
       </form>
       <ErrorMessage error={agents.error} />
       <ErrorMessage error={actionError} />
       {agents.fetching && !agents.data ? <Loading what="agents" /> : null}
-      {agents.data ? (
+      {connection ? (
         <>
           <p role="status" className="muted">
-            {filtered.length === total ? `${total} agents` : `${filtered.length} of ${total} agents match`}
+            {filtered ? `${total === 1 ? "1 agent matches" : `${total} agents match`} these filters` : `${countOf(total, "agent")} in all`}
           </p>
-          {paged.items.length ? (
-            <div className="table-wrap">
+          {rows.length ? (
+            <div className="table-wrap" aria-busy={agents.fetching || undefined}>
               <table className="responsive">
-                <caption className="visually-hidden">Your agents</caption>
+                <caption className="visually-hidden">Your agents, {ORDERS.find((o) => o.value === order)?.words.toLowerCase()}</caption>
                 <thead>
                   <tr>
                     <th scope="col">Name</th>
@@ -278,7 +319,7 @@ export function AgentsPage() {
                   </tr>
                 </thead>
                 <tbody>
-                  {paged.items.map((agent) => (
+                  {rows.map((agent) => (
                     <Row
                       key={agent.id}
                       agent={agent}
@@ -294,9 +335,19 @@ export function AgentsPage() {
               </table>
             </div>
           ) : (
-            <p>{total ? "No agent matches these filters." : "You have no agents yet: create one with New agent."}</p>
+            <p>{filtered ? "No agent matches these filters." : total ? "No agents on this page." : "You have no agents yet: create one with New agent."}</p>
           )}
-          <Pager label="agents" {...paged} />
+          <CursorPager
+            page={pages.page}
+            hasNextPage={connection.pageInfo.hasNextPage}
+            onNext={() => pages.next(connection.pageInfo.endCursor)}
+            onPrevious={pages.previous}
+            label="agents"
+            byPage
+            total={total}
+            pageSize={PAGE_SIZE}
+            shown={rows.length}
+          />
         </>
       ) : null}
     </Page>

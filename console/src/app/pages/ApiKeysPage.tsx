@@ -1,15 +1,17 @@
 /**
- * The signed-in user's API keys: the list, a new key (its secret shown this once, with a
- * copy button: only a hash is stored), and revoking one.
+ * The signed-in user's API keys: the list (the revoked ones only when asked for, growing
+ * with "Load more", with the list's totalCount), a new key (its secret shown this once,
+ * with a copy button: only a hash is stored), and revoking one.
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 
 import { graphql } from "../../gql";
 import type { ApiKeysPageKeyFragment } from "../../gql/graphql";
+import { useConnection } from "../connection";
 import { ErrorMessage } from "../errors";
 import { useSession } from "../session";
-import { ConfirmButton, Field, Loading, Page, formatTime } from "../ui";
+import { ConfirmButton, Field, LoadMore, Loading, Page, countOf, formatTime } from "../ui";
 import { Fact, Facts } from "./Facts";
 import "./pages.css";
 
@@ -28,15 +30,33 @@ graphql(`
 `);
 
 const KeysQuery = graphql(`
-  query ApiKeysPageKeys {
-    apiKeys {
-      ...ApiKeysPageKey
+  query ApiKeysPageKeys($includeRevoked: Boolean, $first: Int, $after: String) {
+    apiKeys(includeRevoked: $includeRevoked, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...ApiKeysPageKey
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
     }
-    agents {
-      id
-      name
-      owner {
-        id
+  }
+`);
+
+// The caller's own agents, by name: what a key can be limited to, and the names of the
+// agents the listed keys are limited to.
+const OwnAgentsQuery = graphql(`
+  query ApiKeysPageAgents($ownerId: ID!) {
+    agents(filter: { ownerId: $ownerId }, orderBy: { field: NAME, direction: ASC }, first: 500) {
+      edges {
+        node {
+          id
+          name
+        }
       }
     }
   }
@@ -64,13 +84,19 @@ const RevokeMutation = graphql(`
 type ApiKey = ApiKeysPageKeyFragment;
 type Agent = { id: string; name: string };
 
+const PAGE_SIZE = 20;
+
 export function ApiKeysPage() {
   const session = useSession();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: KeysQuery });
+  const ownerId = session.user?.id ?? "";
+  const [{ data: agentData }] = useQuery({ query: OwnAgentsQuery, variables: { ownerId }, pause: !ownerId });
+  const [includeRevoked, setIncludeRevoked] = useState(false);
+  const keys = useConnection(KeysQuery, { includeRevoked }, (data) => data.apiKeys, PAGE_SIZE);
   const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
-  const ownAgents = (data?.agents ?? []).filter((agent) => agent.owner.id === session.user?.id);
-  const agentNames = new Map((data?.agents ?? []).map((agent) => [agent.id, agent.name]));
+  const ownAgents = (agentData?.agents.edges ?? []).map((edge) => edge.node);
+  const agentNames = new Map(ownAgents.map((agent) => [agent.id, agent.name]));
   const headingId = useId();
+  const total = keys.totalCount;
 
   return (
     <Page title="API keys">
@@ -86,22 +112,39 @@ export function ApiKeysPage() {
           permissions={session.permissions ?? []}
           onCreated={(name, secret) => {
             setCreated({ name, secret });
-            refetch({ requestPolicy: "network-only" });
+            keys.refresh();
           }}
         />
       )}
       <section aria-labelledby={headingId}>
-        <h2 id={headingId}>Your keys</h2>
-        <ErrorMessage error={error} />
-        {fetching && !data ? <Loading what="API keys" /> : null}
-        {data && data.apiKeys.length === 0 ? <p className="muted">You have no API keys.</p> : null}
-        {data && data.apiKeys.length > 0 ? (
-          <ul className="cards" aria-label="API keys">
-            {data.apiKeys.map((key) => (
+        <div className="toolbar">
+          <h2 id={headingId}>Your keys</h2>
+          <Field type="checkbox" label="Show revoked keys" checked={includeRevoked} onChange={(event) => setIncludeRevoked(event.target.checked)} />
+        </div>
+        <ErrorMessage error={keys.error} />
+        {keys.loading ? <Loading what="API keys" /> : null}
+        {total !== null ? (
+          <p role="status" className="muted">
+            {includeRevoked ? `${countOf(total, "key")} in all` : `${countOf(total, "key")} in all, not counting revoked ones`}
+          </p>
+        ) : null}
+        {total === 0 ? <p className="muted">You have no API keys.</p> : null}
+        {keys.nodes.length > 0 ? (
+          <ul className="cards" aria-label="API keys" aria-busy={keys.stale || undefined}>
+            {keys.nodes.map((key) => (
               <KeyItem key={key.id} apiKey={key} agentNames={agentNames} />
             ))}
           </ul>
         ) : null}
+        <LoadMore
+          what="keys"
+          shown={keys.nodes.length}
+          total={total}
+          hasNextPage={keys.hasNextPage}
+          grown={keys.grown}
+          loading={keys.loadingMore}
+          onMore={() => void keys.loadMore()}
+        />
       </section>
     </Page>
   );

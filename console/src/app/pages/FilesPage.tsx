@@ -1,16 +1,19 @@
 /**
  * Files: upload (a progress bar per file, over XMLHttpRequest), the list with each file's
- * scan status and SHA-256, download through a freshly signed URL, delete, and search by
- * meaning over the files' text with each passage's score.
+ * scan status and SHA-256 (filtered by agent and name and sorted by the server, growing with
+ * "Load more", with the list's totalCount), download through a freshly signed URL, delete,
+ * and search by meaning over the files' text with each passage's score.
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { CombinedError, useClient, useMutation, useQuery } from "urql";
 
 import { graphql } from "../../gql";
-import type { FilesPageFileFragment, FilesPageSearchQuery } from "../../gql/graphql";
+import type { FileOrderField, FilesPageFileFragment, FilesPageSearchQuery, OrderDirection } from "../../gql/graphql";
 import { freshAccessToken, refresh } from "../auth";
+import { useConnection, useSettled } from "../connection";
 import { ErrorMessage, errorCode } from "../errors";
-import { ConfirmButton, Field, Loading, Page, Pager, SelectField, formatBytes, formatTime, usePaged } from "../ui";
+import { useRoute } from "../router";
+import { ConfirmButton, Field, LoadMore, Loading, Page, SelectField, countOf, formatBytes, formatTime } from "../ui";
 import { Fact, Facts } from "./Facts";
 import "./pages.css";
 import { uploadFile, type UploadProgress } from "./upload";
@@ -37,18 +40,33 @@ graphql(`
 `);
 
 const FilesQuery = graphql(`
-  query FilesPageFiles($agentId: ID) {
-    files(agentId: $agentId) {
-      ...FilesPageFile
+  query FilesPageFiles($filter: FileFilter, $orderBy: FileOrder, $first: Int, $after: String) {
+    files(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...FilesPageFile
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
     }
   }
 `);
 
+// The agents to choose from, by name.
 const AgentsQuery = graphql(`
   query FilesPageAgents {
-    agents {
-      id
-      name
+    agents(first: 500, orderBy: { field: NAME, direction: ASC }) {
+      edges {
+        node {
+          id
+          name
+        }
+      }
     }
   }
 `);
@@ -93,10 +111,17 @@ type StoredFile = FilesPageFileFragment;
 type AgentChoice = { id: string; name: string };
 
 const PAGE_SIZE = 20;
+/** The orders offered, as "FIELD DIRECTION"; the first is the server's own default. */
+const ORDERS: readonly { value: `${FileOrderField} ${OrderDirection}`; words: string }[] = [
+  { value: "UPLOADED_AT DESC", words: "Newest first" },
+  { value: "UPLOADED_AT ASC", words: "Oldest first" },
+  { value: "NAME ASC", words: "Name, A to Z" },
+  { value: "SIZE DESC", words: "Largest first" },
+];
 
 export function FilesPage() {
   const [{ data: agentData }] = useQuery({ query: AgentsQuery });
-  const agents = agentData?.agents ?? [];
+  const agents = (agentData?.agents.edges ?? []).map((edge) => edge.node);
   const [listVersion, setListVersion] = useState(0);
   return (
     <Page title="Files">
@@ -293,38 +318,74 @@ function UploadItem({ upload, onStop }: { upload: Upload; onStop: () => void }) 
 /* ------------------------------------------------------------------ list */
 
 function FileList({ agents, version, onDeleted }: { agents: readonly AgentChoice[]; version: number; onDeleted: () => void }) {
-  const [agentId, setAgentId] = useState("");
-  const [{ data, fetching, error }, refetch] = useQuery({ query: FilesQuery, variables: { agentId: agentId || null } });
-  const files = data?.files ?? [];
-  const paged = usePaged(files, PAGE_SIZE, agentId);
+  // An agent's page links here with ?agent=<id>: its files first.
+  const route = useRoute();
+  const [agentId, setAgentId] = useState(() => route.query.get("agent") ?? "");
+  const [nameFilter, setNameFilter] = useState("");
+  const [order, setOrder] = useState<(typeof ORDERS)[number]["value"]>("UPLOADED_AT DESC");
+  const name = useSettled(nameFilter.trim());
+  const filtered = Boolean(agentId || name);
+  const [field, direction] = order.split(" ") as [FileOrderField, OrderDirection];
+  const list = useConnection(
+    FilesQuery,
+    { filter: filtered ? { agentId: agentId || null, nameContains: name || null } : null, orderBy: { field, direction } },
+    (data) => data.files,
+    PAGE_SIZE,
+  );
   const headingId = useId();
+  const refreshList = useRef(list.refresh);
+  refreshList.current = list.refresh;
 
   useEffect(() => {
-    if (version > 0) refetch({ requestPolicy: "network-only" });
-  }, [version, refetch]);
+    if (version > 0) refreshList.current();
+  }, [version]);
 
   return (
     <section aria-labelledby={headingId}>
       <h2 id={headingId}>Your files</h2>
-      <div className="toolbar">
+      <form className="toolbar" role="search" aria-label="Filter files" onSubmit={(event) => event.preventDefault()}>
         <SelectField label="Show the files of" value={agentId} onChange={(event) => setAgentId(event.target.value)}>
           <AgentOptions agents={agents} none="Any agent, or none" />
+          {agentId && agents.length > 0 && !agents.some((a) => a.id === agentId) ? <option value={agentId}>{agentId}</option> : null}
         </SelectField>
-        <button type="button" onClick={() => refetch({ requestPolicy: "network-only" })} disabled={fetching}>
+        <Field label="Name contains" type="search" maxLength={200} value={nameFilter} onChange={(event) => setNameFilter(event.target.value)} />
+        <SelectField label="Order" value={order} onChange={(event) => setOrder(event.target.value as typeof order)}>
+          {ORDERS.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.words}
+            </option>
+          ))}
+        </SelectField>
+        <button type="button" onClick={list.refresh} disabled={list.fetching}>
           Refresh<span className="visually-hidden"> the list of files</span>
         </button>
-      </div>
-      <ErrorMessage error={error} />
-      {fetching && !data ? <Loading what="files" /> : null}
-      {data && files.length === 0 ? <p className="muted">No files yet.</p> : null}
-      {paged.items.length > 0 ? (
-        <ul className="cards" aria-label="Files">
-          {paged.items.map((file) => (
+      </form>
+      <ErrorMessage error={list.error} />
+      {list.loading ? <Loading what="files" /> : null}
+      {list.totalCount !== null ? (
+        <p role="status" className="muted">
+          {filtered
+            ? `${list.totalCount === 1 ? "1 file matches" : `${list.totalCount} files match`} these filters`
+            : `${countOf(list.totalCount, "file")} in all`}
+        </p>
+      ) : null}
+      {list.totalCount === 0 ? <p className="muted">{filtered ? "No file matches these filters." : "No files yet."}</p> : null}
+      {list.nodes.length > 0 ? (
+        <ul className="cards" aria-label="Files" aria-busy={list.stale || undefined}>
+          {list.nodes.map((file) => (
             <FileItem key={file.id} file={file} onDeleted={onDeleted} />
           ))}
         </ul>
       ) : null}
-      <Pager page={paged.page} pages={paged.pages} setPage={paged.setPage} label="files" first={paged.first} last={paged.last} total={paged.total} />
+      <LoadMore
+        what="files"
+        shown={list.nodes.length}
+        total={list.totalCount}
+        hasNextPage={list.hasNextPage}
+        grown={list.grown}
+        loading={list.loadingMore}
+        onMore={() => void list.loadMore()}
+      />
     </section>
   );
 }

@@ -1,52 +1,45 @@
 /**
- * Background tasks: choose an agent, queue a task for it with its options, and follow the
- * agent's tasks and the ones queued from this tab live (taskUpdates: a progress bar per task,
- * its state in words), cancelling any that has not finished.
+ * Background tasks: choose an agent and queue a task for it with its options; follow the
+ * tasks queued from this tab live; and list the tasks of all your agents (`tasks`, filtered
+ * by agent and state and sorted by the server, a page at a time with the list's totalCount),
+ * each followed live (taskUpdates: a progress bar per task, its state in words) and
+ * cancelled, after a question, while it has not finished.
  */
-import { useEffect, useId, useMemo, useState, type FormEvent } from "react";
-import { useMutation, useQuery, useSubscription } from "urql";
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "urql";
 
 import { graphql } from "../../gql";
-import type { TaskState, TasksPageTaskFragment } from "../../gql/graphql";
+import type { OrderDirection, TaskOrderField, TaskState } from "../../gql/graphql";
 import { ErrorMessage } from "../errors";
 import { Link, navigate, useRoute } from "../router";
 import { useSession } from "../session";
-import { ConfirmButton, Field, JsonEditor, Loading, Page, SelectField, formatTime, parseJson, type JsonParse } from "../ui";
+import { Field, JsonEditor, Loading, Page, SelectField, countOf, parseJson, type JsonParse } from "../ui";
 import { CursorPager, useCursorPages } from "./CursorPager";
-import { Fact, Facts } from "./Facts";
 import "./pages.css";
 import { forgetTasks, rememberTask, updateTask, useSessionTasks } from "./sessionTasks";
-import { TASK_STATE_WORDS, TERMINAL_STATES, formatProgress, showJson } from "./words";
+import { TaskList, type Task } from "./TaskCard";
+import { TASK_STATE_WORDS } from "./words";
 
 graphql(`
-  fragment TasksPageTask on Task {
+  fragment TasksPageAgent on Agent {
     id
+    name
     type
     state
-    payload
-    progress
-    result
-    error
-    attempts
-    priority
-    createdAt
-    startedAt
-    completedAt
-    agent {
-      id
-      name
-    }
+    configuration
   }
 `);
 
+// The agents to choose from, by name (an account with more than MAX_PAGE agents reaches the
+// others from their own page's link, ?agent=, read on its own below).
 const AgentsQuery = graphql(`
   query TasksPageAgents {
-    agents {
-      id
-      name
-      type
-      state
-      configuration
+    agents(first: 500, orderBy: { field: NAME, direction: ASC }) {
+      edges {
+        node {
+          ...TasksPageAgent
+        }
+      }
     }
     agentTypes {
       name
@@ -55,22 +48,28 @@ const AgentsQuery = graphql(`
   }
 `);
 
-const AgentTasksQuery = graphql(`
-  query TasksPageAgentTasks($agentId: ID!, $state: TaskState, $first: Int, $after: String) {
-    agent(id: $agentId) {
-      id
-      tasks(state: $state, first: $first, after: $after) {
-        edges {
-          cursor
-          node {
-            ...TasksPageTask
-          }
-        }
-        pageInfo {
-          hasNextPage
-          endCursor
+const AgentQuery = graphql(`
+  query TasksPageAgent($id: ID!) {
+    agent(id: $id) {
+      ...TasksPageAgent
+    }
+  }
+`);
+
+const TasksQuery = graphql(`
+  query TasksPageTasks($filter: TaskFilter, $orderBy: TaskOrder, $first: Int, $after: String) {
+    tasks(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...TasksPageTask
         }
       }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
     }
   }
 `);
@@ -83,23 +82,6 @@ const EnqueueMutation = graphql(`
   }
 `);
 
-const CancelMutation = graphql(`
-  mutation TasksPageCancel($id: ID!) {
-    cancelTask(id: $id) {
-      ...TasksPageTask
-    }
-  }
-`);
-
-const TaskUpdatesSubscription = graphql(`
-  subscription TasksPageTaskUpdates($taskId: ID!) {
-    taskUpdates(taskId: $taskId) {
-      ...TasksPageTask
-    }
-  }
-`);
-
-type Task = TasksPageTaskFragment;
 type Agent = { id: string; name: string; type: string; state: string; configuration: unknown };
 
 const PAGE_SIZE = 20;
@@ -110,6 +92,13 @@ const AGENT_STATE_WORDS: Record<string, string> = {
   STOPPED: "stopped",
   ERROR: "failed to start",
 };
+/** The orders offered, as "FIELD DIRECTION"; the first is the server's own default. */
+const ORDERS: readonly { value: `${TaskOrderField} ${OrderDirection}`; words: string }[] = [
+  { value: "CREATED_AT DESC", words: "Newest first" },
+  { value: "CREATED_AT ASC", words: "Oldest first" },
+  { value: "PRIORITY DESC", words: "Highest priority first" },
+  { value: "PRIORITY ASC", words: "Lowest priority first" },
+];
 
 /** Task types the agent takes: its type's, or (remote) its configuration's taskTypes. */
 function taskTypesOf(agent: Agent | undefined, types: readonly { name: string; taskTypes: readonly string[] }[]): string[] {
@@ -132,8 +121,17 @@ export function TasksPage() {
   const route = useRoute();
   const agentId = route.query.get("agent") ?? "";
   const [{ data, fetching, error }] = useQuery({ query: AgentsQuery });
-  const agents = data?.agents ?? [];
+  const listed = (data?.agents.edges ?? []).map((edge) => edge.node);
+  // An agent named by the address that is not among those listed is read on its own.
+  const unlisted = Boolean(agentId && data && !listed.some((a) => a.id === agentId));
+  const [single] = useQuery({ query: AgentQuery, variables: { id: agentId }, pause: !unlisted });
+  const extra = unlisted ? single.data?.agent : null;
+  const pendingSingle = unlisted && (single.fetching || !single.data);
+  const agents = extra ? [...listed, extra] : listed;
   const agent = agents.find((a) => a.id === agentId);
+  // The list shows the tasks of the agent the page was opened for (its page links here),
+  // else of every agent; its own filter changes that.
+  const [listAgent, setListAgent] = useState(agentId);
 
   // No agent chosen yet: the first one.
   useEffect(() => {
@@ -147,7 +145,7 @@ export function TasksPage() {
     <Page title="Tasks">
       <ErrorMessage error={error} />
       {fetching && !data ? <Loading what="agents" /> : null}
-      {data && agents.length === 0 ? (
+      {data && agents.length === 0 && !pendingSingle ? (
         <p>
           You have no agents yet, and tasks run on agents. <Link to="/agents">Create an agent</Link> first.
         </p>
@@ -155,7 +153,7 @@ export function TasksPage() {
       {agents.length > 0 ? (
         <SelectField
           label="Agent"
-          hint="The agent whose tasks are listed, and that runs the tasks you queue here."
+          hint="The agent that runs the tasks you queue here."
           value={agent ? agent.id : ""}
           onChange={(event) => navigate(`/tasks?agent=${encodeURIComponent(event.target.value)}`, { replace: true })}
         >
@@ -167,7 +165,7 @@ export function TasksPage() {
           ))}
         </SelectField>
       ) : null}
-      {agentId && data && !agent ? <p role="alert">No agent of yours has the id {agentId}.</p> : null}
+      {agentId && data && !agent && !pendingSingle ? <p role="alert">No agent of yours has the id {agentId}.</p> : null}
       {agent && data ? (
         <EnqueueForm
           key={`form-${agent.id}`}
@@ -180,7 +178,9 @@ export function TasksPage() {
         />
       ) : null}
       <SessionTasks userId={session.user?.id ?? null} />
-      {agent ? <AgentTasks key={`tasks-${agent.id}`} agent={agent} version={listVersion} /> : null}
+      {data && agents.length > 0 ? (
+        <AllTasks agents={agents} agentId={agents.some((a) => a.id === listAgent) ? listAgent : ""} onAgent={setListAgent} version={listVersion} />
+      ) : null}
     </Page>
   );
 }
@@ -418,16 +418,24 @@ function SessionTasks({ userId }: { userId: string | null }) {
   );
 }
 
-function AgentTasks({ agent, version }: { agent: Agent; version: number }) {
+/** The tasks of one agent or all, a page at a time: each card follows its task live, so a
+ * page (PAGE_SIZE) rather than an ever longer list keeps within the server's subscriptions
+ * per socket. */
+function AllTasks({ agents, agentId, onAgent, version }: { agents: readonly Agent[]; agentId: string; onAgent: (id: string) => void; version: number }) {
   const [state, setState] = useState<TaskState | "">("");
-  const pages = useCursorPages();
+  const [order, setOrder] = useState<(typeof ORDERS)[number]["value"]>("CREATED_AT DESC");
+  const agent = agents.find((a) => a.id === agentId);
+  const filter = agentId || state ? { agentId: agentId || null, states: state ? [state] : null } : null;
+  const [field, direction] = order.split(" ") as [TaskOrderField, OrderDirection];
+  const pages = useCursorPages({ filter, order });
   const headingId = useId();
-  const variables = useMemo(
-    () => ({ agentId: agent.id, state: state || null, first: PAGE_SIZE, after: pages.after }),
-    [agent.id, state, pages.after],
-  );
-  const [{ data, fetching, error }, refetch] = useQuery({ query: AgentTasksQuery, variables });
-  const connection = data?.agent?.tasks;
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: TasksQuery,
+    variables: { filter, orderBy: { field, direction }, first: PAGE_SIZE, after: pages.after },
+  });
+  const connection = data?.tasks;
+  const tasks = connection?.edges.map((edge) => edge.node) ?? [];
+  const whose = agent ? `of ${agent.name}` : "of all your agents";
 
   useEffect(() => {
     if (version > 0) refetch({ requestPolicy: "network-only" });
@@ -435,16 +443,17 @@ function AgentTasks({ agent, version }: { agent: Agent; version: number }) {
 
   return (
     <section aria-labelledby={headingId}>
-      <h2 id={headingId}>Tasks of {agent.name}</h2>
-      <div className="toolbar">
-        <SelectField
-          label="Show"
-          value={state}
-          onChange={(event) => {
-            setState(event.target.value as TaskState | "");
-            pages.reset();
-          }}
-        >
+      <h2 id={headingId}>Tasks {whose}</h2>
+      <form className="toolbar" role="search" aria-label="Filter tasks" onSubmit={(event) => event.preventDefault()}>
+        <SelectField label="Of agent" value={agentId} onChange={(event) => onAgent(event.target.value)}>
+          <option value="">All agents</option>
+          {agents.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.name}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField label="Show" value={state} onChange={(event) => setState(event.target.value as TaskState | "")}>
           <option value="">All tasks</option>
           {STATES.map((s) => (
             <option key={s} value={s}>
@@ -452,120 +461,43 @@ function AgentTasks({ agent, version }: { agent: Agent; version: number }) {
             </option>
           ))}
         </SelectField>
+        <SelectField label="Order" value={order} onChange={(event) => setOrder(event.target.value as typeof order)}>
+          {ORDERS.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.words}
+            </option>
+          ))}
+        </SelectField>
         <button type="button" onClick={() => refetch({ requestPolicy: "network-only" })} disabled={fetching}>
-          Refresh<span className="visually-hidden"> the tasks of {agent.name}</span>
+          Refresh<span className="visually-hidden"> the tasks {whose}</span>
         </button>
-      </div>
+      </form>
       <ErrorMessage error={error} />
       {fetching && !data ? <Loading what="tasks" /> : null}
-      {connection && connection.edges.length === 0 ? (
-        <p className="muted">{state ? `No task of ${agent.name} is ${TASK_STATE_WORDS[state].toLowerCase()}.` : `${agent.name} has no tasks yet.`}</p>
+      {connection ? (
+        <p role="status" className="muted">
+          {state ? `${countOf(connection.totalCount, "task")} ${TASK_STATE_WORDS[state].toLowerCase()}` : `${countOf(connection.totalCount, "task")} in all`}
+        </p>
       ) : null}
-      {connection ? <TaskList tasks={connection.edges.map((edge) => edge.node)} label={`tasks of ${agent.name}`} /> : null}
+      {connection && tasks.length === 0 ? (
+        <p className="muted">
+          {state ? `No task ${whose} is ${TASK_STATE_WORDS[state].toLowerCase()}.` : agent ? `${agent.name} has no tasks yet.` : "Your agents have no tasks yet."}
+        </p>
+      ) : null}
+      {tasks.length > 0 ? <TaskList tasks={tasks} label={`tasks ${whose}`} /> : null}
       {connection ? (
         <CursorPager
           page={pages.page}
           hasNextPage={connection.pageInfo.hasNextPage}
           onNext={() => pages.next(connection.pageInfo.endCursor)}
           onPrevious={pages.previous}
-          label={`tasks of ${agent.name}`}
+          label={`tasks ${whose}`}
+          byPage={order !== "CREATED_AT DESC"}
+          total={connection.totalCount}
+          pageSize={PAGE_SIZE}
+          shown={tasks.length}
         />
       ) : null}
     </section>
-  );
-}
-
-function TaskList({ tasks, label, onUpdate }: { tasks: readonly Task[]; label: string; onUpdate?: (task: Task) => void }) {
-  return (
-    <ul className="cards" aria-label={label}>
-      {tasks.map((task) => (
-        <TaskItem key={task.id} snapshot={task} onUpdate={onUpdate} />
-      ))}
-    </ul>
-  );
-}
-
-/* ------------------------------------------------------------------ one task */
-
-const terminal = (state: TaskState) => TERMINAL_STATES.has(state);
-
-/** The newer of two views of one task: a terminal state is final, else the live one wins. */
-function newer(a: Task, b: Task | null | undefined): Task {
-  if (!b) return a;
-  if (terminal(a.state) && !terminal(b.state)) return a;
-  return b;
-}
-
-function TaskItem({ snapshot, onUpdate }: { snapshot: Task; onUpdate?: (task: Task) => void }) {
-  // Follow it live until it ends (taskUpdates sends it as it is now, then every change).
-  const [live] = useSubscription({
-    query: TaskUpdatesSubscription,
-    variables: { taskId: snapshot.id },
-    pause: terminal(snapshot.state),
-  });
-  const [cancelled, cancel] = useMutation(CancelMutation);
-  const task = newer(newer(snapshot, live.data?.taskUpdates), cancelled.data?.cancelTask);
-  const headingId = useId();
-  const progressId = useId();
-
-  useEffect(() => {
-    if (task !== snapshot) onUpdate?.(task);
-  }, [task, snapshot, onUpdate]);
-
-  const progressValue = task.progress ?? (task.state === "PENDING" ? 0 : undefined);
-  const showBar = !(terminal(task.state) && task.progress == null);
-  return (
-    <li className="card task" aria-labelledby={headingId} data-state={task.state}>
-      <h3 id={headingId}>
-        {task.type} task <code>{task.id}</code>
-      </h3>
-      <p>
-        <strong className={`state state-${task.state.toLowerCase()}`}>{TASK_STATE_WORDS[task.state]}</strong>
-        {" · "}agent {task.agent.name}
-        {" · "}
-        {task.attempts === 1 ? "1 attempt" : `${task.attempts} attempts`}
-        {" · "}priority {task.priority}
-      </p>
-      {showBar ? (
-        <div className="progress">
-          <label htmlFor={progressId}>
-            Progress<span className="visually-hidden"> of task {task.id}</span>
-          </label>
-          <progress id={progressId} max={1} value={progressValue} aria-valuetext={formatProgress(task.progress)} />
-          <span aria-hidden="true">{formatProgress(task.progress)}</span>
-        </div>
-      ) : null}
-      <Facts>
-        <Fact term="Queued">{formatTime(task.createdAt)}</Fact>
-        {task.startedAt ? <Fact term="Started">{formatTime(task.startedAt)}</Fact> : null}
-        {task.completedAt ? <Fact term="Ended">{formatTime(task.completedAt)}</Fact> : null}
-        {task.error ? <Fact term={task.state === "FAILED" ? "Why it failed" : "Last failed attempt"}>{task.error}</Fact> : null}
-      </Facts>
-      <details>
-        <summary>
-          Payload{task.state === "COMPLETED" ? " and result" : ""}
-          <span className="visually-hidden"> of task {task.id}</span>
-        </summary>
-        <pre className="code">{showJson(task.payload)}</pre>
-        {task.state === "COMPLETED" ? <pre className="code">{showJson(task.result)}</pre> : null}
-      </details>
-      <ErrorMessage error={live.error ?? cancelled.error} />
-      {terminal(task.state) ? null : (
-        <ConfirmButton
-          danger
-          aria-label={`Cancel task ${task.id}`}
-          question={
-            task.state === "RUNNING"
-              ? `Cancel this ${task.type} task? It is interrupted where it is.`
-              : `Cancel this ${task.type} task? It will never start.`
-          }
-          confirmLabel="Yes, cancel the task"
-          backOutLabel="No, keep it"
-          onConfirm={() => cancel({ id: task.id })}
-        >
-          Cancel task
-        </ConfirmButton>
-      )}
-    </li>
   );
 }

@@ -1,8 +1,8 @@
 /**
  * The tasks each user enqueued from this tab, newest first: kept in sessionStorage (a reload
  * keeps them, another tab has its own) as the last snapshot seen of each, for the Tasks page
- * to list beside the chosen agent's own (the API has no root list of tasks yet). Kept per
- * user, so that whoever signs in next in this tab does not see them.
+ * to follow above the list of all tasks, whichever page of it they fall on. Kept per user,
+ * so that whoever signs in next in this tab does not see them.
  */
 import { useCallback, useSyncExternalStore } from "react";
 
@@ -21,7 +21,12 @@ const listeners = new Set<() => void>();
 function load(): Store {
   try {
     const stored: unknown = JSON.parse(window.sessionStorage.getItem(KEY) ?? "{}");
-    return stored && typeof stored === "object" && !Array.isArray(stored) ? (stored as Store) : {};
+    if (!stored || typeof stored !== "object" || Array.isArray(stored)) return {};
+    // Snapshots an older console kept lack fields the task card now shows: dropped.
+    const current = (task: unknown) => typeof (task as Partial<Task> | null)?.runAt === "string";
+    return Object.fromEntries(
+      Object.entries(stored as Record<string, unknown>).map(([userId, tasks]) => [userId, Array.isArray(tasks) ? tasks.filter(current) : []]),
+    ) as Store;
   } catch {
     return {};
   }

@@ -35,3 +35,8 @@ export function formatBytes(size: number): string {
 export function formatJson(value: unknown): string {
   return JSON.stringify(value, null, 2) ?? "null";
 }
+
+/** A count with its noun: countOf(1, "agent") is "1 agent", countOf(3, "agent") "3 agents". */
+export function countOf(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

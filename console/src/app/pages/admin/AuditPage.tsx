@@ -14,11 +14,17 @@ import { Field, Loading, Page, SelectField, formatTime } from "../../ui";
 import { CursorPager, useCursorPages } from "../CursorPager";
 import "../pages.css";
 
+// The accounts to choose from (the first MAX_PAGE, oldest first; a user filter from the
+// address that is not among them is still offered, as its id).
 const UsersQuery = graphql(`
   query AuditPageUsers {
-    users {
-      id
-      email
+    users(first: 500) {
+      edges {
+        node {
+          id
+          email
+        }
+      }
     }
   }
 `);
@@ -90,6 +96,7 @@ export function AuditPage() {
 function FilterForm({ applied }: { applied: Filters }) {
   const session = useSession();
   const [{ data: userData, error: usersError }] = useQuery({ query: UsersQuery });
+  const users = userData ? userData.users.edges.map((edge) => edge.node) : null;
   const [form, setForm] = useState<Filters>(applied);
   const actionsId = useId();
   const headingId = useId();
@@ -106,13 +113,13 @@ function FilterForm({ applied }: { applied: Filters }) {
       <form onSubmit={submit} className="filters">
         <SelectField label="User" value={form.user} onChange={(event) => setForm({ ...form, user: event.target.value })}>
           <option value="">Everyone</option>
-          {(userData?.users ?? []).map((user) => (
+          {(users ?? []).map((user) => (
             <option key={user.id} value={user.id}>
               {user.email}
             </option>
           ))}
-          {form.user && userData && !userData.users.some((u) => u.id === form.user) ? (
-            <option value={form.user}>{form.user} (no such account now)</option>
+          {form.user && users && !users.some((u) => u.id === form.user) ? (
+            <option value={form.user}>{form.user} (not among the accounts listed)</option>
           ) : null}
         </SelectField>
         <Field

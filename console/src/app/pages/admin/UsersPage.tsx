@@ -1,16 +1,19 @@
 /**
- * Administration: every account with its role and whether it is active; an administrator
- * changes another account's role, and disables or enables it (setUserRole, setUserActive).
- * Nobody changes their own: the server refuses it, so the page offers no control for it.
+ * Administration: every account with its role and whether it is active, filtered by role,
+ * status and email by the server (`users(filter:)`, oldest first, growing with "Load more",
+ * with the list's totalCount); an administrator changes another account's role, and
+ * disables or enables it (setUserRole, setUserActive). Nobody changes their own: the server
+ * refuses it, so the page offers no control for it.
  */
 import { useId, useState } from "react";
-import { useMutation, useQuery } from "urql";
+import { useMutation } from "urql";
 
 import { graphql } from "../../../gql";
 import type { Role, UsersPageUserFragment } from "../../../gql/graphql";
+import { useConnection, useSettled } from "../../connection";
 import { ErrorMessage } from "../../errors";
 import { useSession } from "../../session";
-import { ConfirmButton, Loading, Page, Pager, SelectField, formatTime, usePaged } from "../../ui";
+import { ConfirmButton, Field, LoadMore, Loading, Page, SelectField, countOf, formatTime } from "../../ui";
 import { Fact, Facts } from "../Facts";
 import "../pages.css";
 import { ROLES, ROLE_WORDS } from "../words";
@@ -27,9 +30,19 @@ graphql(`
 `);
 
 const UsersQuery = graphql(`
-  query UsersPageUsers {
-    users {
-      ...UsersPageUser
+  query UsersPageUsers($filter: UserFilter, $first: Int, $after: String) {
+    users(filter: $filter, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...UsersPageUser
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
     }
   }
 `);
@@ -56,45 +69,74 @@ const PAGE_SIZE = 25;
 
 export function UsersPage() {
   const session = useSession();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: UsersQuery });
-  const [filter, setFilter] = useState("");
-  const users = (data?.users ?? []).filter((user) => {
-    const wanted = filter.trim().toLowerCase();
-    return !wanted || user.email.includes(wanted) || (user.displayName ?? "").toLowerCase().includes(wanted);
-  });
-  const paged = usePaged(users, PAGE_SIZE, filter);
-  const searchId = useId();
+  const [emailFilter, setEmailFilter] = useState("");
+  const [roleFilter, setRoleFilter] = useState<Role | "">("");
+  const [activeFilter, setActiveFilter] = useState<"" | "true" | "false">("");
+  const email = useSettled(emailFilter.trim());
+  const filtered = Boolean(email || roleFilter || activeFilter);
+  const filter = filtered
+    ? { emailContains: email || null, roles: roleFilter ? [roleFilter] : null, active: activeFilter === "" ? null : activeFilter === "true" }
+    : null;
+  const users = useConnection(UsersQuery, { filter }, (data) => data.users, PAGE_SIZE);
+  const total = users.totalCount;
 
   return (
     <Page title="Users">
-      <div className="toolbar">
-        <div className="field">
-          <label htmlFor={searchId}>Find by email or name</label>
-          <input id={searchId} type="search" value={filter} onChange={(event) => setFilter(event.target.value)} />
-        </div>
-        <button type="button" onClick={() => refetch({ requestPolicy: "network-only" })} disabled={fetching}>
+      <form className="filters" role="search" aria-label="Filter users" onSubmit={(event) => event.preventDefault()}>
+        <Field label="Email contains" type="search" maxLength={200} value={emailFilter} onChange={(event) => setEmailFilter(event.target.value)} />
+        <SelectField label="Role" value={roleFilter} onChange={(event) => setRoleFilter(event.target.value as Role | "")}>
+          <option value="">Any role</option>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {ROLE_WORDS[r]}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField label="Status" value={activeFilter} onChange={(event) => setActiveFilter(event.target.value as typeof activeFilter)}>
+          <option value="">Active or disabled</option>
+          <option value="true">Active only</option>
+          <option value="false">Disabled only</option>
+        </SelectField>
+        <button type="button" onClick={users.refresh} disabled={users.fetching}>
           Refresh<span className="visually-hidden"> the list of users</span>
         </button>
-      </div>
-      <ErrorMessage error={error} />
-      {fetching && !data ? <Loading what="users" /> : null}
-      {data && users.length === 0 ? <p className="muted">No account matches “{filter}”.</p> : null}
-      {paged.items.length > 0 ? (
-        <ul className="cards" aria-label="Users">
-          {paged.items.map((user) => (
+      </form>
+      <ErrorMessage error={users.error} />
+      {users.loading ? <Loading what="users" /> : null}
+      {total !== null ? (
+        <p role="status" className="muted">
+          {filtered ? `${total === 1 ? "1 account matches" : `${total} accounts match`} these filters` : `${countOf(total, "account")} in all`}
+        </p>
+      ) : null}
+      {total === 0 ? <p className="muted">No account matches these filters.</p> : null}
+      {users.nodes.length > 0 ? (
+        <ul className="cards" aria-label="Users" aria-busy={users.stale || undefined}>
+          {users.nodes.map((user) => (
             <UserItem key={user.id} user={user} self={user.id === session.user?.id} />
           ))}
         </ul>
       ) : null}
-      <Pager page={paged.page} pages={paged.pages} setPage={paged.setPage} label="users" first={paged.first} last={paged.last} total={paged.total} />
+      <LoadMore
+        what="accounts"
+        shown={users.nodes.length}
+        total={total}
+        hasNextPage={users.hasNextPage}
+        grown={users.grown}
+        loading={users.loadingMore}
+        onMore={() => void users.loadMore()}
+      />
     </Page>
   );
 }
 
-function UserItem({ user, self }: { user: User; self: boolean }) {
-  const [role, setRole] = useState<Role>(user.role);
+function UserItem({ user: read, self }: { user: User; self: boolean }) {
+  const [role, setRole] = useState<Role>(read.role);
   const [roleResult, saveRole] = useMutation(SetRoleMutation);
   const [activeResult, saveActive] = useMutation(SetActiveMutation);
+  // The account as the last change here left it, until the list is read again.
+  const [changed, setChanged] = useState<{ read: User; user: User } | null>(null);
+  const user = changed && changed.read === read ? changed.user : read;
+  const keep = (next: User) => setChanged({ read, user: next });
   const [said, setSaid] = useState("");
   const headingId = useId();
   const name = user.displayName ? `${user.displayName} (${user.email})` : user.email;
@@ -117,7 +159,9 @@ function UserItem({ user, self }: { user: User; self: boolean }) {
               event.preventDefault();
               setSaid("");
               void saveRole({ userId: user.id, role }).then((result) => {
-                if (result.data) setSaid(`${user.email} is now ${ROLE_WORDS[result.data.setUserRole.role]}.`);
+                if (!result.data) return;
+                keep(result.data.setUserRole);
+                setSaid(`${user.email} is now ${ROLE_WORDS[result.data.setUserRole.role]}.`);
               });
             }}
           >
@@ -142,7 +186,9 @@ function UserItem({ user, self }: { user: User; self: boolean }) {
                 onConfirm={async () => {
                   setSaid("");
                   const result = await saveActive({ userId: user.id, active: false });
-                  if (result.data) setSaid(`${user.email} is disabled.`);
+                  if (!result.data) return;
+                  keep(result.data.setUserActive);
+                  setSaid(`${user.email} is disabled.`);
                 }}
               >
                 Disable
@@ -154,7 +200,9 @@ function UserItem({ user, self }: { user: User; self: boolean }) {
                 onClick={() => {
                   setSaid("");
                   void saveActive({ userId: user.id, active: true }).then((result) => {
-                    if (result.data) setSaid(`${user.email} is enabled again; they sign in anew.`);
+                    if (!result.data) return;
+                    keep(result.data.setUserActive);
+                    setSaid(`${user.email} is enabled again; they sign in anew.`);
                   });
                 }}
               >

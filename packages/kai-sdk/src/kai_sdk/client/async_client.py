@@ -1,0 +1,382 @@
+"""AsyncKaiClient: the generated async client, and what it takes to use it well.
+
+Every operation of packages/kai-sdk/graphql is a method of the generated
+`AsyncGraphQLClient` (kai_sdk.client.aio), with pydantic models for its variables and
+its result. This class adds, by hand: signing in and out, pages of a list followed
+to their end, uploads from a path or bytes, downloads checked against the file's
+checksum, and subscriptions that resume by themselves after a dropped connection.
+
+    async with AsyncKaiClient("http://127.0.0.1:8000") as kai:
+        await kai.sign_in("ada@example.com", "correct horse battery staple")
+        agent = (await kai.create_agent(AgentConfigInput(name="helper", type_="echo"))).create_agent
+        async for event in kai.watch_agent_events(agent.id, after=0):
+            print(event.seq, event.type, event.data)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from kai_sdk.client._support import (
+    TERMINAL_TASK_STATES,
+    Checksum,
+    Reconnects,
+    Source,
+    download_error,
+    upload_source,
+)
+from kai_sdk.client.aio import (
+    AgentCommandInput,
+    AgentFilter,
+    AgentOrder,
+    AsyncGraphQLClient,
+    FileFilter,
+    FileOrder,
+    LoginInput,
+    LogLevel,
+    RegisterInput,
+    StreamPromptInput,
+    TaskFilter,
+    TaskOrder,
+    Upload,
+    UserFilter,
+)
+from kai_sdk.client.aio.fragments import (
+    AgentEventFields,
+    AgentFields,
+    ApiKeyFields,
+    AuditEntryFields,
+    CommandResultFields,
+    FileFields,
+    LogEntryFields,
+    PageInfoFields,
+    StreamChunkFields,
+    TaskFields,
+    UserFields,
+)
+from kai_sdk.client.errors import KaiConnectionError, KaiProtocolError, NotFoundError
+
+T = TypeVar("T")
+Page = tuple[list[T], PageInfoFields]
+
+
+async def _every(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> AsyncGenerator[T, None]:
+    """Every node of a connection, a page at a time, following `pageInfo.endCursor`."""
+    after: str | None = None
+    while True:
+        nodes, page_info = await fetch(after)
+        for node in nodes:
+            yield node
+        if not page_info.has_next_page or page_info.end_cursor is None:
+            return
+        after = page_info.end_cursor
+
+
+class AsyncKaiClient(AsyncGraphQLClient):
+    """kAI's async client. See the module's documentation, and kai_sdk.client.transport
+    for what every request does (credentials, refresh, typed errors)."""
+
+    # --- signing in ----------------------------------------------------------------------
+
+    async def sign_in(self, email: str, password: str) -> UserFields:
+        """Logs in; the client keeps the session's tokens and refreshes them."""
+        return (await self.login(LoginInput(email=email, password=password))).login.user
+
+    async def sign_up(
+        self, email: str, password: str, display_name: str | None = None
+    ) -> UserFields:
+        """Registers an account and signs in as it."""
+        registered = await self.register(
+            RegisterInput(email=email, password=password, display_name=display_name)
+        )
+        return registered.registered.user
+
+    async def sign_out(self) -> None:
+        """Ends the session on the server (logout) and forgets its tokens; with an API key,
+        forgets the key (revoke it with revoke_api_key to stop it working)."""
+        try:
+            if self.tokens is not None:
+                await self.logout()
+        finally:
+            self.use_tokens(None)
+
+    # --- commands --------------------------------------------------------------------------
+
+    async def command(
+        self,
+        agent_id: str,
+        command: str,
+        params: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> CommandResultFields:
+        """Runs a command on a RUNNING agent and waits for its result."""
+        sent = await self.send_command(
+            agent_id,
+            AgentCommandInput(command=command, params=params or {}),
+            idempotency_key=idempotency_key,
+        )
+        return sent.send_command
+
+    # --- lists, to their end -------------------------------------------------------------
+
+    async def iter_agents(
+        self,
+        filter_: AgentFilter | None = None,
+        order_by: AgentOrder | None = None,
+        *,
+        page_size: int = 100,
+    ) -> AsyncGenerator[AgentFields, None]:
+        """Every agent the filter keeps, in order, `page_size` a request."""
+
+        async def page(after: str | None) -> Page[AgentFields]:
+            agents = (
+                await self.agents(filter_=filter_, order_by=order_by, first=page_size, after=after)
+            ).agents
+            return [edge.node for edge in agents.edges], agents.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for agent in nodes:
+                yield agent
+
+    async def iter_tasks(
+        self,
+        filter_: TaskFilter | None = None,
+        order_by: TaskOrder | None = None,
+        *,
+        page_size: int = 100,
+    ) -> AsyncGenerator[TaskFields, None]:
+        async def page(after: str | None) -> Page[TaskFields]:
+            tasks = (
+                await self.tasks(filter_=filter_, order_by=order_by, first=page_size, after=after)
+            ).tasks
+            return [edge.node for edge in tasks.edges], tasks.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for task in nodes:
+                yield task
+
+    async def iter_files(
+        self,
+        filter_: FileFilter | None = None,
+        order_by: FileOrder | None = None,
+        *,
+        page_size: int = 100,
+    ) -> AsyncGenerator[FileFields, None]:
+        async def page(after: str | None) -> Page[FileFields]:
+            files = (
+                await self.files(filter_=filter_, order_by=order_by, first=page_size, after=after)
+            ).files
+            return [edge.node for edge in files.edges], files.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for file in nodes:
+                yield file
+
+    async def iter_users(
+        self, filter_: UserFilter | None = None, *, page_size: int = 100
+    ) -> AsyncGenerator[UserFields, None]:
+        async def page(after: str | None) -> Page[UserFields]:
+            users = (await self.users(filter_=filter_, first=page_size, after=after)).users
+            return [edge.node for edge in users.edges], users.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for user in nodes:
+                yield user
+
+    async def iter_api_keys(
+        self, *, include_revoked: bool = False, page_size: int = 100
+    ) -> AsyncGenerator[ApiKeyFields, None]:
+        async def page(after: str | None) -> Page[ApiKeyFields]:
+            keys = (
+                await self.api_keys(include_revoked=include_revoked, first=page_size, after=after)
+            ).api_keys
+            return [edge.node for edge in keys.edges], keys.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for key in nodes:
+                yield key
+
+    async def iter_audit_log(
+        self,
+        *,
+        user_id: str | None = None,
+        action: str | None = None,
+        granted: bool | None = None,
+        page_size: int = 100,
+    ) -> AsyncGenerator[AuditEntryFields, None]:
+        async def page(after: str | None) -> Page[AuditEntryFields]:
+            log = (
+                await self.audit_log(
+                    user_id=user_id, action=action, granted=granted, first=page_size, after=after
+                )
+            ).audit_log
+            return [edge.node for edge in log.edges], log.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for entry in nodes:
+                yield entry
+
+    async def iter_agent_logs(
+        self, agent_id: str, *, level: LogLevel | None = None, page_size: int = 100
+    ) -> AsyncGenerator[LogEntryFields, None]:
+        async def page(after: str | None) -> Page[LogEntryFields]:
+            logs = (
+                await self.agent_logs(agent_id, level=level, first=page_size, after=after)
+            ).agent_logs
+            return [edge.node for edge in logs.edges], logs.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for line in nodes:
+                yield line
+
+    # --- files -----------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        source: Source,
+        *,
+        agent_id: str | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> FileFields:
+        """Uploads a file (a path, bytes or a binary file), streamed as a GraphQL
+        multipart request. `filename` defaults to the path's or file's name;
+        `content_type` to application/octet-stream (the server sniffs the type);
+        `progress` hears the bytes sent so far."""
+        upload = upload_source(
+            source, filename=filename, content_type=content_type, progress=progress
+        )
+        try:
+            file = Upload(upload.filename, upload.content, upload.content_type)  # type: ignore[arg-type]
+            return (await self.upload_file(file, agent_id=agent_id)).upload_file
+        finally:
+            upload.close()
+
+    async def _file(self, file: str | FileFields) -> FileFields:
+        """The file as it is now: a fresh signed URL (they expire)."""
+        file_id = file if isinstance(file, str) else file.id
+        found = (await self.file(file_id)).file
+        if found is None:
+            raise NotFoundError(f"no file {file_id}", code="NOT_FOUND")
+        return found
+
+    async def iter_download(
+        self, file: str | FileFields, *, chunk_size: int = 1 << 16
+    ) -> AsyncGenerator[bytes, None]:
+        """The file's bytes, chunk by chunk, from its signed URL (File.url; no credential
+        is sent with it). Raises KaiProtocolError at the end if what came is not the
+        file (its size and SHA-256)."""
+        record = await self._file(file)
+        checksum = Checksum(record.checksum, record.size)
+        async with self.http_client.stream(
+            "GET", record.url, headers={"user-agent": self.headers["user-agent"]}
+        ) as response:
+            if response.status_code != 200:
+                raise download_error(response, await response.aread())
+            async for chunk in response.aiter_bytes(chunk_size):
+                checksum.update(chunk)
+                yield chunk
+        checksum.check()
+
+    async def download(self, file: str | FileFields) -> bytes:
+        """The whole file, in memory."""
+        async with aclosing(self.iter_download(file)) as chunks:
+            return b"".join([chunk async for chunk in chunks])
+
+    async def download_to(
+        self, file: str | FileFields, destination: str | os.PathLike[str] | BinaryIO
+    ) -> int:
+        """Writes the file to a path (replaced only once the whole file came) or a binary
+        file; answers how many bytes were written."""
+        if not isinstance(destination, str | os.PathLike):
+            written = 0
+            async with aclosing(self.iter_download(file)) as chunks:
+                async for chunk in chunks:
+                    destination.write(chunk)
+                    written += len(chunk)
+            return written
+        path = Path(destination)
+        partial = path.with_name(f".{path.name}.part")
+        try:
+            with partial.open("wb") as out:
+                written = await self.download_to(file, out)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return written
+
+    # --- live ------------------------------------------------------------------------------
+
+    async def watch_agent_events(
+        self, agent_id: str, after: int | None = None, *, patience: float | None = 60.0
+    ) -> AsyncGenerator[AgentEventFields, None]:
+        """The agent's events, resumed after a dropped connection from the last `seq`
+        seen, so none is missed or repeated. `after`: the last seq already seen (0:
+        everything stored; None: only events from now on, and until the first arrives a
+        drop can miss some). `patience`: how long the connection may stay away before
+        KaiConnectionError is raised (None: forever)."""
+        last = after
+        reconnects = Reconnects(patience)
+        while True:
+            try:
+                async with aclosing(self.agent_events(agent_id, after=last)) as results:
+                    async for result in results:
+                        event = result.agent_events
+                        if last is not None and event.seq <= last:
+                            continue
+                        last = event.seq
+                        reconnects.progress()
+                        yield event
+                return
+            except KaiConnectionError as exc:
+                await asyncio.sleep(reconnects.next_delay(exc))
+
+    async def watch_task(
+        self, task_id: str, *, patience: float | None = 60.0
+    ) -> AsyncGenerator[TaskFields, None]:
+        """The task now, then on every change, until it ends (COMPLETED, FAILED or
+        CANCELLED); resumed after a dropped connection (the task as it is then, unless
+        unchanged)."""
+        last: TaskFields | None = None
+        reconnects = Reconnects(patience)
+        while True:
+            try:
+                async with aclosing(self.task_updates(task_id)) as results:
+                    async for result in results:
+                        task = result.task_updates
+                        if task == last:
+                            continue
+                        last = task
+                        reconnects.progress()
+                        yield task
+                return
+            except KaiConnectionError as exc:
+                if last is not None and last.state in TERMINAL_TASK_STATES:
+                    return
+                await asyncio.sleep(reconnects.next_delay(exc))
+
+    async def wait_for_task(self, task_id: str) -> TaskFields:
+        """The task once it has ended (bound the wait with asyncio.timeout)."""
+        async with aclosing(self.watch_task(task_id)) as updates:
+            async for task in updates:
+                if task.state in TERMINAL_TASK_STATES:
+                    return task
+        raise KaiProtocolError(f"the updates of task {task_id} ended before the task did")
+
+    async def prompt(
+        self, agent_id: str, prompt: str, options: Any = None
+    ) -> AsyncGenerator[StreamChunkFields, None]:
+        """The agent's answer, chunk by chunk, the last with done=True. Not resumed: a
+        dropped connection raises KaiConnectionError (the agent's STREAM_CHUNK events keep
+        the answer)."""
+        chunks = self.stream_prompt(agent_id, StreamPromptInput(prompt=prompt, options=options))
+        async with aclosing(chunks) as results:
+            async for result in results:
+                yield result.stream_prompt

@@ -1,0 +1,196 @@
+"""The async transport under AsyncGraphQLClient (kai_sdk.client.aio): httpx.AsyncClient
+for queries, mutations and uploads, websockets' asyncio client for subscriptions. What
+it does is described in kai_sdk.client.transport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from typing import Any, Self, cast
+
+import httpx
+from websockets.asyncio.client import connect as async_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from kai_sdk.client.errors import KaiConnectionError, UnauthenticatedError, has_code
+from kai_sdk.client.tokens import Tokens
+from kai_sdk.client.transport import (
+    GRAPHQL_TRANSPORT_WS,
+    USER_AGENT,
+    Files,
+    TokenOperations,
+    Transport,
+)
+
+
+class AsyncTransport(Transport):
+    """The async transport (httpx.AsyncClient, websockets' asyncio client)."""
+
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8000",
+        *,
+        api_key: str | None = None,
+        tokens: Tokens | None = None,
+        on_tokens: Callable[[Tokens | None], None] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        refresh_margin: float = 30.0,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            url,
+            api_key=api_key,
+            tokens=tokens,
+            on_tokens=on_tokens,
+            headers=headers,
+            timeout=timeout,
+            refresh_margin=refresh_margin,
+        )
+        self.http_client = http_client or httpx.AsyncClient(timeout=timeout)
+        self._refreshing = asyncio.Lock()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http_client.aclose()
+
+    async def refresh(self) -> Tokens:
+        """Spends the refresh token for a new pair now (the client does so by itself when
+        the access token expires); UnauthenticatedError without a session."""
+        tokens = self._tokens
+        if tokens is None:
+            raise UnauthenticatedError("no session to refresh", code="UNAUTHENTICATED")
+        await self._refresh(tokens)
+        assert self._tokens is not None
+        return self._tokens
+
+    async def _refresh(self, stale: Tokens) -> None:
+        async with self._refreshing:
+            if self._tokens is not stale:  # refreshed (or signed out) meanwhile
+                return
+            try:
+                await cast(TokenOperations, self).refresh_token(refresh_token=stale.refresh_token)
+            except UnauthenticatedError:
+                if self._tokens is stale:
+                    self._set_tokens(None)
+                raise
+
+    async def execute(
+        self,
+        query: str,
+        operation_name: str | None = None,
+        variables: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        payload, files, file_map = self._prepare(query, operation_name, variables)
+        stale = self._needs_refresh(operation_name)
+        if stale is not None:
+            await self._refresh(stale)
+        positions = self._positions(files)
+        sent = self._tokens
+        response = await self._post(payload, files, file_map, operation_name, kwargs)
+        if (
+            self._refreshable(sent, operation_name)
+            and has_code(self._errors_of(response), "UNAUTHENTICATED")
+            and positions is not None
+        ):
+            assert sent is not None
+            await self._refresh(sent)
+            for content, position in positions:
+                content.seek(position)
+            response = await self._post(payload, files, file_map, operation_name, kwargs)
+        self._remember(operation_name, response)
+        return response
+
+    async def _post(
+        self,
+        payload: dict[str, Any],
+        files: Files,
+        file_map: dict[str, list[str]],
+        operation_name: str | None,
+        kwargs: dict[str, Any],
+    ) -> httpx.Response:
+        options = self._http_kwargs(payload, files, file_map, operation_name, kwargs)
+        try:
+            return await self.http_client.post(self.url, **options)
+        except httpx.TransportError as exc:
+            raise KaiConnectionError(f"cannot reach {self.url}: {exc!r}") from exc
+
+    async def execute_ws(
+        self,
+        query: str,
+        operation_name: str | None = None,
+        variables: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The operation's results over graphql-transport-ws, until the server completes
+        it. A refused credential at the start is refreshed once (with a session)."""
+        payload, files, _ = self._prepare(query, operation_name, variables)
+        if files:
+            raise ValueError("uploads go over HTTP, not in a subscription")
+        stale = self._needs_refresh(operation_name)
+        if stale is not None:
+            await self._refresh(stale)
+        retried = False
+        while True:
+            sent = self._tokens
+            started = False
+            try:
+                async with aclosing(self._subscribe(payload, operation_name, kwargs)) as results:
+                    async for data in results:
+                        started = True
+                        yield data
+                return
+            except UnauthenticatedError:
+                if started or retried or not self._refreshable(sent, operation_name):
+                    raise
+                assert sent is not None
+                retried = True
+                await self._refresh(sent)
+
+    async def _subscribe(
+        self, payload: dict[str, Any], operation_name: str | None, kwargs: dict[str, Any]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        operation_id = uuid.uuid4().hex
+        acknowledged = False
+        try:
+            async with async_connect(
+                self.ws_url,
+                subprotocols=[GRAPHQL_TRANSPORT_WS],
+                additional_headers=self._ws_headers(),
+                user_agent_header=USER_AGENT,
+                open_timeout=self.timeout,
+                close_timeout=2,
+                max_size=None,
+                **kwargs,
+            ) as ws:
+                await ws.send(self._init_message(operation_name))
+                async with asyncio.timeout(self.timeout):
+                    while not acknowledged:
+                        message = self._decode(await ws.recv())
+                        if message["type"] == "ping":
+                            await ws.send(json.dumps({"type": "pong"}))
+                        acknowledged = message["type"] == "connection_ack"
+                await ws.send(
+                    json.dumps({"id": operation_id, "type": "subscribe", "payload": payload})
+                )
+                while True:
+                    message = self._decode(await ws.recv())
+                    if message["type"] == "ping":
+                        await ws.send(json.dumps({"type": "pong"}))
+                    elif message["type"] == "complete" and message.get("id") == operation_id:
+                        return
+                    elif (data := self._result(message, operation_id)) is not None:
+                        yield data
+        except ConnectionClosed as exc:
+            raise self._closed(exc, acknowledged=acknowledged) from exc
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            raise self._unreachable(exc) from exc

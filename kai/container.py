@@ -88,13 +88,7 @@ def build_services(settings: Settings) -> Services:
     runtimes = build_runtimes(settings, hub)
     # Cursors are signed with the JWT key material: every replica reads every other's.
     pager = Pager(str(settings.signing_keys()[0]))
-    agents = AgentService(
-        sessionmaker=sessionmaker,
-        runtimes=runtimes,
-        events=events,
-        pager=pager,
-        agents_per_user=settings.quota_agents_per_user,
-    )
+    agents = build_agents(settings, sessionmaker, runtimes, events, pager)
     dispatcher = build_dispatcher(settings, hub)
     tasks = build_tasks(settings, sessionmaker, events, dispatcher, pager)
     files = build_files(settings, sessionmaker, tasks, pager)
@@ -137,6 +131,22 @@ def build_services(settings: Settings) -> Services:
         files=files,
         persisted_documents=build_persisted_documents(settings, sessionmaker),
         system_tasks={INDEX_TASK: files.index},
+    )
+
+
+def build_agents(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtimes: RuntimeRegistry,
+    events: EventLog,
+    pager: Pager,
+) -> AgentService:
+    return AgentService(
+        sessionmaker=sessionmaker,
+        runtimes=runtimes,
+        events=events,
+        pager=pager,
+        agents_per_user=settings.quota_agents_per_user,
     )
 
 

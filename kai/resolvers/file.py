@@ -15,8 +15,9 @@ from kai.schema.file import File, SearchHit
 from kai.schema.file_list import FileConnection, FileEdge, FileFilter, FileOrder, file_sorting
 from kai.schema.pagination import After, First
 from kai.security.principal import Principal
-from kai.services.file import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, visible_to
-from kai.services.file import FileFilter as FileFilterValue
+from kai.services.file import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT
+from kai.services.file_queries import FileFilter as FileFilterValue
+from kai.services.file_queries import visible_to
 
 
 async def load_file(info: Info, file_id: str, permission: str) -> StoredFile:

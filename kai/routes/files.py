@@ -21,7 +21,7 @@ from kai.db import database_unavailable
 from kai.errors import ErrorCode, KaiError
 from kai.models.file import StoredFile
 from kai.security.audit import Auditor
-from kai.services.file import visible_to
+from kai.services.file_queries import visible_to
 from kai.services.shared import Services
 from kai.storage.blobs import BlobMissing, BlobStoreUnavailable
 

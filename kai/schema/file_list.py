@@ -9,7 +9,7 @@ import strawberry
 
 from kai.schema.file import File
 from kai.schema.pagination import CountedConnection, Edge, OrderDirection, sorting
-from kai.services.file import FileFilter as FileFilterValue
+from kai.services.file_queries import FileFilter as FileFilterValue
 from kai.services.pagination import Sorting
 
 

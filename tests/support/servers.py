@@ -82,7 +82,7 @@ def sqlite_transactions() -> list[str]:
 
     found = []
     for candidate in gc.get_objects():
-        if isinstance(candidate, aiosqlite.Connection):
+        if type(candidate) is aiosqlite.Connection:  # not isinstance: gc holds dead proxies
             raw = getattr(candidate, "_connection", None)
             try:
                 open_transaction = raw is not None and raw.in_transaction

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -89,8 +90,11 @@ def sqlite_transactions() -> list[str]:
             except Exception as exc:  # a diagnostic: say what it could not read
                 found.append(f"(sqlite) {candidate!r}: {exc!r}")
                 continue
-            if open_transaction:
-                found.append(f"(sqlite) {candidate!r} in a transaction, thread {candidate._thread}")
+            thread = candidate._thread
+            frame = sys._current_frames().get(thread.ident or -1)
+            where = "".join(traceback.format_stack(frame)[-3:]) if frame is not None else ""
+            state = "in a transaction" if open_transaction else "not in a transaction"
+            found.append(f"(sqlite) {candidate!r} {state}, {thread}, at:\n{where}")
     return found
 
 

@@ -8,6 +8,7 @@ import gc
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -82,7 +83,16 @@ def sqlite_transactions() -> list[str]:
     import aiosqlite
 
     found = []
+    wrapped = {
+        id(c._connection) for c in gc.get_objects() if type(c) is aiosqlite.Connection
+    }
     for candidate in gc.get_objects():
+        if type(candidate) is sqlite3.Connection and id(candidate) not in wrapped:
+            try:
+                state = "in a transaction" if candidate.in_transaction else "idle"
+            except Exception as exc:  # a diagnostic: say what it could not read
+                state = repr(exc)
+            found.append(f"(sqlite) a bare {candidate!r}, {state}")
         if type(candidate) is aiosqlite.Connection:  # not isinstance: gc holds dead proxies
             raw = getattr(candidate, "_connection", None)
             try:

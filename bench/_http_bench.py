@@ -5,30 +5,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _seed import ME, NESTED_AGENTS, SECRET, data_of, nodes, seed
 
+from bench._seed import ME, NESTED_AGENTS, data_of, nodes, request, seed
+from bench._support import (
+    Column,
+    Table,
+    cpu_seconds,
+    exit_on_sigterm,
+    fail,
+    free_port,
+    kai,
+    kai_env,
+    machine,
+    parse,
+    parser,
+    pinned,
+    progress,
+    require_proc,
+    serving,
+)
 from kai.services.pagination import MAX_PAGE
-
-ROOT = Path(__file__).resolve().parent.parent
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -46,55 +54,7 @@ done = function(summary, latency, requests)
 end
 """
 HUGE_BUDGET = "100000000"  # root fields a minute: far above what 2 cores can serve
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, its threads (aiosqlite's) included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pinned(cpu: int | None, command: list[str]) -> list[str]:
-    taskset = shutil.which("taskset")
-    if cpu is None or taskset is None:
-        return command
-    return [taskset, "-c", str(cpu), *command]
-
-
-@contextmanager
-def server(
-    command: list[str], env: dict[str, str], port: int, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process on `port`, up once /healthz answers; stopped (SIGTERM) at the end."""
-    with log.open("ab") as output:
-        process = subprocess.Popen(  # noqa: S603 (this interpreter, running kai or the baseline)
-            command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"bench: {command} did not start:\n{log.read_text()[-4000:]}")
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+QUICK = {"duration": 1, "warmup": 0, "rounds": 1, "agents": 10}
 
 
 @dataclass(frozen=True)
@@ -132,8 +92,8 @@ class Wrk:
     def __init__(self, scratch: Path, token: str, *, connections: int, cpu: int | None):
         self.binary = shutil.which("wrk")
         if self.binary is None:
-            raise SystemExit(
-                "bench: needs wrk, the HTTP load generator: `apt-get install -y wrk` "
+            fail(
+                "needs wrk, the HTTP load generator: `apt-get install -y wrk` "
                 "(Debian, Ubuntu) or `brew install wrk` (macOS)"
             )
         self.scratch = scratch
@@ -171,10 +131,10 @@ class Wrk:
         cpu = cpu_seconds(pid) - cpu_before
         line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH-RESULT ")), None)
         if done.returncode or line is None:
-            raise SystemExit(f"bench: wrk failed:\n{done.stdout}\n{done.stderr}")
+            fail(f"wrk failed:\n{done.stdout}\n{done.stderr}")
         result = json.loads(line.removeprefix("BENCH-RESULT "))
         if result["errors"] or not result["requests"]:
-            raise SystemExit(f"bench: wrk saw errors against {url}:\n{done.stdout}")
+            fail(f"wrk saw errors against {url}:\n{done.stdout}")
         return Measurement(
             requests=result["requests"],
             seconds=result["duration_us"] / 1e6,
@@ -186,13 +146,7 @@ class Wrk:
 
 
 def answer(url: str, target: Target, token: str) -> Any:
-    response = httpx.post(
-        url,
-        json={"query": target.query, "variables": target.variables},
-        headers={"authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    return data_of(response)
+    return data_of(httpx.post(url, **request(target.query, target.variables, token), timeout=30))
 
 
 @dataclass
@@ -206,41 +160,38 @@ class Bench:
         self.args = args
         self.scratch = scratch
         self.server_cpu: int | None = None if args.no_pin else 0
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("KAI_")} | {
-            "KAI_ENV": "development",
-            "KAI_DATA_DIR": str(scratch / "data"),
-            "KAI_DATABASE_URL": f"sqlite+aiosqlite:///{scratch / 'kai.db'}",
-            "KAI_JWT_SECRET": SECRET,
-            "KAI_ACCESS_TOKEN_TTL_SECONDS": str(6 * 3600),
-            "KAI_QDRANT_URL": ":memory:",
-            "KAI_LOG_LEVEL": "WARNING",
+        self.env = kai_env(
+            scratch,
+            KAI_ENV="development",
+            KAI_ACCESS_TOKEN_TTL_SECONDS=str(6 * 3600),
+            KAI_QDRANT_URL=":memory:",
             # Housekeeping that would run during the measurement and that the baseline
             # does not have: delayed tasks are looked for hourly instead of every second.
-            "KAI_TASK_SWEEP_SECONDS": "3600",
+            KAI_TASK_SWEEP_SECONDS="3600",
             # Far above the load: nothing is ever refused (the limiter still runs).
             **{
                 f"KAI_RATE_LIMIT_{family}_PER_MINUTE": HUGE_BUDGET
                 for family in ("QUERY", "MUTATION", "UPLOAD", "SUBSCRIBE", "AGENT", "ANONYMOUS")
             },
-            "KAI_RATE_LIMIT_AUTH_PER_IP": HUGE_BUDGET,
-            "KAI_RATE_LIMIT_AUTH_PER_ACCOUNT": HUGE_BUDGET,
+            KAI_RATE_LIMIT_AUTH_PER_IP=HUGE_BUDGET,
+            KAI_RATE_LIMIT_AUTH_PER_ACCOUNT=HUGE_BUDGET,
             # One user owns every agent: the per-user quota (100 by default) must not stop it.
-            "KAI_QUOTA_AGENTS_PER_USER": HUGE_BUDGET,
-        }
+            KAI_QUOTA_AGENTS_PER_USER=HUGE_BUDGET,
+        )
         self.token = ""
         self.expected: dict[str, Any] = {}
 
     def kai(self, port: int) -> list[str]:
-        command = [sys.executable, "-m", "kai.cli", "serve", "--port", str(port)]
-        return pinned(self.server_cpu, command)
+        return pinned(self.server_cpu, kai("serve", "--port", str(port)))
 
     def bare(self, port: int) -> list[str]:
         command = [sys.executable, "-m", "bench._baseline_app", "--port", str(port)]
         return pinned(self.server_cpu, command)
 
     def prepare(self) -> None:
+        progress(f"kai serve: {self.args.agents} agents seeded")
         port = free_port()
-        with server(self.kai(port), self.env, port, self.scratch / "seed.log"):
+        with serving(self.kai(port), self.env, port, self.scratch / "seed.log"):
 
             async def seeding() -> None:
                 async with httpx.AsyncClient(
@@ -255,21 +206,23 @@ class Bench:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = self.kai(port) if which == "graphql" else self.bare(port)
+        progress(f"{which}: started, then wrk")
         results = {}
-        with server(command, self.env, port, self.scratch / f"{which}.log") as process:
+        with serving(command, self.env, port, self.scratch / f"{which}.log") as process:
             for target in targets(self.args.agents):
                 url = base + ("/graphql" if which == "graphql" else target.bare_path)
                 got = answer(url, target, self.token)
                 expected = self.expected.setdefault(target.name, got)
                 if got != expected:
-                    raise SystemExit(
-                        f"bench: {which} answered {target.name} differently:\n"
+                    fail(
+                        f"{which} answered {target.name} differently:\n"
                         f"{json.dumps(got)[:2000]}\nvs\n{json.dumps(expected)[:2000]}"
                     )
-                wrk.run(url, target, self.args.warmup, process.pid)
+                if self.args.warmup > 0:
+                    wrk.run(url, target, self.args.warmup, process.pid)
                 results[target.name] = wrk.run(url, target, self.args.duration, process.pid)
                 if answer(url, target, self.token) != expected:
-                    raise SystemExit(f"bench: {which} changed its {target.name} answer under load")
+                    fail(f"{which} changed its {target.name} answer under load")
         return results
 
     def run(self) -> list[Round]:
@@ -293,8 +246,9 @@ class Bench:
                 ),
                 flush=True,
             )
-        # The one page held the whole list.
-        assert len(nodes(self.expected["agents"]["agents"])) == self.args.agents
+        listed = len(nodes(self.expected["agents"]["agents"]))
+        if listed != self.args.agents:
+            fail(f"the one page held {listed} agents, not all {self.args.agents}")
         return rounds
 
 
@@ -302,44 +256,57 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+TABLE = Table(
+    Column("query ", "s", "<"),
+    Column("server ", "s", "<"),
+    Column("   rps", ".0f"),
+    Column("p50 ms", ".2f"),
+    Column("p99 ms", ".2f"),
+    Column("CPU ms/req", ".2f"),
+    Column("rps ratio", ".2f"),
+    Column("p50 x", ".1f"),
+    Column("p99 x", ".1f"),
+    Column("CPU x", ".1f"),
+    Column("target", "s", "<"),
+)
+
+
 def report(args: argparse.Namespace, rounds: list[Round]) -> bool:
-    print(
-        f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}; servers pinned to "
-        f"{'CPU 0, wrk to CPU 1' if not args.no_pin else 'nothing (--no-pin)'}"
-    )
+    pins = "CPU 0, wrk to CPU 1" if not args.no_pin else "nothing (--no-pin)"
+    print(f"{machine()}; servers pinned to {pins}")
     print(
         f"wrk -t1 -c{args.connections}, {args.duration:g} s per query and server after "
         f"{args.warmup:g} s of warm-up; medians of {len(rounds)} round(s); "
         f"{args.agents} echo agents, SQLite"
     )
-    print(
-        "  query  | server  |    rps | p50 ms | p99 ms | CPU ms/req | rps ratio | "
-        "p50 x | p99 x | CPU x | target"
-    )
+    TABLE.header()
     met = True
     for target in targets(args.agents):
         bare = [r.bare[target.name] for r in rounds]
         graphql = [r.graphql[target.name] for r in rounds]
         for label, ms in (("bare", bare), ("GraphQL", graphql)):
-            print(
-                f"  {target.name:6s} | {label:7s} | {median([m.rps for m in ms]):6.0f} | "
-                f"{median([m.p50_ms for m in ms]):6.2f} | {median([m.p99_ms for m in ms]):6.2f} | "
-                f"{median([m.cpu_ms for m in ms]):10.2f} |",
-                end="",
-            )
+            figures = [
+                target.name,
+                label,
+                median([m.rps for m in ms]),
+                median([m.p50_ms for m in ms]),
+                median([m.p99_ms for m in ms]),
+                median([m.cpu_ms for m in ms]),
+            ]
             if label == "bare":
-                print()
+                print(TABLE.indent + TABLE.cells(*figures) + " |")
                 continue
-            ratio = median([g.rps / b.rps for g, b in zip(graphql, bare, strict=True)])
-            p50 = median([g.p50_ms / b.p50_ms for g, b in zip(graphql, bare, strict=True)])
-            p99 = median([g.p99_ms / b.p99_ms for g, b in zip(graphql, bare, strict=True)])
-            cpu = median([g.cpu_ms / b.cpu_ms for g, b in zip(graphql, bare, strict=True)])
+            pairs = list(zip(graphql, bare, strict=True))
+            ratio = median([g.rps / b.rps for g, b in pairs])
             ok = ratio >= target.goal
             met = met and ok
-            print(
-                f" {ratio:9.2f} | {p50:5.1f} | {p99:5.1f} | {cpu:5.1f} | "
-                f">= {target.goal:g}: {'met' if ok else 'MISSED'}"
+            TABLE.row(
+                *figures,
+                ratio,
+                median([g.p50_ms / b.p50_ms for g, b in pairs]),
+                median([g.p99_ms / b.p99_ms for g, b in pairs]),
+                median([g.cpu_ms / b.cpu_ms for g, b in pairs]),
+                f">= {target.goal:g}: {'met' if ok else 'MISSED'}",
             )
     print(
         "  (ratio: GraphQL rps / bare rps; p50 x, p99 x, CPU x: GraphQL / bare; "
@@ -349,44 +316,36 @@ def report(args: argparse.Namespace, rounds: list[Round]) -> bool:
 
 
 def main(doc: str | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="bench/http.py",
-        description=doc or (__doc__ or "").split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    options = parser(doc or (__doc__ or "").split("\n")[0], "bench/http.py")
+    options.add_argument("--duration", type=float, default=10, help="seconds per measurement")
+    options.add_argument(
+        "--warmup", type=float, default=2, help="seconds of warm-up before each (0: none)"
     )
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measurement")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each")
-    parser.add_argument("--rounds", type=int, default=3, help="bare then GraphQL, this many times")
-    parser.add_argument("--connections", type=int, default=8, help="wrk's open connections")
-    parser.add_argument(
+    options.add_argument("--rounds", type=int, default=3, help="bare then GraphQL, this many times")
+    options.add_argument("--connections", type=int, default=8, help="wrk's open connections")
+    options.add_argument(
         "--agents",
         type=int,
         default=100,
         help=f"agents in the nested list, all in one page (at most {MAX_PAGE})",
     )
-    parser.add_argument(
+    options.add_argument(
         "--no-pin", action="store_true", help="do not pin the server and wrk to CPUs 0 and 1"
     )
-    parser.add_argument(
+    options.add_argument(
         "--strict", action="store_true", help="exit with status 1 when a target is missed"
     )
-    args = parser.parse_args()
+    args = parse(options, QUICK)
     if args.rounds < 1 or args.duration < 1 or args.connections < 1 or args.agents < 1:
-        parser.error("--rounds, --duration, --connections and --agents must be at least 1")
+        options.error("--rounds, --duration, --connections and --agents must be at least 1")
     if args.agents > MAX_PAGE:
-        parser.error(f"--agents: one page of `agents` holds at most {MAX_PAGE}")
-    if not Path("/proc/self/stat").exists():
-        raise SystemExit("bench: reads the servers' CPU time from /proc (Linux only)")
+        options.error(f"--agents: one page of `agents` holds at most {MAX_PAGE}")
+    require_proc()
     if (os.cpu_count() or 1) < 2:
         args.no_pin = True
-    # A SIGTERM unwinds like Ctrl-C: servers stopped, the temp directory removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    exit_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="kai-bench-http-") as scratch:
         rounds = Bench(args, Path(scratch)).run()
     met = report(args, rounds)
     if args.strict and not met:
         sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,8 @@
-"""What bench/http.py and bench/queries.py share: the queries, and seeding agents through the API.
+"""GraphQL over HTTP as a user, and users and agents seeded through the API.
+
+Every bench that talks to `kai serve` signs a user up and calls the API through `Api`
+(calls fail loudly: GraphQLFailed); bench/http.py and bench/queries.py also share the
+nested agents query and `seed`, which makes many agents with files, commands and tasks.
 
 Seeding goes through kAI's own GraphQL API (over a real socket or an in-process ASGI
 transport), so the rows are exactly what users would have made: `echo` agents, and for
@@ -21,9 +25,10 @@ from typing import Any
 
 import httpx
 
-PASSWORD = "correct horse battery staple"
-SECRET = "bench-secret-" + "x" * 40
+from bench._support import PASSWORD
 
+REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }"
+CREATE_ECHO = 'mutation { createAgent(input: {name: "bench", type: "echo"}) { id } }'
 ME = "{ me { id email } }"
 # Each agent of the nested list: its owner, status (with health) and files.
 NESTED_FIELDS = (
@@ -34,7 +39,6 @@ NESTED_FIELDS = (
 NESTED_AGENTS = (
     "query($first: Int!) { agents(first: $first) { edges { node { " + NESTED_FIELDS + " } } } }"
 )
-REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }"
 CREATE_AGENT = "mutation($input: AgentConfigInput!) { createAgent(input: $input) { id } }"
 COMMAND = """
 mutation($agentId: ID!) {
@@ -56,6 +60,7 @@ class GraphQLFailed(RuntimeError):
 
 
 def data_of(response: httpx.Response) -> Any:
+    """The `data` of a GraphQL response; GraphQLFailed if it is not a clean 200."""
     try:
         body = response.json()
     except ValueError:
@@ -65,17 +70,60 @@ def data_of(response: httpx.Response) -> Any:
     return body["data"]
 
 
-def png(extra: int = 64) -> bytes:
-    """A PNG signature and IHDR chunk (what the sniffer reads), then some bytes."""
-    ihdr = struct.pack(">IIBBBBB", 16, 16, 8, 6, 0, 0, 0)
-    head = (
+def request(query: str, variables: dict[str, Any] | None, token: str) -> dict[str, Any]:
+    """httpx.post's keyword arguments for a GraphQL request as the user of `token`."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return {"json": {"query": query, "variables": variables or {}}, "headers": headers}
+
+
+class Api:
+    """GraphQL over HTTP (or an ASGI transport) as one user, once registered."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str = ""):
+        self.http = http
+        self.token = token
+
+    async def call(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        return data_of(await self.http.post("/graphql", **request(query, variables, self.token)))
+
+    async def register(self, email: str = "bench@example.com") -> str:
+        """Signs up (the first user is an ADMIN); the access token, kept for the next calls."""
+        credentials = {"email": email, "password": PASSWORD}
+        self.token = (await self.call(REGISTER, {"input": credentials}))["register"]["accessToken"]
+        return self.token
+
+    async def echo_agent(self) -> str:
+        """A new `echo` agent of the user's; its id."""
+        return str((await self.call(CREATE_ECHO))["createAgent"]["id"])
+
+
+def png_head(side: int = 16) -> bytes:
+    """A PNG signature and IHDR chunk (what the sniffer reads) of a `side` x `side` image."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return (
         b"\x89PNG\r\n\x1a\n"
         + struct.pack(">I", len(ihdr))
         + b"IHDR"
         + ihdr
         + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     )
-    return head + os.urandom(extra)
+
+
+def png(extra: int = 64) -> bytes:
+    """A small PNG's head, then some bytes."""
+    return png_head() + os.urandom(extra)
+
+
+async def upload(api: Api, agent_id: str, index: int) -> None:
+    """A small PNG, uploaded for the agent."""
+    operations = {"query": UPLOAD, "variables": {"file": None, "agentId": agent_id}}
+    response = await api.http.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": (f"file-{index}.png", png(), "image/png")},
+        headers={"authorization": f"Bearer {api.token}"},
+    )
+    data_of(response)
 
 
 @dataclass
@@ -85,41 +133,13 @@ class Seeded:
     files: int
 
 
-class Api:
-    def __init__(self, http: httpx.AsyncClient, token: str = ""):
-        self.http = http
-        self.token = token
-
-    async def call(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
-        response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
-        return data_of(response)
-
-    async def upload(self, agent_id: str, index: int) -> None:
-        operations = {"query": UPLOAD, "variables": {"file": None, "agentId": agent_id}}
-        response = await self.http.post(
-            "/graphql",
-            data={
-                "operations": json.dumps(operations),
-                "map": json.dumps({"0": ["variables.file"]}),
-            },
-            files={"0": (f"file-{index}.png", png(), "image/png")},
-            headers={"authorization": f"Bearer {self.token}"},
-        )
-        data_of(response)
-
-
 async def seed(
     http: httpx.AsyncClient, agents: int, *, every: int = 10, parallel: int = 8
 ) -> Seeded:
     """Registers the first user (an ADMIN: `agents` lists every agent) and makes `agents`
     echo agents; every `every`-th gets a file, a command and a delayed task."""
     api = Api(http)
-    email = f"bench-{secrets.token_hex(4)}@example.com"
-    registered = await api.call(REGISTER, {"input": {"email": email, "password": PASSWORD}})
-    api.token = registered["register"]["accessToken"]
+    await api.register(f"bench-{secrets.token_hex(4)}@example.com")
     gate = asyncio.Semaphore(parallel)
     files = 0
 
@@ -131,7 +151,7 @@ async def seed(
             )
             agent_id = str(created["createAgent"]["id"])
             if index % every == 0:
-                await api.upload(agent_id, index)
+                await upload(api, agent_id, index)
                 await api.call(COMMAND, {"agentId": agent_id})
                 await api.call(ENQUEUE, {"agentId": agent_id})
                 files += 1
@@ -144,8 +164,3 @@ async def seed(
 def nodes(connection: dict[str, Any]) -> list[Any]:
     """The items of a page of a connection (`{ edges { node { ... } } }`), in order."""
     return [edge["node"] for edge in connection["edges"]]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

@@ -10,15 +10,25 @@ Sizes are bytes at gzip level 9 (what a server or CDN would send), not times: th
 build gives the same figures on any machine.
 
     uv run python bench/console_size.py          # prints a table; exit 1 over the budget
+
+(`--quick` is accepted, as every bench takes it, and changes nothing.)
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as `python bench/console_size.py`, bench/ would be first on sys.path: the checkout
+# instead (bench/http.py is named like the standard library's `http`).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import gzip
 import re
-import sys
 from dataclasses import dataclass
-from pathlib import Path
+
+from bench._support import parse, parser
 
 BUILD = Path(__file__).resolve().parent.parent / "kai" / "console"
 BUDGET_BYTES = 300_000
@@ -47,6 +57,7 @@ def first_load(page: str, build: Path = BUILD) -> list[Asset]:
 
 
 def main() -> int:
+    parse(parser(__doc__, "bench/console_size.py"), {})
     over = False
     for page, budget in (("index.html", BUDGET_BYTES), ("graphiql.html", None)):
         assets = first_load(page)

@@ -27,6 +27,7 @@ GraphQL / bare, paired within each round. Server CPU time per request (read from
 /proc) is printed too: it is steadier than the rates on a busy machine.
 
     uv run python bench/http.py [--duration 10] [--rounds 3] [--connections 8]
+    uv run python bench/http.py --quick   # 1 round of 1 s, 10 agents: what CI runs
 
 Needs wrk, the HTTP load generator (compiled, so it does not eat the server's CPU):
 `apt-get install -y wrk` on Debian and Ubuntu, `brew install wrk` on macOS.
@@ -37,13 +38,18 @@ WARNING for both servers; the baseline freezes its start-up heap (gc.freeze) as
 """
 
 # The bench itself is in bench/_http_bench.py. This file's name is the standard library's
-# `http`, and a script run as `python bench/<name>.py` has bench/ first on sys.path: its
-# `import http.client` (httpx, urllib) finds this file. Imported under that name, this
+# `http`, and a script run as `python <dir>/<name>.py` has <dir> first on sys.path. The
+# benches put the checkout there instead; should bench/ still be on sys.path somewhere, an
+# `import http.client` (httpx, urllib) would find this file: imported under that name, this
 # module makes the standard library's package stand in for it, and does nothing else.
 import sys
 
 if __name__ == "__main__":
-    from _http_bench import main  # bench/ is first on sys.path
+    import os
+
+    # bench/ is first on sys.path: the checkout instead, so that this file shadows nothing.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    from bench._http_bench import main
 
     main(__doc__)
 elif __name__ == "http":

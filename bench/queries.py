@@ -11,7 +11,8 @@ The query (bench/http.py's, with pageInfo to walk on from one page to the next):
     }
 
 asks for the whole list: one page of all the agents, or, past 500 (the most a page
-holds), pages of 500, each request starting after the last one's endCursor. It runs
+holds; `--page` asks for smaller pages), pages of 500, each request starting after the
+last one's endCursor. It runs
 in-process: kAI's app with its lifespan, through httpx's ASGITransport, on SQLite
 in a temp directory, and on PostgreSQL too when a server is named (`--postgres`, else
 KAI_BENCH_DATABASE_URL or KAI_TEST_DATABASE_URL): a fresh database for each size,
@@ -27,40 +28,54 @@ The number of statements of a request must not depend on the number of agents
 them, and exits with status 1 when they differ between requests, repeats or sizes.
 
     uv run python bench/queries.py [--sizes 10,100,1000] [--repeats 20] [--postgres URL]
+    uv run python bench/queries.py --quick   # 3 and 12 agents in pages of 5: what CI runs
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as `python bench/queries.py`, bench/ would be first on sys.path: the checkout instead
+# (bench/http.py is named like the standard library's `http`; the benches import `bench.*`).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
 import asyncio
 import contextvars
 import logging
-import os
-import platform
 import re
 import statistics
-import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-from _seed import NESTED_FIELDS, SECRET, data_of, nodes, seed  # bench/ is first on sys.path
 from asgi_lifespan import LifespanManager
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
 
+from bench._seed import NESTED_FIELDS, data_of, nodes, seed
+from bench._support import (
+    SECRET,
+    Column,
+    Table,
+    fail,
+    machine,
+    parse,
+    parser,
+    postgres_admin_url,
+    postgres_database,
+)
 from kai.app import create_app
 from kai.config import Settings
 from kai.services.pagination import MAX_PAGE
 
 HIGH = 100_000_000  # rate limits far above what seeding needs
+QUICK = {"sizes": "3,12", "repeats": 2, "page": 5}
 # The nested list, a page at a time; a page of `first` agents, after the cursor `after`.
 NESTED_AGENTS_PAGE = (
     "query($first: Int!, $after: String) { agents(first: $first, after: $after) { "
@@ -72,13 +87,14 @@ NESTED_AGENTS_PAGE = (
 class Run:
     backend: str
     agents: int
+    page: int  # the most agents a request asks for
     statements: list[list[str]] = field(default_factory=list)  # of each request
     seconds: list[float] = field(default_factory=list)  # of each whole list
     seed_seconds: float = 0.0
 
     @property
     def pages(self) -> int:
-        return -(-self.agents // MAX_PAGE)
+        return -(-self.agents // self.page)
 
     @property
     def counts(self) -> set[int]:
@@ -143,22 +159,10 @@ async def sqlite_database(scratch: Path, name: str) -> AsyncIterator[str]:
     yield f"sqlite+aiosqlite:///{scratch / name}.db"
 
 
-@asynccontextmanager
-async def postgres_database(admin_url: str) -> AsyncIterator[str]:
-    name = f"kai_bench_queries_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await engine.dispose()
-
-
-async def measure(backend: str, database_url: str, scratch: Path, agents: int, repeats: int) -> Run:
-    run = Run(backend, agents)
+async def measure(
+    backend: str, database_url: str, scratch: Path, agents: int, args: argparse.Namespace
+) -> Run:
+    run = Run(backend, agents, min(agents, args.page))
     # As `kai serve` runs it (kai/cli.py): start-up objects out of the collector's full passes.
     settings = settings_for(database_url, scratch / f"data-{backend}-{agents}")
     app = create_app(settings, freeze_heap=True)
@@ -172,7 +176,7 @@ async def measure(backend: str, database_url: str, scratch: Path, agents: int, r
             headers = {"authorization": f"Bearer {seeded.token}"}
 
             async def page(after: str | None) -> Any:
-                variables = {"first": min(agents, MAX_PAGE), "after": after}
+                variables = {"first": run.page, "after": after}
                 body = {"query": NESTED_AGENTS_PAGE, "variables": variables}
                 return data_of(await http.post("/graphql", json=body, headers=headers))["agents"]
 
@@ -200,8 +204,8 @@ async def measure(backend: str, database_url: str, scratch: Path, agents: int, r
                 sorted(a["id"] for a in listed) != sorted(seeded.agent_ids)
                 or sum(len(a["files"]) for a in listed) != seeded.files
             ):
-                raise SystemExit(f"bench: {backend}, {agents} agents: unexpected answer")
-            for _ in range(repeats):
+                fail(f"{backend}, {agents} agents: unexpected answer")
+            for _ in range(args.repeats):
                 began = time.perf_counter()
                 await whole_list(run.statements)
                 run.seconds.append(time.perf_counter() - began)
@@ -215,21 +219,28 @@ def shorten(statement: str, width: int = 150) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def report(runs: list[Run]) -> bool:
-    print(
-        f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}"
-    )
+TABLE = Table(
+    Column("backend   ", "s", "<"),
+    Column("agents", "d"),
+    Column("pages", "d"),
+    Column("statements/request", "s", ">"),
+    Column("median ms", ".1f"),
+    Column("p90 ms", ".1f"),
+    Column("seeding s", ".1f"),
+)
+
+
+def report(runs: list[Run], page: int) -> bool:
+    print(machine())
     print(
         "nested agents query, in-process (httpx ASGITransport), one at a time; "
-        f"the whole list, in pages of up to {MAX_PAGE}:"
+        f"the whole list, in pages of up to {page}:"
     )
-    print("  backend    | agents | pages | statements/request | median ms | p90 ms | seeding s")
+    TABLE.header()
     for run in runs:
         counts = "/".join(str(c) for c in sorted(run.counts))
-        print(
-            f"  {run.backend:10s} | {run.agents:6d} | {run.pages:5d} | {counts:>18s} | "
-            f"{run.median_ms:9.1f} | {run.p90_ms:6.1f} | {run.seed_seconds:9.1f}"
+        TABLE.row(
+            run.backend, run.agents, run.pages, counts, run.median_ms, run.p90_ms, run.seed_seconds
         )
     constant = True
     for backend in dict.fromkeys(run.backend for run in runs):
@@ -253,25 +264,33 @@ def report(runs: list[Run]) -> bool:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument(
+    options = parser(__doc__, "bench/queries.py")
+    options.add_argument(
         "--sizes", default="10,100,1000", help="agent counts, comma-separated (10,100,1000)"
     )
-    parser.add_argument("--repeats", type=int, default=20, help="timed lists per size")
-    parser.add_argument(
+    options.add_argument("--repeats", type=int, default=20, help="timed lists per size")
+    options.add_argument(
+        "--page",
+        type=int,
+        default=MAX_PAGE,
+        help=f"the most agents a request asks for ({MAX_PAGE}, the most a page holds)",
+    )
+    options.add_argument(
         "--postgres",
-        default=os.environ.get("KAI_BENCH_DATABASE_URL") or os.environ.get("KAI_TEST_DATABASE_URL"),
+        default=postgres_admin_url(),
         help="PostgreSQL server (asyncpg URL) to run on too, in fresh databases; default: "
         "KAI_BENCH_DATABASE_URL, else KAI_TEST_DATABASE_URL; unset: SQLite only",
     )
-    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
-    args = parser.parse_args()
+    options.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parse(options, QUICK)
     try:
         sizes = [int(size) for size in args.sizes.split(",")]
     except ValueError:
-        parser.error("--sizes: numbers separated by commas")
+        options.error("--sizes: numbers separated by commas")
     if args.repeats < 1 or not sizes or min(sizes) < 1:
-        parser.error("--repeats and every size must be at least 1")
+        options.error("--repeats and every size must be at least 1")
+    if not 1 <= args.page <= MAX_PAGE:
+        options.error(f"--page: from 1 to {MAX_PAGE}")
     postgres = None if args.no_postgres else args.postgres
     # "No virus scanner configured", once per app: expected here (no uploads are scanned).
     logging.getLogger("kai.container").setLevel(logging.ERROR)
@@ -281,16 +300,16 @@ async def main() -> None:
         scratch = Path(scratch_name)
         for agents in sizes:
             async with sqlite_database(scratch, f"kai-{agents}") as url:
-                runs.append(await measure("sqlite", url, scratch, agents, args.repeats))
+                runs.append(await measure("sqlite", url, scratch, agents, args))
             print(f"  sqlite, {agents} agents: {runs[-1].median_ms:.1f} ms", flush=True)
         if postgres:
             for agents in sizes:
-                async with postgres_database(postgres) as url:
-                    runs.append(await measure("postgresql", url, scratch, agents, args.repeats))
+                async with postgres_database(postgres, "kai_bench_queries") as url:
+                    runs.append(await measure("postgresql", url, scratch, agents, args))
                 print(f"  postgresql, {agents} agents: {runs[-1].median_ms:.1f} ms", flush=True)
         else:
             print("  (no PostgreSQL: set KAI_BENCH_DATABASE_URL or pass --postgres to add it)")
-    if not report(runs):
+    if not report(runs, args.page):
         sys.exit(1)
 
 

@@ -13,11 +13,20 @@ end), one `kai serve` and one then two `kai worker`s, and measures:
 
     KAI_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \\
         uv run python bench/tasks.py [--samples 200] [--burst 400] [--concurrency 8]
+    uv run python bench/tasks.py --quick   # 5 tasks and a burst of 10: what CI runs
 
 redis-server comes from KAI_TEST_REDIS_SERVER or the PATH.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as `python bench/tasks.py`, bench/ would be first on sys.path: the checkout instead
+# (bench/http.py is named like the standard library's `http`; the benches import `bench.*`).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
 import asyncio
@@ -27,139 +36,87 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import ClientConnection, connect
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret-" + "x" * 40
-REGISTER = """
-mutation($input: RegisterInput!) { register(input: $input) { accessToken } }
-"""
-CREATE = 'mutation { createAgent(input: {name: "bench", type: "echo"}) { id } }'
+from bench._seed import Api
+from bench._support import (
+    Column,
+    Process,
+    Table,
+    clean_env,
+    cpu_seconds,
+    exit_on_sigterm,
+    fail,
+    free_port,
+    kai,
+    kai_env,
+    machine_busy_seconds,
+    parse,
+    parser,
+    percentile,
+    postgres_admin_url,
+    postgres_database,
+    progress,
+    require_proc,
+)
+
 ENQUEUE = """
 mutation($agentId: ID!) { enqueueTask(agentId: $agentId, input: {type: "echo"}) { id } }
 """
 EVENTS = "subscription($agentId: ID!) { agentEvents(agentId: $agentId) { type data } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+QUICK = {"samples": 5, "burst": 10, "warmup": 2, "raw": 100}
 
 
 @contextmanager
 def redis_server(directory: Path) -> Iterator[str]:
+    """A redis-server of the bench's own (KAI_TEST_REDIS_SERVER, or the PATH's); its URL."""
     binary = os.environ.get("KAI_TEST_REDIS_SERVER") or shutil.which("redis-server")
     if not binary:
-        raise SystemExit("bench: no redis-server (set KAI_TEST_REDIS_SERVER)")
+        fail("no redis-server (set KAI_TEST_REDIS_SERVER)")
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 (the redis-server binary the caller named)
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=directory,
-        stdout=subprocess.DEVNULL,
-    )
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = Process(argv, clean_env(), directory / "redis.log")
     try:
         deadline = time.monotonic() + 10
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
-            if time.monotonic() > deadline:
-                raise SystemExit("bench: redis-server did not start")
+            process.starting(deadline)
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}"
     finally:
-        process.kill()
-        process.wait()
-
-
-@asynccontextmanager
-async def database() -> AsyncIterator[str]:
-    admin = os.environ.get("KAI_BENCH_DATABASE_URL") or os.environ.get("KAI_TEST_DATABASE_URL")
-    if not admin:
-        raise SystemExit("bench: set KAI_BENCH_DATABASE_URL to a PostgreSQL server (asyncpg URL)")
-    name = f"kai_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await engine.dispose()
+        process.popen.kill()
+        process.popen.wait()
 
 
 class Processes:
-    """`kai` processes, their output in files under `directory`; all stopped at the end."""
+    """`kai` processes, their output in numbered files under `directory`; all stopped at the end."""
 
     def __init__(self, env: dict[str, str], directory: Path):
         self.env = env
         self.directory = directory
-        self.running: list[asyncio.subprocess.Process] = []
-        self.logs = contextlib.ExitStack()
+        self.running: list[Process] = []
 
-    async def run(self, *args: str) -> None:
-        process = await self.spawn(*args)
-        if await process.wait():
-            raise SystemExit(f"bench: `kai {' '.join(args)}` failed")
-
-    async def start(self, *args: str, ready: Callable[[Path], Awaitable[bool]], **env: str) -> None:
-        process = await self.spawn(*args, **env)
-        log = self.directory / f"{len(self.running) - 1}.log"
-        deadline = time.monotonic() + 60
-        while not await ready(log):
-            if process.returncode is not None or time.monotonic() > deadline:
-                raise SystemExit(
-                    f"bench: `kai {' '.join(args)}` did not start (see {self.directory})"
-                )
-            await asyncio.sleep(0.05)
-
-    async def spawn(self, *args: str, **env: str) -> asyncio.subprocess.Process:
-        log = self.logs.enter_context((self.directory / f"{len(self.running)}.log").open("wb"))
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "kai.cli",
-            *args,
-            env=self.env | env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-        )
+    def start(self, *args: str, **env: str) -> Process:
+        log = self.directory / f"{len(self.running)}.log"
+        process = Process(kai(*args), self.env | env, log)
         self.running.append(process)
         return process
 
+    async def run(self, *args: str) -> None:
+        if await asyncio.to_thread(self.start(*args).popen.wait):
+            fail(f"`kai {' '.join(args)}` failed (see {self.directory})")
+
     async def stop_all(self) -> None:
-        for process in self.running:
-            if process.returncode is None:
-                process.terminate()
-        for process in self.running:
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        self.logs.close()
+        await asyncio.gather(*(asyncio.to_thread(process.stop) for process in self.running))
 
 
 async def raw_round_trips(redis_url: str, samples: int) -> list[float]:
@@ -176,10 +133,6 @@ async def raw_round_trips(redis_url: str, samples: int) -> list[float]:
             timings.append(time.perf_counter() - began)
         await redis.delete(stream)
     return timings
-
-
-async def logged_ready(log: Path) -> bool:
-    return "ready:" in log.read_text(errors="replace")  # noqa: ASYNC240 (a small file)
 
 
 class Subscriber:
@@ -237,24 +190,7 @@ async def subscribed(url: str, token: str, agent_id: str) -> AsyncIterator[Subsc
                 await reading
 
 
-class Client:
-    def __init__(self, http: httpx.AsyncClient):
-        self.http = http
-        self.token = ""
-
-    async def call(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"authorization": f"Bearer {self.token}"} if self.token else {},
-        )
-        body = response.json()
-        if body.get("errors"):
-            raise RuntimeError(body["errors"])
-        return body["data"]
-
-
-async def latencies(client: Client, events: Subscriber, agent_id: str, samples: int) -> list[float]:
+async def latencies(client: Api, events: Subscriber, agent_id: str, samples: int) -> list[float]:
     timings = []
     for _ in range(samples):
         began = time.perf_counter()
@@ -262,25 +198,6 @@ async def latencies(client: Client, events: Subscriber, agent_id: str, samples: 
         await events.until([task_id])
         timings.append(events.completed[task_id] - began)
     return timings
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU time the whole machine spent busy, all cores (Linux; 0 elsewhere)."""
-    try:
-        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    except OSError:
-        return 0.0
-    idle = ticks[3] + ticks[4]  # idle, iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 class Burst:
@@ -294,7 +211,7 @@ class Burst:
 
 
 async def throughput(
-    client: Client, events: Subscriber, agent_id: str, burst: int, processes: Processes
+    client: Api, events: Subscriber, agent_id: str, burst: int, processes: Processes
 ) -> Burst:
     gate = asyncio.Semaphore(32)
 
@@ -317,77 +234,103 @@ async def throughput(
     return Burst(burst, seconds, cpu[0], sum(cpu[1:]), machine_busy_seconds() - busy_before)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=200, help="latency samples per setup")
-    parser.add_argument("--burst", type=int, default=400, help="tasks per throughput run")
-    parser.add_argument("--concurrency", type=int, default=8, help="per worker")
-    args = parser.parse_args()
+def options() -> argparse.Namespace:
+    made = parser(__doc__, "bench/tasks.py")
+    made.add_argument("--samples", type=int, default=200, help="latency samples per setup")
+    made.add_argument("--burst", type=int, default=400, help="tasks per throughput run")
+    made.add_argument("--concurrency", type=int, default=8, help="per worker")
+    made.add_argument("--warmup", type=int, default=20, help="tasks before the samples (20)")
+    made.add_argument("--raw", type=int, default=2000, help="raw Redis round trips (2000)")
+    args = parse(made, QUICK)
+    if min(args.samples, args.burst, args.concurrency, args.raw) < 1 or args.warmup < 0:
+        made.error("--samples, --burst, --concurrency and --raw must be at least 1")
+    return args
 
-    with tempfile.TemporaryDirectory() as scratch, redis_server(Path(scratch)) as redis_url:
-        async with database() as database_url:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("KAI_")} | {
-                "KAI_DATABASE_URL": database_url,
-                "KAI_REDIS_URL": redis_url,
-                "KAI_BROADCAST_URL": redis_url,
-                "KAI_JWT_SECRET": SECRET,
-                "KAI_DATA_DIR": str(Path(scratch) / "data"),
-                "KAI_LOG_LEVEL": "WARNING",
-                # One user enqueues hundreds of tasks a second: no per-minute budgets.
-                "KAI_RATE_LIMIT_QUERY_PER_MINUTE": "0",
-                "KAI_RATE_LIMIT_MUTATION_PER_MINUTE": "0",
-                "KAI_RATE_LIMIT_SUBSCRIBE_PER_MINUTE": "0",
-            }
-            processes = Processes(env, Path(scratch))
-            try:
-                await run(args, processes, redis_url)
-            finally:
-                await processes.stop_all()
+
+async def main() -> None:
+    args = options()
+    require_proc()
+    admin = postgres_admin_url()
+    if not admin:
+        fail("set KAI_BENCH_DATABASE_URL to a PostgreSQL server (asyncpg URL)")
+    exit_on_sigterm()
+    with tempfile.TemporaryDirectory(prefix="kai-bench-tasks-") as name:
+        scratch = Path(name)
+        with redis_server(scratch) as redis_url:
+            async with postgres_database(admin, "kai_bench") as database_url:
+                env = kai_env(
+                    scratch,
+                    database_url=database_url,
+                    KAI_REDIS_URL=redis_url,
+                    KAI_BROADCAST_URL=redis_url,
+                    # One user enqueues hundreds of tasks a second: no per-minute budgets.
+                    KAI_RATE_LIMIT_QUERY_PER_MINUTE="0",
+                    KAI_RATE_LIMIT_MUTATION_PER_MINUTE="0",
+                    KAI_RATE_LIMIT_SUBSCRIBE_PER_MINUTE="0",
+                )
+                processes = Processes(env, scratch)
+                try:
+                    await run(args, processes, redis_url)
+                finally:
+                    await processes.stop_all()
 
 
 async def run(args: argparse.Namespace, processes: Processes, redis_url: str) -> None:
+    progress("kai migrate")
     await processes.run("migrate")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     worker = ("worker", "--concurrency", str(args.concurrency))
     rows = []
-    raw = await raw_round_trips(redis_url, 2000)
+    progress("raw Redis round trips")
+    raw = await raw_round_trips(redis_url, args.raw)
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-
-        async def healthy(_: Path) -> bool:
-            with contextlib.suppress(httpx.TransportError):
-                return (await http.get("/healthz")).status_code == 200
-            return False
-
-        await processes.start("serve", "--port", str(port), ready=healthy)
-        client = Client(http)
-        email = "bench@example.com"
-        registered = await client.call(
-            REGISTER, {"input": {"email": email, "password": "correct horse battery staple"}}
-        )
-        client.token = registered["register"]["accessToken"]
-        agent_id = (await client.call(CREATE))["createAgent"]["id"]
+        progress("kai serve")
+        await processes.start("serve", "--port", str(port)).wait_healthy_async(url)
+        client = Api(http)
+        await client.register()
+        agent_id = await client.echo_agent()
         async with subscribed(url, client.token, agent_id) as events:
             for workers in (1, 2):
+                progress(f"{workers} worker(s)")
                 # INFO for its "ready" line (and one line per task message: cheap).
-                await processes.start(*worker, ready=logged_ready, KAI_LOG_LEVEL="INFO")
-                await latencies(client, events, agent_id, 20)  # warm-up
+                started = processes.start(*worker, KAI_LOG_LEVEL="INFO")
+
+                async def ready(process: Process = started) -> bool:
+                    return process.logged("ready:")
+
+                await started.until(ready)
+                await latencies(client, events, agent_id, args.warmup)
+                progress(f"{workers} worker(s): latencies")
                 timings = await latencies(client, events, agent_id, args.samples)
+                progress(f"{workers} worker(s): a burst of {args.burst}")
                 burst = await throughput(client, events, agent_id, args.burst, processes)
                 rows.append((workers, timings, burst))
+    report(args, raw, rows)
 
+
+TABLE = Table(
+    Column("workers", "d"),
+    Column("p50 ms", ".1f"),
+    Column("p99 ms", ".1f"),
+    Column("p50 / raw p50", ".0f"),
+    Column("p99 / raw p99", ".0f"),
+    Column("burst tasks/s", ".0f"),
+)
+
+
+def report(
+    args: argparse.Namespace, raw: list[float], rows: list[tuple[int, list[float], Burst]]
+) -> None:
     raw_p50, raw_p99 = percentile(raw, 50), percentile(raw, 99)
     print(f"machine: {os.cpu_count()} CPUs; Redis stream round trip (XADD -> XREADGROUP -> XACK)")
     print(f"  p50 {raw_p50 * 1000:.3f} ms, p99 {raw_p99 * 1000:.3f} ms ({len(raw)} messages)")
     print(f"enqueueTask -> TASK_COMPLETE on agentEvents ({args.samples} tasks one at a time),")
     print(f"and a burst of {args.burst} tasks; --concurrency {args.concurrency} per worker:")
-    print("  workers | p50 ms | p99 ms | p50 / raw p50 | p99 / raw p99 | burst tasks/s")
+    TABLE.header()
     for workers, timings, burst in rows:
         p50, p99 = percentile(timings, 50), percentile(timings, 99)
-        print(
-            f"  {workers:7d} | {p50 * 1000:6.1f} | {p99 * 1000:6.1f} | "
-            f"{p50 / raw_p50:13.0f} | {p99 / raw_p99:13.0f} | {burst.rate:13.0f}"
-        )
+        TABLE.row(workers, p50 * 1000, p99 * 1000, p50 / raw_p50, p99 / raw_p99, burst.rate)
     print(f"  (mean latency {statistics.mean(rows[0][1]) * 1000:.1f} ms with 1 worker)")
     print("CPU per task during the bursts (PostgreSQL and Redis not counted):")
     for workers, _, burst in rows:

@@ -11,79 +11,72 @@ temp directory removed at the end), registers a user, and measures:
   upload, which must not grow with the file's size.
 
     uv run python bench/upload.py
+    uv run python bench/upload.py --quick   # 1 and 4 MiB, once: what CI runs
 
-Settings (environment): KAI_BENCH_LARGE_MIB (100), KAI_BENCH_SMALL_MIB (10),
-KAI_BENCH_REPEATS (5), KAI_BENCH_CHUNK_KIB (1024).
+Settings (options, or environment): --large-mib (KAI_BENCH_LARGE_MIB, 100), --small-mib
+(KAI_BENCH_SMALL_MIB, 10), --repeats (KAI_BENCH_REPEATS, 5), --chunk-kib
+(KAI_BENCH_CHUNK_KIB, 1024).
 """
 
 from __future__ import annotations
 
-import contextlib
+import sys
+from pathlib import Path
+
+# Run as `python bench/upload.py`, bench/ would be first on sys.path: the checkout instead
+# (bench/http.py is named like the standard library's `http`; the benches import `bench.*`).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import argparse
 import hashlib
 import json
 import os
-import platform
 import secrets
-import signal
-import socket
 import statistics
-import struct
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-MIB = 1 << 20
-SECRET = "bench-secret-" + "x" * 40
-REGISTER = """
-mutation($input: RegisterInput!) { register(input: $input) { accessToken } }
-"""
+from bench._seed import REGISTER, data_of, png_head, request
+from bench._support import (
+    MIB,
+    PASSWORD,
+    Column,
+    PeakRss,
+    Table,
+    cpu_seconds,
+    exit_on_sigterm,
+    free_port,
+    kai,
+    kai_env,
+    machine,
+    parse,
+    parser,
+    require_proc,
+    serving,
+    status_kib,
+)
+
 UPLOAD = """
 mutation($file: Upload!, $agentId: ID) {
   uploadFile(file: $file, agentId: $agentId) { id size mimeType checksum }
 }
 """
 DELETE = "mutation($id: ID!) { deleteFile(id: $id) }"
-SAMPLE_SECONDS = 0.005
+QUICK = {"large_mib": 4, "small_mib": 1, "repeats": 1}
 
 
 def setting(name: str, default: int) -> int:
-    value = int(os.environ.get(name, default))
-    if value < 1:
-        raise SystemExit(f"bench: {name} must be at least 1")
-    return value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A default from the environment (the options came later)."""
+    return int(os.environ.get(name, default))
 
 
 # -- the content -----------------------------------------------------------------------
-
-
-def png_head() -> bytes:
-    """A PNG signature and IHDR chunk: what the sniffer looks at is a real PNG's start."""
-    ihdr = struct.pack(">IIBBBBB", 4096, 4096, 8, 6, 0, 0, 0)
-    crc = zlib.crc32(b"IHDR" + ihdr)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + b"IHDR"
-        + ihdr
-        + struct.pack(">I", crc)
-    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +97,7 @@ class Content:
     @classmethod
     def make(cls, size: int, chunk: int) -> Content:
         block = os.urandom(chunk)
-        head = png_head()
+        head = png_head(4096)
         return cls(size, chunk, block, head + block[len(head) :])
 
     def chunks(self) -> Iterator[bytes]:
@@ -120,99 +113,6 @@ class Content:
         for piece in self.chunks():
             digest.update(piece)
         return digest.hexdigest()
-
-
-# -- the server and its memory ---------------------------------------------------------
-
-
-@contextmanager
-def kai_serve(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
-    """`kai serve` (uvicorn, one process) on a free port; yields (base URL, pid)."""
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 (this interpreter, running kai)
-            [sys.executable, "-m", "kai.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"bench: kai serve did not start:\n{log.read_text()[-4000:]}")
-            time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            finally:  # too slow, or the wait itself interrupted (a second Ctrl-C)
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-
-
-def status_kib(pid: int, field: str) -> int:
-    """A `VmRSS`-like field of /proc/<pid>/status, in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/{pid}/status")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class PeakRss:
-    """The server's RSS just before a request and its peak during it, in KiB.
-
-    The peak is sampled every few milliseconds in a thread; where the kernel allows
-    it, the high-water mark (VmHWM) is also reset first (`5` to clear_refs) and read
-    after, which catches a peak between two samples.
-    """
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.before = self.peak = 0
-        self._hwm_reset = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> PeakRss:
-        try:
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-            self._hwm_reset = True
-        except OSError:
-            self._hwm_reset = False
-        self.before = self.peak = status_kib(self.pid, "VmRSS")
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(SAMPLE_SECONDS):
-            with contextlib.suppress(OSError, RuntimeError):
-                self.peak = max(self.peak, status_kib(self.pid, "VmRSS"))
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, status_kib(self.pid, "VmRSS"))
-        if self._hwm_reset:
-            self.peak = max(self.peak, status_kib(self.pid, "VmHWM"))
-
-    @property
-    def growth_mib(self) -> float:
-        return (self.peak - self.before) / 1024
 
 
 # -- the two ways of writing the bytes ---------------------------------------------------
@@ -237,22 +137,7 @@ class Client:
         self.token = ""
 
     def call(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        response = self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"authorization": f"Bearer {self.token}"} if self.token else {},
-        )
-        return self.data(response)
-
-    @staticmethod
-    def data(response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}") from None
-        if body.get("errors"):
-            raise RuntimeError(body["errors"])
-        return body["data"]
+        return data_of(self.http.post("/graphql", **request(query, variables, self.token)))
 
     def upload(self, content: Content, checksum: str) -> tuple[float, float, str]:
         """Seconds from the first byte sent to the whole response read, of which after
@@ -278,7 +163,7 @@ class Client:
         began = time.perf_counter()
         response = self.http.post("/graphql", content=body(), headers=headers)
         ended = time.perf_counter()
-        stored = self.data(response)["uploadFile"]
+        stored = data_of(response)["uploadFile"]
         if (stored["size"], stored["checksum"], stored["mimeType"]) != (
             content.size,
             checksum,
@@ -354,7 +239,7 @@ def measure(client: Client, pid: int, mib: int, chunk: int, repeats: int, direct
         # Interleaved, so both see the same state of the disk and its write-back.
         row.local_seconds.append(local_write(content, directory))
         cpu_before = cpu_seconds(pid)
-        with PeakRss(pid) as rss:
+        with PeakRss(pid, every=0.005) as rss:
             seconds, after_body, file_id = client.upload(content, checksum)
         row.server_cpu_seconds.append(cpu_seconds(pid) - cpu_before)
         row.kai_seconds.append(seconds)
@@ -364,44 +249,51 @@ def measure(client: Client, pid: int, mib: int, chunk: int, repeats: int, direct
     return row
 
 
-def main() -> None:
-    large = setting("KAI_BENCH_LARGE_MIB", 100)
-    small = setting("KAI_BENCH_SMALL_MIB", 10)
-    repeats = setting("KAI_BENCH_REPEATS", 5)
-    chunk = setting("KAI_BENCH_CHUNK_KIB", 1024) * 1024
-    if not Path("/proc/self/status").exists():
-        raise SystemExit("bench: reads the server's memory from /proc (Linux only)")
-    # A SIGTERM unwinds like Ctrl-C: the server is stopped, the temp directory removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+def options() -> argparse.Namespace:
+    made = parser(__doc__, "bench/upload.py")
+    for name, variable, default, what in (
+        ("--large-mib", "KAI_BENCH_LARGE_MIB", 100, "the large upload, MiB"),
+        ("--small-mib", "KAI_BENCH_SMALL_MIB", 10, "the small upload, MiB"),
+        ("--repeats", "KAI_BENCH_REPEATS", 5, "uploads of each size"),
+        ("--chunk-kib", "KAI_BENCH_CHUNK_KIB", 1024, "KiB a piece, sent and written"),
+    ):
+        made.add_argument(
+            name, type=int, default=setting(variable, default), help=f"{what} ({default})"
+        )
+    args = parse(made, QUICK)
+    for name in ("large_mib", "small_mib", "repeats", "chunk_kib"):
+        if getattr(args, name) < 1:
+            made.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
 
+
+def main() -> None:
+    args = options()
+    large, small, repeats, chunk = args.large_mib, args.small_mib, args.repeats, args.chunk_kib
+    chunk *= 1024
+    require_proc()
+    exit_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="kai-bench-upload-") as scratch_name:
         scratch = Path(scratch_name)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KAI_")} | {
-            "KAI_DATA_DIR": str(scratch / "data"),
-            "KAI_DATABASE_URL": f"sqlite+aiosqlite:///{scratch / 'kai.db'}",
-            "KAI_JWT_SECRET": SECRET,
-            "KAI_QDRANT_URL": ":memory:",
+        env = kai_env(
+            scratch,
+            KAI_QDRANT_URL=":memory:",
             # Over the largest file, so the cap (checked as the file is read) never trips.
-            "KAI_MAX_UPLOAD_BYTES": str(max(large, small, 100) * MIB + 28 * MIB),
-            "KAI_LOG_LEVEL": "WARNING",
+            KAI_MAX_UPLOAD_BYTES=str(max(large, small, 100) * MIB + 28 * MIB),
             # The multipart parser spools the file to a temp file: here, on the same
             # file system as the baseline's file, and removed with the rest.
-            "TMPDIR": str(scratch),
-        }
+            TMPDIR=str(scratch),
+        )
+        port = free_port()
         with (
-            kai_serve(env, scratch / "serve.log") as (url, pid),
-            httpx.Client(base_url=url, timeout=300) as http,
+            serving(kai("serve", "--port", str(port)), env, port, scratch / "serve.log") as server,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as http,
         ):
+            pid = server.pid
             client = Client(http)
-            client.token = client.call(
-                REGISTER,
-                {
-                    "input": {
-                        "email": "bench@example.com",
-                        "password": "correct horse battery staple",
-                    }
-                },
-            )["register"]["accessToken"]
+            credentials = {"email": "bench@example.com", "password": PASSWORD}
+            registered = client.call(REGISTER, {"input": credentials})
+            client.token = registered["register"]["accessToken"]
             # Warm-up: lazy imports, the first connection, the allocator's first arenas.
             measure(client, pid, 2, chunk, 2, scratch)
             rows = [measure(client, pid, mib, chunk, repeats, scratch) for mib in (small, large)]
@@ -409,26 +301,37 @@ def main() -> None:
     report(rows, repeats, chunk, idle_rss)
 
 
+TABLE = Table(
+    Column("   size", "s"),
+    Column("kAI MiB/s", ".1f"),
+    Column("local MiB/s", ".1f"),
+    Column("ratio", ".2f"),
+    Column("kAI s", ".2f"),
+    Column("after body s", ".2f"),
+    Column("server CPU s", ".2f"),
+    Column("peak RSS growth MiB", ".1f"),
+)
+
+
 def report(rows: list[Row], repeats: int, chunk: int, idle_rss: float) -> None:
     small, large = rows
-    print(
-        f"machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}; temp dir {tempfile.gettempdir()}"
-    )
+    print(f"{machine()}; temp dir {tempfile.gettempdir()}")
     print(
         f"uploadFile (GraphQL multipart, chunked, {chunk // 1024} KiB pieces, image/png) into "
         f"one `kai serve` (SQLite, local blobs, no scanner) vs write + fsync of the same bytes "
         f"to a local file; median of {repeats}, RSS growth the worst of {repeats}:"
     )
-    print(
-        "     size | kAI MiB/s | local MiB/s | ratio | kAI s | after body s | server CPU s "
-        "| peak RSS growth MiB"
-    )
+    TABLE.header()
     for row in rows:
-        print(
-            f"  {row.mib:3d} MiB | {row.kai_rate:9.1f} | {row.local_rate:11.1f} | "
-            f"{row.ratio:5.2f} | {statistics.median(row.kai_seconds):5.2f} | "
-            f"{row.after_body:12.2f} | {row.cpu:12.2f} | {row.rss_growth:19.1f}"
+        TABLE.row(
+            f"{row.mib:3d} MiB",
+            row.kai_rate,
+            row.local_rate,
+            row.ratio,
+            statistics.median(row.kai_seconds),
+            row.after_body,
+            row.cpu,
+            row.rss_growth,
         )
     print(
         "  (after body: from the last byte sent to the response: reading the spooled file "

@@ -103,6 +103,10 @@ def sqlite_transactions() -> list[str]:
             thread = candidate._thread
             frame = sys._current_frames().get(thread.ident or -1)
             where = "".join(traceback.format_stack(frame)[-3:]) if frame is not None else ""
+            while frame is not None and frame.f_code.co_name != "_connection_worker_thread":
+                frame = frame.f_back
+            if frame is not None:  # what the thread was given to run
+                where += f"  running {frame.f_locals.get('function')!r}"[:600] + "\n"
             state = "in a transaction" if open_transaction else "not in a transaction"
             found.append(f"(sqlite) {candidate!r} {state}, {thread}, at:\n{where}")
     return found

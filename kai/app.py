@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -29,13 +30,13 @@ from kai.graphql.extensions.rate_limits import RateLimits
 from kai.graphql.extensions.tracing import tracing_extension
 from kai.graphql.extensions.validation_cache import ValidDocuments
 from kai.graphql.schema import build_schema
-from kai.graphql.trusted_documents import TrustedDocuments
+from kai.graphql.trusted_documents import TrustedDocuments, WithListed
 from kai.graphql.view import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from kai.observability.http import MetricsMiddleware
 from kai.observability.tracing import start_tracing
 from kai.preflight import describe_database
-from kai.routes.console import BuiltAssets, console_page, graphiql_page
+from kai.routes.console import BUILD_DIR, BuiltAssets, console_page, graphiql_page
 from kai.routes.files import download_file
 from kai.routes.metrics import metrics_endpoint
 from kai.routes.readiness import healthz, readyz
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 60.0
 # The heartbeat sweep runs this often, at most: a silent agent turns ERROR soon after its timeout.
 SWEEP_INTERVAL = 5.0
+# Every document the console served at / sends (by id only), written by its build.
+CONSOLE_MANIFEST = BUILD_DIR / "persisted-documents.json"
 
 
 def create_app(
@@ -144,11 +147,13 @@ _graphql = _GraphQLEndpoint()
 def _graphql_view(services: Services, tracer_provider: TracerProvider | None) -> KaiGraphQL:
     settings = services.settings
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [FlushAudit]
-    # First: it puts a persisted document's text in place, or refuses, before any parsing.
+    # The console served here is part of this server: its documents always run.
+    console = TrustedDocuments.built_in(CONSOLE_MANIFEST, "the console")
     trusted = (
         TrustedDocuments.load(settings.trusted_documents) if settings.trusted_documents else None
     )
-    persisted = PersistedDocuments(trusted)
+    # First: it puts a persisted document's text in place, or refuses, before any parsing.
+    persisted = PersistedDocuments(trusted | console if trusted is not None else None)
     extensions.append(persisted.extension)
     limits = QueryLimits(
         max_depth=settings.max_query_depth,
@@ -171,9 +176,15 @@ def _graphql_view(services: Services, tracer_provider: TracerProvider | None) ->
         observers=observers,
         suggestions=settings.field_suggestions_enabled,
     )
+    # A manifest from another release fails the start, not its clients one by one (the
+    # console's too, should its build be stale).
+    console.check(schema._schema)
     if trusted is not None:
-        # A manifest from another release fails the start, not its clients one by one.
         trusted.check(schema._schema)
+    else:
+        # APQ: the console's documents are found by hash or id, never registered.
+        store = WithListed(console, services.persisted_documents)
+        services = dataclasses.replace(services, persisted_documents=store)
     ide_page = graphiql_page if settings.graphiql_enabled else None
     return KaiGraphQL(schema, services=services, ide_page=ide_page, persisted=persisted)
 

@@ -355,12 +355,15 @@ def test_the_live_event_stream_resumes_after_a_dropped_connection_with_no_gap(
     agent_id = _agent(served, admin, "watched")
     context, page, page_watch = _open(browser, served)
     subscribed: list[dict[str, Any]] = []
+    payloads: list[dict[str, Any]] = []
 
     def on_socket(socket: Any) -> None:
-        def on_frame(payload: str | bytes) -> None:
-            message = json.loads(payload)
-            if message.get("type") == "subscribe" and "agentEvents" in message["payload"]["query"]:
-                subscribed.append(message["payload"]["variables"])
+        def on_frame(frame: str | bytes) -> None:
+            message = json.loads(frame)
+            if message.get("type") == "subscribe":
+                payloads.append(message["payload"])
+                if message["payload"].get("operationName") == "ConsoleAgentEvents":
+                    subscribed.append(message["payload"]["variables"])
 
         socket.on("framesent", on_frame)
 
@@ -389,6 +392,8 @@ def test_the_live_event_stream_resumes_after_a_dropped_connection_with_no_gap(
     # It subscribed from the start, then again after the last seq it held.
     assert {"agentId": agent_id, "after": 0} in subscribed
     assert subscribed[-1] == {"agentId": agent_id, "after": 2}
+    # Each named by its id in the console's manifest, never sent as text.
+    assert all("query" not in p and p["documentId"].startswith("sha256:") for p in payloads)
     assert events.get_by_role("alert").count() == 0
     # What the page read over HTTP is read again: the three commands are counted.
     health = page.get_by_role("region", name="Health and metrics")

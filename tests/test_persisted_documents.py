@@ -1,12 +1,14 @@
 """Persisted documents: Apollo's automatic persisted queries (APQ) over HTTP POST and GET,
 graphql-transport-ws and graphql-sse, stored in the database for every replica and bounded;
-and the trusted-documents mode (H2), where only a manifest's documents run."""
+the trusted-documents mode (H2), where only a manifest's documents run; and the console's
+own manifest, built into the package, whose documents run by id in either mode."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import random
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+import kai.app
 from kai.aio import closing
 from kai.config import Settings
 from kai.graphql.extensions.persisted_documents import MAX_PERSISTED_CHARS
@@ -398,3 +401,104 @@ async def _sse(
         assert response.status_code == 200, await response.aread()
         async with closing(response.aiter_lines()) as lines:
             yield SSEStream(response, lines)
+
+
+# --- The console's manifest, built in -----------------------------------------------------
+
+CODEGEN_MANIFEST = Path(__file__).parent.parent / "console/src/gql/persisted-documents.json"
+
+
+def console_document(operation: str) -> tuple[str, str]:
+    """(id, text) of the console's document of `operation`, from the manifest built into
+    the package (kai/console/persisted-documents.json)."""
+    manifest = json.loads(kai.app.CONSOLE_MANIFEST.read_text())
+    named = re.compile(rf"\b(query|mutation|subscription) {operation}\b")
+    found = [(id_, text) for id_, text in manifest.items() if named.search(text)]
+    assert len(found) == 1, f"{operation}: {found}"
+    return found[0]
+
+
+def test_the_package_ships_the_manifest_codegen_wrote_for_the_console() -> None:
+    built = json.loads(kai.app.CONSOLE_MANIFEST.read_text())
+    assert built == json.loads(CODEGEN_MANIFEST.read_text()), "run npm run all in console/"
+    assert len(built) > 30
+    assert all(id_ == f"sha256:{sha256(text)}" for id_, text in built.items())
+
+
+async def test_without_trusted_documents_the_console_s_documents_run_by_id_unregistered(
+    app: Any, client: GraphQLClient
+) -> None:
+    token = await signed_in(client)
+    document_id, text = console_document("ConsoleSessionPermissions")
+    hex_hash = document_id.removeprefix("sha256:")
+
+    for body in (
+        {"documentId": document_id},
+        {"documentId": hex_hash},
+        {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": hex_hash}}},
+        {"query": text, "extensions": apq(text)},
+    ):
+        status, answer = await post(client, body, token)
+        assert status == 200 and not answer.get("errors"), (body, answer)
+        assert answer["data"]["session"]["permissions"], answer
+
+    # Nothing was registered: they are the console's, not APQ's (whose cap they would share).
+    assert await stored(app) == 0
+    _, unknown = await post(client, {"documentId": f"sha256:{sha256(ME)}"}, token)
+    assert error_codes(unknown) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
+async def test_H2_the_console_s_documents_run_besides_the_listed_ones_on_every_transport(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    manifest = codegen_manifest(tmp_path / "cli.json", [REGISTER, CREATE])
+    async with kai_server(sqlite_url, tmp_path / "data", trusted_documents=[manifest]) as server:
+        token, agent_id = await owner_with_agent(server)  # the CLI's manifest
+        permissions, _ = console_document("ConsoleSessionPermissions")
+        status, answer = await post(server.client, {"documentId": permissions}, token)
+        assert status == 200 and answer["data"]["session"]["permissions"], answer
+        # The console's text is as good as its id (the manifests list texts); others are not.
+        _, me = await post(server.client, {"query": ME}, token)
+        assert error_codes(me) == ["PERSISTED_QUERY_NOT_IN_LIST"]
+
+        events, _ = console_document("ConsoleAgentEvents")
+        variables = {"agentId": agent_id, "after": 0}
+        async with ws_connect(server.url, GRAPHQL_TRANSPORT_WS, token=token) as ws:
+            await ws.send(_subscribe("1", {"documentId": events, "variables": variables}))
+            assert [e["seq"] for e in await ws.results("1", 2, "agentEvents")] == [1, 2]
+        body = {"documentId": events, "variables": variables}
+        async with _sse(server.client.http, body, token) as stream:
+            assert [e["seq"] for e in await stream.results(2, "agentEvents")] == [1, 2]
+
+
+async def test_a_stale_console_manifest_stops_the_start_naming_it(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = "query ConsoleOld { agents { id } }"
+    built = codegen_manifest(tmp_path / "persisted-documents.json", [ME, stale])
+    monkeypatch.setattr(kai.app, "CONSOLE_MANIFEST", built)
+
+    for trusted_documents in ([], [codegen_manifest(tmp_path / "cli.json", [REGISTER])]):
+        settings = make_settings(sqlite_url, tmp_path / "data", trusted_documents=trusted_documents)
+        with pytest.raises(ValueError, match="1 listed documents do not fit") as refused:
+            async with running_app(settings):
+                pass
+        assert str(refused.value).startswith("the console's manifest (persisted-documents.json")
+        assert f"sha256:{sha256(stale)}: Cannot query field 'id'" in str(refused.value)
+
+
+async def test_a_console_that_was_not_built_lists_nothing(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    permissions, _ = console_document("ConsoleSessionPermissions")
+    monkeypatch.setattr(kai.app, "CONSOLE_MANIFEST", tmp_path / "absent.json")
+    manifest = codegen_manifest(tmp_path / "cli.json", [REGISTER, ME])
+    settings = make_settings(sqlite_url, tmp_path / "data", trusted_documents=[manifest])
+    async with running_app(settings) as app, client_at(app) as client:
+        token = (await client.register("lone@example.com"))["accessToken"]
+        assert await post(client, {"extensions": apq(ME)}, token) == (
+            200,
+            {"data": {"me": {"email": "lone@example.com"}}},
+        )
+        _, answer = await post(client, {"documentId": permissions}, token)
+        assert error_codes(answer) == ["PERSISTED_QUERY_NOT_IN_LIST"]

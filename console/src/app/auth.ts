@@ -10,10 +10,9 @@
  * tabs (a Web Lock, then the token is read again from storage, since another tab may have
  * rotated it meanwhile); and none is sent while the browser says it is offline.
  */
-import { stringifyDocument } from "@urql/core";
-
 import { graphql } from "../gql";
 import type { ResultOf } from "@graphql-typed-document-node/core";
+import { documentIdOf } from "./persisted";
 
 export const REFRESH_TOKEN_KEY = "kai.console.refreshToken";
 const LOCK_NAME = "kai.console.refresh";
@@ -191,7 +190,7 @@ export function refresh(stale: string | null = null): Promise<string | null> {
               accept: "application/graphql-response+json, application/json",
             },
             body: JSON.stringify({
-              query: stringifyDocument(RefreshTokenMutation),
+              documentId: documentIdOf(RefreshTokenMutation),
               operationName: "ConsoleRefreshToken",
               variables: { refreshToken: token },
             }),

@@ -18,16 +18,21 @@
  *
  * An operation whose context has `resume` (agentEvents) is subscribed again, after a drop, with
  * the variables `resume()` returns at that moment (its `after`: the last seq the page holds),
- * not the ones it started with: both transports serialise the request anew for each attempt,
- * so its `variables` is a getter.
+ * not the ones it started with: both transports serialise the request anew for each attempt.
+ *
+ * No document travels as text (persisted.ts): queries and mutations carry their APQ hash,
+ * subscriptions their `documentId`, each the id codegen listed it under in the console's
+ * manifest, which the server that serves this console always runs.
  */
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "urql";
 import type { ExecutionResult, Operation, SubscriptionForwarder } from "urql";
+import { persistedExchange } from "@urql/exchange-persisted";
 import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 import { useEffect, useRef, useSyncExternalStore } from "react";
 
 import { freshAccessToken, getAuthState, refresh, subscribeAuth } from "./auth";
+import { namedRequest, sha256Of, type NamedRequest } from "./persisted";
 
 declare module "@urql/core" {
   interface OperationContext {
@@ -276,7 +281,6 @@ const sseOnce = createSseClient({ ...sseOptions, retryAttempts: 0 });
 /* ------------------------------------------------------------------ forwarding */
 
 type Sink = { next: (value: ExecutionResult) => void; error: (error: unknown) => void; complete: () => void };
-type Request = { query: string; operationName?: string; variables?: Record<string, unknown>; extensions?: Record<string, unknown> };
 
 function isCloseEvent(value: unknown): value is { code: number; reason: string } {
   return typeof value === "object" && value !== null && "code" in value && "reason" in value;
@@ -298,7 +302,7 @@ function couldNotConnect(error: unknown): boolean {
   return !isCloseEvent(error) || error.code < 4000;
 }
 
-function overSse(request: Request, sink: Sink, oneShot: boolean): () => void {
+function overSse(request: NamedRequest, sink: Sink, oneShot: boolean): () => void {
   return (oneShot ? sseOnce : sse).subscribe(request, {
     next: (value) => sink.next(value as ExecutionResult),
     error: (error) => sink.error(transportError(error)),
@@ -306,7 +310,7 @@ function overSse(request: Request, sink: Sink, oneShot: boolean): () => void {
   });
 }
 
-function overWebSocket(request: Request, sink: Sink): () => void {
+function overWebSocket(request: NamedRequest, sink: Sink): () => void {
   let stop = ws.subscribe(request, {
     next: (value) => sink.next(value as ExecutionResult),
     complete: () => sink.complete(),
@@ -323,7 +327,7 @@ function overWebSocket(request: Request, sink: Sink): () => void {
 }
 
 /** A prompt: a socket of its own, closed when it ends, never reconnected. */
-function overOwnSocket(request: Request, sink: Sink): () => void {
+function overOwnSocket(request: NamedRequest, sink: Sink): () => void {
   const own = createWsClient({ url: webSocketUrl, lazy: true, retryAttempts: 0, connectionParams });
   let connected = false;
   own.on("connected", () => {
@@ -353,14 +357,12 @@ function overOwnSocket(request: Request, sink: Sink): () => void {
 
 const forwardSubscription: SubscriptionForwarder = (body, operation: Operation) => ({
   subscribe(sink) {
-    const request: Request = {
-      query: body.query ?? "",
-      operationName: body.operationName,
-      variables: body.variables as Record<string, unknown> | undefined,
-      extensions: body.extensions as Record<string, unknown> | undefined,
-    };
-    const resume = operation.context.resume;
-    if (resume) Object.defineProperty(request, "variables", { enumerable: true, get: resume });
+    const started = body.variables as Record<string, unknown> | undefined;
+    const request = namedRequest(
+      operation.query,
+      operation.context.resume ?? (() => started),
+      body.extensions as Record<string, unknown> | undefined,
+    );
     const oneShot = operation.context.oneShot === true;
     let unsubscribe: () => void;
     if (connection.transport === "sse") unsubscribe = overSse(request, sink, oneShot);
@@ -376,5 +378,17 @@ export const client = new Client({
   preferGetMethod: false,
   fetch: authFetch,
   requestPolicy: "cache-and-network",
-  exchanges: [cacheExchange, subscriptionExchange({ forwardSubscription }), fetchExchange],
+  exchanges: [
+    cacheExchange,
+    persistedExchange({
+      // The hash codegen listed the document under, not that of a text printed here; and
+      // never the text instead (the server knows every document of the console).
+      generateHash: async (_text, document) => sha256Of(document),
+      enforcePersistedQueries: true,
+      enableForMutation: true,
+      preferGetForPersistedQueries: false,
+    }),
+    subscriptionExchange({ forwardSubscription }),
+    fetchExchange,
+  ],
 });

@@ -59,7 +59,7 @@ const CODE_WORDS: Record<ErrorCode, (extensions: Extensions) => string> = {
   MALWARE_DETECTED: () => "The virus scanner found malware in the file; nothing was stored.",
   AGENT_UNAVAILABLE: () => "The agent could not answer (not running, away, or too slow).",
   QUERY_TOO_COMPLEX: () => "The request is too large or too complex for the server.",
-  PERSISTED_QUERY_NOT_FOUND: () => "The server does not know this request by its hash: it needs the request's full text.",
+  PERSISTED_QUERY_NOT_FOUND: () => "The server does not know this request (the console may be out of date: reload).",
   PERSISTED_QUERY_NOT_IN_LIST: () =>
     "This server runs only the requests on its list, and this one is not on it (the console may be out of date: reload).",
   GRAPHQL_PARSE_FAILED: () => "The server could not read the request.",

@@ -2,12 +2,14 @@
  * One file up as a GraphQL multipart request (jaydenseric's spec), over XMLHttpRequest
  * because fetch reports no upload progress. kAI refuses a multipart POST without an
  * Authorization header (or a preflight header) as a possible cross-site forgery, so the
- * bearer token always goes with it.
+ * bearer token always goes with it. The mutation is named by its `documentId` in `operations`,
+ * not sent as text (persisted.ts).
  */
 import { CombinedError } from "@urql/core";
 import type { GraphQLError } from "graphql";
-import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+
+import { documentIdOf, operationNameOf } from "../persisted";
 
 export type UploadProgress = { loaded: number; total: number | null };
 
@@ -34,7 +36,12 @@ export function uploadFile<Data, Variables extends { file: unknown }>(
 ): Promise<Data> {
   const { document, variables, file, token, onProgress, signal } = options;
   const form = new FormData();
-  form.append("operations", JSON.stringify({ query: print(document), variables: { ...variables, file: null } }));
+  const operations = {
+    documentId: documentIdOf(document),
+    operationName: operationNameOf(document),
+    variables: { ...variables, file: null },
+  };
+  form.append("operations", JSON.stringify(operations));
   form.append("map", JSON.stringify({ 0: ["variables.file"] }));
   form.append("0", file, file.name);
 

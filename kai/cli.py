@@ -1,15 +1,22 @@
-"""`kai`: serve | worker | migrate | export-schema | create-admin | agent run."""
+"""`kai`: the commands for people using a server (login, agents, send, prompt, events,
+tasks, files, keys, users, audit: kai_sdk.cli, on the typed client) and those for running
+one (serve, worker, migrate, export-schema, create-admin, agent run).
+
+The server's modules are imported only by its own commands, when they run: `kai agents
+list` loads the client and argparse, nothing of the server (docs/cli.md).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from textwrap import fill
 from typing import TYPE_CHECKING, Any
+
+from kai_sdk.cli import Formatter, add_commands, listing_text
 
 if TYPE_CHECKING:
     from kai.config import Settings
@@ -19,6 +26,8 @@ SETTINGS_NOTE = (
     "Settings come from KAI_* environment variables and a .env file in the current "
     "directory (every one is listed in docs/settings.md)."
 )
+PEOPLE = "for people using a server (--url or KAI_URL; docs/cli.md):"
+OPERATORS = "for running a server and its agents (KAI_* settings; docs/settings.md):"
 
 
 Command = Callable[[str, str, str], argparse.ArgumentParser]
@@ -32,33 +41,48 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _release() -> str:
-    from kai.config import release
+class _Version(argparse.Action):
+    """`kai --version`, reading the installed release only when asked."""
 
-    return release()
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("nargs", 0)
+        kwargs.setdefault("default", argparse.SUPPRESS)
+        kwargs.setdefault("help", "print kai's release and exit")
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from kai.config import release
+
+        sys.stdout.write(f"kai {release()}\n")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kai",
         description="kAI: the API that people and programs use to run a fleet of AI agents.",
-        epilog=SETTINGS_NOTE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"kai {_release()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action=_Version)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="one of the commands below"
+    )
+    people: list[tuple[str, str]] = []
+    add_commands(commands, people)
+    operators: list[tuple[str, str]] = []
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        operators.append((name, summary))
         return commands.add_parser(
-            name,
-            help=summary,
-            description=description,
-            epilog=SETTINGS_NOTE,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            name, description=description, epilog=SETTINGS_NOTE, formatter_class=Formatter
         )
 
     _add_process_commands(command)
     _add_database_commands(command)
-    _add_agent_commands(commands)
+    _add_agent_commands(commands, operators)
+    parser.epilog = "\n\n".join(
+        [listing_text(PEOPLE, people), listing_text(OPERATORS, operators), fill(SETTINGS_NOTE)]
+    )
     return parser
 
 
@@ -127,17 +151,16 @@ def _add_database_commands(command: Command) -> None:
     admin.set_defaults(run=_create_admin)
 
 
-def _add_agent_commands(commands: Any) -> None:
-    agent = commands.add_parser(
-        "agent", help="remote agent processes", description="Remote agent processes."
-    )
+def _add_agent_commands(commands: Any, listing: list[tuple[str, str]]) -> None:
+    listing.append(("agent run", "run a remote agent's process (kai_sdk.RemoteAgent)"))
+    agent = commands.add_parser("agent", description="Remote agent processes.")
     agent_commands = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
     agent_run = agent_commands.add_parser(
         "run",
         help="run a kai_sdk.RemoteAgent (the owner's API key from KAI_API_KEY)",
         description="Attach a kai_sdk.RemoteAgent of yours to an agent of type remote, "
         "signed in with the owner's API key from KAI_API_KEY.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=Formatter,
     )
     agent_run.add_argument("target", help="module:attribute, e.g. examples.echo_remote:agent")
     agent_run.add_argument("--url", required=True, help="the kAI server, e.g. https://kai.example")
@@ -181,6 +204,8 @@ def _on_a_terminal() -> bool:
 
 
 def _check_services(settings: Settings, *, database: bool = True) -> None:
+    import asyncio
+
     from kai.preflight import PreflightError, check_services
 
     try:
@@ -228,6 +253,8 @@ def _url_host(host: str) -> str:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
     from kai import logs
     from kai.worker import run_worker
 
@@ -252,6 +279,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
     from kai import migrate
     from kai.db import create_engine
 
@@ -282,6 +311,9 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 def _create_admin(args: argparse.Namespace) -> int:
+    import asyncio
+    import getpass
+
     from kai import migrate
     from kai.container import open_services
     from kai.errors import KaiError
@@ -319,6 +351,7 @@ def _create_admin(args: argparse.Namespace) -> int:
 
 
 def _agent_run(args: argparse.Namespace) -> int:
+    import asyncio
     import importlib
     import logging
     import signal

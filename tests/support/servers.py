@@ -83,9 +83,7 @@ def sqlite_transactions() -> list[str]:
     import aiosqlite
 
     found = []
-    wrapped = {
-        id(c._connection) for c in gc.get_objects() if type(c) is aiosqlite.Connection
-    }
+    wrapped = {id(c._connection) for c in gc.get_objects() if type(c) is aiosqlite.Connection}
     for candidate in gc.get_objects():
         if type(candidate) is sqlite3.Connection and id(candidate) not in wrapped:
             try:

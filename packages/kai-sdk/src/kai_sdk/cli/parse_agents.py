@@ -43,29 +43,7 @@ def add_session(commands: Commands) -> None:
 
 def add_agents(commands: Commands) -> None:
     agents = commands.group("agents", "list, create and manage agents", "Your agents.")
-    listed = agents.leaf(
-        "list",
-        "list agents",
-        "Your agents (every agent for an ADMIN), newest first unless --sort says otherwise.",
-        ("agents", "list_agents"),
-    )
-    listed.add_argument(
-        "--state",
-        action="append",
-        choices=STATES,
-        metavar="STATE",
-        help="only agents in this state: " + ", ".join(STATES) + " (repeat)",
-    )
-    listed.add_argument("--type", action="append", help="only agents of this type (repeat)")
-    listed.add_argument("--name", help="only names containing this (any case)")
-    listed.add_argument("--capability", help="only agents that list this capability")
-    listed.add_argument("--owner", help="ADMIN: only this user's agents (id or email)")
-    listed.add_argument(
-        "--sort", choices=("created", "name"), default="created", help="created: newest first"
-    )
-    listed.add_argument("--reverse", action="store_true", help="the other way round")
-    paging(listed)
-
+    _add_list(agents)
     show = agents.leaf(
         "show", "an agent, its health and metrics", "One agent.", ("agents", "show_agent")
     )
@@ -102,6 +80,31 @@ def add_agents(commands: Commands) -> None:
     )
     delete.add_argument("agent", metavar="AGENT", help=AGENT)
     delete.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
+
+
+def _add_list(agents: Commands) -> None:
+    listed = agents.leaf(
+        "list",
+        "list agents",
+        "Your agents (every agent for an ADMIN), newest first unless --sort says otherwise.",
+        ("agents", "list_agents"),
+    )
+    listed.add_argument(
+        "--state",
+        action="append",
+        choices=STATES,
+        metavar="STATE",
+        help="only agents in this state: " + ", ".join(STATES) + " (repeat)",
+    )
+    listed.add_argument("--type", action="append", help="only agents of this type (repeat)")
+    listed.add_argument("--name", help="only names containing this (any case)")
+    listed.add_argument("--capability", help="only agents that list this capability")
+    listed.add_argument("--owner", help="ADMIN: only this user's agents (id or email)")
+    listed.add_argument(
+        "--sort", choices=("created", "name"), default="created", help="created: newest first"
+    )
+    listed.add_argument("--reverse", action="store_true", help="the other way round")
+    paging(listed)
 
 
 def _agent_options(parser: argparse.ArgumentParser) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.graphql_client import GraphQLClient
+from tests.support.graphql_client import GraphQLClient, nodes
 
-USERS = "query { users { id email role } }"
+USERS = "query { users { totalCount edges { node { id email role } } } }"
 SET_USER_ROLE = """
 mutation SetRole($userId: ID!, $role: Role!) {
   setUserRole(userId: $userId, role: $role) { id role }
@@ -36,11 +36,13 @@ async def test_users_lists_every_account_to_an_admin(client: GraphQLClient) -> N
 
     result = await client.execute(USERS, token=admin["accessToken"])
 
-    assert result.ok()["users"] == [
+    listed = result.ok()["users"]
+    assert nodes(listed) == [
         {"id": admin["user"]["id"], "email": "admin@example.com", "role": "ADMIN"},
         {"id": user["user"]["id"], "email": "user@example.com", "role": "USER"},
         {"id": other["user"]["id"], "email": "other@example.com", "role": "USER"},
     ]
+    assert listed["totalCount"] == 3
 
 
 async def test_users_is_forbidden_to_a_user(client: GraphQLClient) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.sql import Executable
 
 from kai import aiosqlite_seams
 from kai.aio import completed
+from kai.sqlite_connections import RollbackOnClose
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -36,7 +37,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # thread, a file open and four PRAGMAs: under load the default 5 churned.
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30, "factory": RollbackOnClose}, **kwargs
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

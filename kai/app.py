@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -30,7 +29,7 @@ from kai.graphql.extensions.rate_limits import RateLimits
 from kai.graphql.extensions.tracing import tracing_extension
 from kai.graphql.extensions.validation_cache import ValidDocuments
 from kai.graphql.schema import build_schema
-from kai.graphql.trusted_documents import TrustedDocuments, WithListed
+from kai.graphql.trusted_documents import TrustedDocuments
 from kai.graphql.view import KaiGraphQL
 from kai.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from kai.observability.http import MetricsMiddleware
@@ -153,7 +152,9 @@ def _graphql_view(services: Services, tracer_provider: TracerProvider | None) ->
         TrustedDocuments.load(settings.trusted_documents) if settings.trusted_documents else None
     )
     # First: it puts a persisted document's text in place, or refuses, before any parsing.
-    persisted = PersistedDocuments(trusted | console if trusted is not None else None)
+    persisted = PersistedDocuments(
+        trusted | console if trusted is not None else None, built_in=console
+    )
     extensions.append(persisted.extension)
     limits = QueryLimits(
         max_depth=settings.max_query_depth,
@@ -181,10 +182,6 @@ def _graphql_view(services: Services, tracer_provider: TracerProvider | None) ->
     console.check(schema._schema)
     if trusted is not None:
         trusted.check(schema._schema)
-    else:
-        # APQ: the console's documents are found by hash or id, never registered.
-        store = WithListed(console, services.persisted_documents)
-        services = dataclasses.replace(services, persisted_documents=store)
     ide_page = graphiql_page if settings.graphiql_enabled else None
     return KaiGraphQL(schema, services=services, ide_page=ide_page, persisted=persisted)
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from kai.config import Settings
 from kai.models.agent_log import LogLevel
 from tests.support.agents import COMMAND, create_echo, signed_in
 from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.settings import make_settings
+from tests.support.statements import counting_statements
 
 NESTED_AGENTS = """
 query {
@@ -44,21 +42,6 @@ mutation Enqueue($agentId: ID!, $input: TaskInput!) {
 def settings(database_url: str, tmp_path: Path) -> Settings:
     # No background sweep while statements are counted: it would be counted too.
     return make_settings(database_url, tmp_path / "data", task_sweep_seconds=3600)
-
-
-@contextmanager
-def counting_statements(app: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.state.services.engine.sync_engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: int) -> int:

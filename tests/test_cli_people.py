@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from kai_sdk.client import KaiClient
+from kai_sdk.client.sync import AgentConfigInput
 from tests.support.servers import ROOT, clean_env, free_port, kai_serve
 
 pytestmark = pytest.mark.slow
@@ -152,6 +153,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
         # Every command signs in again (a refresh): more than a person's budget.
         KAI_RATE_LIMIT_AUTH_PER_IP="100000",
         KAI_RATE_LIMIT_AUTH_PER_ACCOUNT="100000",
+        # More agents than one page of names holds (test_a_name_past_the_first_page).
+        KAI_QUOTA_AGENTS_PER_USER="200",
     )
     with kai_serve(env) as (url, _process):
         # The first account is an ADMIN, the second a USER.
@@ -321,6 +324,22 @@ def test_agents_lifecycle(ada: Person) -> None:
     assert done.stderr == "kai: NOT_FOUND: no agent 'alpha2'\n"
     done = ada.kai("agents", "restart", created["id"], code=5)
     assert done.stderr.startswith("kai: NOT_FOUND: ")
+
+
+def test_a_name_past_the_first_page_of_those_containing_it_is_found(
+    tmp_path_factory: pytest.TempPathFactory, server: str
+) -> None:
+    email, password = "carol@example.com", "correct horse battery staple 3"
+    with KaiClient(server) as client:
+        client.sign_up(email, password)
+        wanted = client.create_agent(AgentConfigInput(name="x", type_="echo")).create_agent
+        # 100 newer agents whose names contain "x": a page of them, newest first.
+        for index in range(100):
+            client.create_agent(AgentConfigInput(name=f"x{index}", type_="echo"))
+    carol = person(tmp_path_factory, server, "carol")
+    carol.kai("login", "--email", email, stdin=password + "\n")
+
+    assert carol.json("agents", "show", "x")["id"] == wanted.id
 
 
 def test_a_table_fits_the_terminal(ada: Person) -> None:

@@ -12,13 +12,11 @@ import base64
 import random
 import string
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from kai.config import Settings
 from kai.models.base import utcnow
@@ -26,6 +24,7 @@ from tests.support.agents import create_echo, signed_in
 from tests.support.files import PNG
 from tests.support.graphql_client import GraphQLClient
 from tests.support.settings import make_settings
+from tests.support.statements import counting_statements
 from tests.support.uploads import upload
 
 AGENTS = """
@@ -84,21 +83,6 @@ STOP = "mutation Stop($id: ID!) { stopAgent(id: $id) { id state } }"
 def settings(database_url: str, tmp_path: Path) -> Settings:
     # No background sweep while statements are counted: it would be counted too.
     return make_settings(database_url, tmp_path / "data", task_sweep_seconds=3600)
-
-
-@contextmanager
-def counting_statements(app: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.state.services.engine.sync_engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def every_page(

@@ -9,7 +9,8 @@ the SHA-256 of its text (what Apollo's persisted queries link sends).
 
 The console's own manifest, built into the package beside its page, is always listed
 besides KAI_TRUSTED_DOCUMENTS's; with the mode off, its documents are still found by hash
-or id before APQ's registered ones (`WithListed`), so that the console never sends a text.
+or id before APQ's registered ones (kai.graphql.extensions.persisted_documents), so that
+the console never sends a text.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from graphql import GraphQLError, GraphQLSchema, parse, print_schema, validate
-
-from kai.services.persisted_document import PersistedDocumentService
 
 SHA256_PREFIX = "sha256:"
 SETTING = "KAI_TRUSTED_DOCUMENTS"
@@ -127,29 +126,6 @@ class TrustedDocuments:
 
     def __len__(self) -> int:
         return len(self._by_sha256)
-
-
-class WithListed(PersistedDocumentService):
-    """APQ's store (the mode off) behind `listed` documents: a listed document's hash, or
-    its `sha256:` id, finds it without the store (which anyone may fill past its cap, so
-    that it lets go of the least used), and registering one stores nothing."""
-
-    def __init__(self, listed: TrustedDocuments, store: PersistedDocumentService):
-        # Not the store's own state: every call goes through to `store`.
-        self.listed = listed
-        self.store = store
-        self.max_documents = store.max_documents
-
-    async def get(self, sha256: str) -> str | None:
-        found = self.listed.find(document_id=None, sha256=sha256)
-        return found if found is not None else await self.store.get(sha256)
-
-    async def put(self, sha256: str, text: str) -> None:
-        if self.listed.find(document_id=None, sha256=sha256) is None:
-            await self.store.put(sha256, text)
-
-    async def count(self) -> int:
-        return await self.store.count()
 
 
 def _digest(documents: dict[str, str]) -> str:

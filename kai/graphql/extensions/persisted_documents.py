@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
@@ -97,13 +97,17 @@ class Requested:
 
 @dataclass(frozen=True)
 class PersistedDocuments:
-    """The server's choice: APQ (trusted None), or only the trusted documents."""
+    """The server's choice: APQ (trusted None), or only the trusted documents. `built_in`:
+    the documents of the clients this server ships (the console's), found by id or hash
+    in APQ mode too, before APQ's store (which anyone may fill past its cap, so that it
+    lets go of the least used) and never registered in it."""
 
     trusted: TrustedDocuments | None = None
+    built_in: TrustedDocuments = field(default_factory=lambda: TrustedDocuments({}))
 
     def extension(self) -> SchemaExtension:
         """A fresh extension for one operation (Strawberry calls this per operation)."""
-        return PersistedDocumentsExtension(self.trusted)
+        return PersistedDocumentsExtension(self.trusted, self.built_in)
 
     async def text(self, context: Context, extensions: dict[str, Any] | None) -> str | None:
         """The text a request without one names, if any (without registering or refusing)."""
@@ -111,15 +115,18 @@ class PersistedDocuments:
             requested = Requested.read(extensions)
         except Refused:
             return None
-        if self.trusted is not None:
-            return self.trusted.find(document_id=requested.document_id, sha256=requested.sha256)
+        listed = self.trusted if self.trusted is not None else self.built_in
+        found = listed.find(document_id=requested.document_id, sha256=requested.sha256)
+        if found is not None or self.trusted is not None:
+            return found
         sha256 = requested.sha256 or sha256_of_id(requested.document_id or "")
         return await context.services.persisted_documents.get(sha256) if sha256 else None
 
 
 class PersistedDocumentsExtension(SchemaExtension):
-    def __init__(self, trusted: TrustedDocuments | None):
+    def __init__(self, trusted: TrustedDocuments | None, built_in: TrustedDocuments):
         self.trusted = trusted
+        self.built_in = built_in
         self._refusal: GraphQLError | None = None
         self._register: str | None = None
 
@@ -166,9 +173,10 @@ class PersistedDocumentsExtension(SchemaExtension):
         kai_context = context.context
         if context.query is not None:
             _check_hash(context.query, sha256)
-            return sha256 if len(context.query) <= MAX_PERSISTED_CHARS else None
-        text = None
-        if sha256 is not None and isinstance(kai_context, Context):
+            keep = len(context.query) <= MAX_PERSISTED_CHARS and context.query not in self.built_in
+            return sha256 if keep else None
+        text = self.built_in.find(document_id=requested.document_id, sha256=requested.sha256)
+        if text is None and sha256 is not None and isinstance(kai_context, Context):
             text = await kai_context.services.persisted_documents.get(sha256)
         if text is None:
             raise _not_found()

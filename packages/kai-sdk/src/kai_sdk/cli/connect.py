@@ -94,8 +94,9 @@ def agent_id(kai: KaiClient, ref: str) -> str:
     """The id of the agent `ref` names: an id as it is, else the one agent of that name."""
     if ID.match(ref):
         return ref
-    found = kai.agents(filter_=AgentFilter(name_contains=ref), first=100).agents.edges
-    exact = [edge.node.id for edge in found if edge.node.name == ref]
+    # Every page: more than one page of names may contain `ref`.
+    found = kai.iter_agents(filter_=AgentFilter(name_contains=ref))
+    exact = [agent.id for agent in found if agent.name == ref]
     if not exact:
         raise not_found(f"no agent {ref!r}")
     if len(exact) > 1:
@@ -110,8 +111,8 @@ def user_id(kai: KaiClient, ref: str) -> str:
     """The id of the account `ref` names: an id, or an email address."""
     if ID.match(ref):
         return ref
-    found = kai.users(filter_=UserFilter(email_contains=ref), first=100).users.edges
-    exact = [edge.node.id for edge in found if edge.node.email.lower() == ref.lower()]
+    found = kai.iter_users(filter_=UserFilter(email_contains=ref))
+    exact = [user.id for user in found if user.email.lower() == ref.lower()]
     if not exact:
         raise not_found(f"no user {ref!r}")
     return exact[0]

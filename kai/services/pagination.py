@@ -194,7 +194,13 @@ class Pager:
         except ValueError as exc:  # an order whose kinds changed since the cursor was written
             raise invalid from exc
 
-    def page(self, order: Order, rows: Sequence[Any], size: int) -> Page[Any]:
+    def page(
+        self,
+        order: Order,
+        rows: Sequence[Any],
+        size: int,
+        count: Callable[[], Awaitable[int]] | None = None,
+    ) -> Page[Any]:
         """A page from `rows` of (item, *order.columns()) fetched with LIMIT size + 1: the
         extra row only says that there is more."""
         kept = rows[:size]
@@ -202,6 +208,7 @@ class Pager:
             [row[0] for row in kept],
             [self.cursor(order, tuple(row[1:])) for row in kept],
             len(rows) > size,
+            count,
         )
 
     async def fetch(
@@ -224,9 +231,7 @@ class Pager:
         query = query.order_by(*order.sorting()).limit(size + 1)
         async with sessionmaker() as session:
             rows = (await session.execute(query)).all()
-        page = self.page(order, rows, size)
-        count = counter(sessionmaker, model, filters)
-        return Page(page.items, page.cursors, page.has_next_page, count)
+        return self.page(order, rows, size, counter(sessionmaker, model, filters))
 
     async def fetch_each(
         self,

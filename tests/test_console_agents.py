@@ -409,10 +409,16 @@ def test_the_live_event_stream_resumes_after_a_dropped_connection_with_no_gap(
     context.close()
 
 
+SSE_STREAMS = 4  # console/src/app/client.ts
+
+
 def test_events_arrive_over_server_sent_events_when_a_websocket_cannot_connect(
     browser: Any, served: str, admin: str
 ) -> None:
-    agent_id = _agent(served, admin, "behind-a-proxy")
+    # More agents than the browser's six connections to one origin: a page holding one SSE
+    # stream per row would leave no connection for its own queries or the next navigation.
+    agent_ids = [_agent(served, admin, f"behind-a-proxy-{n}") for n in range(12)]
+    agent_id = agent_ids[0]
     context, page, page_watch = _open(browser, served)
     refused: list[str] = []
 
@@ -422,21 +428,38 @@ def test_events_arrive_over_server_sent_events_when_a_websocket_cannot_connect(
         socket.close(code=1011, reason="no websockets here")
 
     context.route_web_socket(re.compile(r"/graphql$"), refuse)
-    streams: list[str] = []
+    open_streams: set[Any] = set()
+    most_open = 0
 
     def on_request(request: Any) -> None:
+        nonlocal most_open
         if "text/event-stream" in (request.headers.get("accept") or ""):
-            streams.append(request.url)
+            open_streams.add(request)
+            most_open = max(most_open, len(open_streams))
+
+    def on_end(request: Any) -> None:
+        open_streams.discard(request)
 
     page.on("request", on_request)
+    page.on("requestfinished", on_end)
+    page.on("requestfailed", on_end)
     sign_in(page, served, ADMIN)
+
+    # The list: no stream per row; it says so, and a change made elsewhere shows on its next read.
+    page.get_by_text("Live updates travel over Server-Sent Events here").wait_for(
+        timeout=UI_TIMEOUT_MS
+    )
+    graphql(served, admin, STOP, {"id": agent_ids[-1]})
+    _row(page, "behind-a-proxy-11").get_by_text("STOPPED").wait_for(timeout=UI_TIMEOUT_MS)
+    assert most_open <= SSE_STREAMS
+
     page.goto(f"{served}/agents/{agent_id}")
     events = page.get_by_role("region", name="Live events")
     _eventually(page, lambda: _equal(_shown_seqs(page), [2, 1]))
     graphql(served, admin, SEND, {"id": agent_id, "command": "over-sse"})
     _eventually(page, lambda: _equal(_shown_seqs(page), [3, 2, 1]))
     events.get_by_text("Live over Server-Sent Events").wait_for()
-    assert refused and streams
+    assert refused and 0 < most_open <= SSE_STREAMS
     shoot(page, "console-events-sse")
     page_watch.check()
     context.close()

@@ -11,7 +11,12 @@
  *   that it dropped and came back;
  * - graphql-sse (POST /graphql, Accept: text/event-stream, one connection per operation) when a
  *   WebSocket cannot connect at all (a proxy that does not pass them): from then on, every
- *   subscription of this page goes over SSE.
+ *   subscription of this page goes over SSE. A browser holds at most six HTTP/1.1
+ *   connections to one origin, and each SSE operation keeps one for as long as it runs: at
+ *   most SSE_STREAMS of them run at once (the others wait their turn), so that queries,
+ *   mutations and a navigation always find a free connection. Pages that would follow many
+ *   things at once (a list's rows) read the list again every POLL_OVER_SSE_MS instead
+ *   (`useLiveOverSse`).
  *
  * An operation whose context says `oneShot: true` (a prompt: sending it again would ask the
  * agent again) gets a socket of its own that is never reconnected and never restarted.
@@ -97,6 +102,27 @@ export function useReconnected(callback: () => void): void {
     seen.current = reconnections;
     latest.current();
   }, [reconnections]);
+}
+
+/** How often a list that follows its rows live over a WebSocket is read again over SSE. */
+export const POLL_OVER_SSE_MS = 10_000;
+
+/** True while subscriptions travel over SSE, where a page should not hold one stream per
+ * row of a list; and then, every POLL_OVER_SSE_MS, calls `reread` (which reads the list
+ * again from the network). */
+export function useLiveOverSse(reread?: () => void): boolean {
+  const { transport } = useSyncExternalStore(subscribeConnection, getConnection);
+  const overSse = transport === "sse";
+  const latest = useRef(reread);
+  useEffect(() => {
+    latest.current = reread;
+  }, [reread]);
+  useEffect(() => {
+    if (!overSse || !latest.current) return;
+    const timer = window.setInterval(() => latest.current?.(), POLL_OVER_SSE_MS);
+    return () => window.clearInterval(timer);
+  }, [overSse]);
+  return overSse;
 }
 
 /* ------------------------------------------------------------------ HTTP */
@@ -278,6 +304,42 @@ const sseOptions = {
 const sse = createSseClient({ ...sseOptions, retryAttempts: 5 });
 const sseOnce = createSseClient({ ...sseOptions, retryAttempts: 0 });
 
+/** SSE operations running at once: two of the browser's six connections per origin are left
+ * for queries, mutations and page loads (with all six held by streams that never end, every
+ * other request of the origin, a navigation included, waits for ever). */
+export const SSE_STREAMS = 4;
+
+let sseRunning = 0;
+const sseWaiting: (() => void)[] = [];
+
+/** Runs `start` when an SSE slot is free; what it returns stops it. The slot is given back
+ * when the operation ends or is stopped, and a stop before it started takes it off the queue. */
+function inSseSlot(start: (done: () => void) => () => void): () => void {
+  let stop: (() => void) | null = null;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    sseRunning -= 1;
+    sseWaiting.shift()?.();
+  };
+  const run = () => {
+    sseRunning += 1;
+    stop = start(release);
+  };
+  if (sseRunning < SSE_STREAMS) run();
+  else sseWaiting.push(run);
+  return () => {
+    if (stop) {
+      stop();
+      release();
+    } else {
+      const at = sseWaiting.indexOf(run);
+      if (at >= 0) sseWaiting.splice(at, 1);
+    }
+  };
+}
+
 /* ------------------------------------------------------------------ forwarding */
 
 type Sink = { next: (value: ExecutionResult) => void; error: (error: unknown) => void; complete: () => void };
@@ -303,11 +365,19 @@ function couldNotConnect(error: unknown): boolean {
 }
 
 function overSse(request: NamedRequest, sink: Sink, oneShot: boolean): () => void {
-  return (oneShot ? sseOnce : sse).subscribe(request, {
-    next: (value) => sink.next(value as ExecutionResult),
-    error: (error) => sink.error(transportError(error)),
-    complete: () => sink.complete(),
-  });
+  return inSseSlot((done) =>
+    (oneShot ? sseOnce : sse).subscribe(request, {
+      next: (value) => sink.next(value as ExecutionResult),
+      error: (error) => {
+        done();
+        sink.error(transportError(error));
+      },
+      complete: () => {
+        done();
+        sink.complete();
+      },
+    }),
+  );
 }
 
 function overWebSocket(request: NamedRequest, sink: Sink): () => void {

@@ -11,14 +11,17 @@
  * than growing with "Load more": a page holds PAGE_SIZE agents, far below the server's
  * subscriptions per socket (100). Other changes (an agent created elsewhere) appear on
  * Refresh, and the list is read again whenever the live connection comes back after a drop,
- * since a change made while it was down would not be replayed without `after`.
+ * since a change made while it was down would not be replayed without `after`. Over
+ * Server-Sent Events (no WebSocket gets through) each subscription holds one of the browser's
+ * few connections to the origin, so rows do not subscribe: the page is read again every
+ * POLL_OVER_SSE_MS instead, and says so.
  */
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription, type CombinedError } from "urql";
 
 import { graphql } from "../../gql";
 import type { AgentOrderField, AgentState, OrderDirection } from "../../gql/graphql";
-import { useReconnected } from "../client";
+import { POLL_OVER_SSE_MS, useLiveOverSse, useReconnected } from "../client";
 import { useSettled } from "../connection";
 import { ErrorMessage } from "../errors";
 import { Link } from "../router";
@@ -103,9 +106,11 @@ export function stateOf(data: unknown): AgentState | null {
 }
 
 /** The agent's state: as read, then as its STATUS_UPDATE events say. */
-export function useLiveState(agentId: string, read: AgentState): AgentState {
+export function useLiveState(agentId: string, read: AgentState, overSse = false): AgentState {
   const [live, setLive] = useState<{ read: AgentState; state: AgentState }>({ read, state: read });
-  const [events] = useSubscription({ query: AgentStateEvents, variables: { agentId } });
+  // Over SSE, one stream per agent would hold the browser's connections: the list is read
+  // again every few seconds instead (useLiveOverSse).
+  const [events] = useSubscription({ query: AgentStateEvents, variables: { agentId }, pause: overSse });
   const event = events.data?.agentEvents;
   useEffect(() => {
     if (event?.type !== "STATUS_UPDATE") return;
@@ -182,8 +187,20 @@ export function AgentActions({
   );
 }
 
-function Row({ agent, onEdit, onChanged, onError }: { agent: AgentRow; onEdit: () => void; onChanged: () => void; onError: (e: CombinedError | null) => void }) {
-  const state = useLiveState(agent.id, agent.state);
+function Row({
+  agent,
+  overSse,
+  onEdit,
+  onChanged,
+  onError,
+}: {
+  agent: AgentRow;
+  overSse: boolean;
+  onEdit: () => void;
+  onChanged: () => void;
+  onError: (e: CombinedError | null) => void;
+}) {
+  const state = useLiveState(agent.id, agent.state, overSse);
   return (
     <tr>
       <th scope="row" data-label="Name">
@@ -231,6 +248,7 @@ export function AgentsPage() {
 
   // Back from a dropped connection: changes made meanwhile were not streamed; read again.
   useReconnected(() => reread({ requestPolicy: "network-only" }));
+  const overSse = useLiveOverSse(refresh);
 
   // A page emptied by deletions (or by changes elsewhere): back to the first.
   useEffect(() => {
@@ -304,6 +322,7 @@ export function AgentsPage() {
           <p role="status" className="muted">
             {filtered ? `${total === 1 ? "1 agent matches" : `${total} agents match`} these filters` : `${countOf(total, "agent")} in all`}
           </p>
+          {overSse ? <p className="muted">Live updates travel over Server-Sent Events here: states are read again every {POLL_OVER_SSE_MS / 1000} seconds.</p> : null}
           {rows.length ? (
             <div className="table-wrap" aria-busy={agents.fetching || undefined}>
               <table className="responsive">
@@ -323,6 +342,7 @@ export function AgentsPage() {
                     <Row
                       key={agent.id}
                       agent={agent}
+                      overSse={overSse}
                       onEdit={() => setForm({ mode: "edit", agent })}
                       onChanged={() => {
                         setNotice(`Deleted agent ${agent.name}.`);

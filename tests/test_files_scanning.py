@@ -1,7 +1,10 @@
-"""Uploads through a real clamd (F5): scanned before they are stored, never "clean" by default."""
+"""Uploads through a real clamd (F5): scanned as they are staged, published only once clean,
+never "clean" by default."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,14 @@ from kai.config import Settings
 from tests.support.agents import signed_in
 from tests.support.apps import client_at, running_app
 from tests.support.clamd_server import EICAR, EICAR_SIGNATURE
-from tests.support.files import NOTES, nothing_stored, stored_rows
+from tests.support.files import (
+    ELF,
+    NOTES,
+    blobs_on_disk,
+    nothing_stored,
+    relative,
+    stored_rows,
+)
 from tests.support.graphql_client import GraphQLClient
 from tests.support.servers import free_port
 from tests.support.settings import make_settings
@@ -79,3 +89,87 @@ async def test_F5_a_scanner_that_is_down_fails_the_upload(
         assert result.codes == ["SERVICE_UNAVAILABLE"]
         assert "not stored" in result.errors[0]["message"]
         assert await stored_rows(app) == 0
+
+
+# -- one pass, and still never visible ----------------------------------------------------
+
+
+def _published_blobs(settings: Settings) -> set[Path]:
+    """Blobs under their keys: what a row may point at (staging is under `.tmp`)."""
+    return {path for path in blobs_on_disk(settings) if ".tmp" not in path.parts}
+
+
+def _staged_blobs(settings: Settings) -> set[Path]:
+    return {path for path in blobs_on_disk(settings) if ".tmp" in path.parts}
+
+
+def _refused_upload(rng: random.Random, kind: str) -> tuple[bytes, str, str]:
+    """(content, content type, the code it is refused with) of a `kind` of refusal: big enough
+    to be staged in several writes, its trouble anywhere in it."""
+    size = rng.randrange(1 << 20, LIMIT - (1 << 16))
+    text = bytes(rng.choice(b"abcdefghij klmnop\n") for _ in range(4096)) * (LIMIT // 1024)
+    if kind == "malware":
+        at = rng.randrange(0, size)
+        return text[:at] + EICAR + text[at:size], "text/plain", "MALWARE_DETECTED"
+    if kind == "spoofed":  # an executable declared as text
+        return ELF + text[:size], "text/plain", "UNSUPPORTED_MEDIA_TYPE"
+    return text[: LIMIT + rng.randrange(1, 1 << 20)], "text/plain", "PAYLOAD_TOO_LARGE"
+
+
+LIMIT = 3 << 20
+FILE_URLS = "{ files(first: 10) { edges { node { url } } } }"
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_F5_a_refused_upload_is_never_visible_while_it_is_read(
+    database_url: str, tmp_path: Path, clamd_url: str, seed: int
+) -> None:
+    """The body is staged as it is read (one pass: hashed, sniffed, scanned and written
+    together), so part of a refused file is on disk for a while. A racer polling all along
+    never finds a row, a listed file or a published blob of it; and once refused, the
+    staged bytes are gone too. Clean uploads in between show the racer can see files."""
+    settings = make_settings(
+        database_url, tmp_path / "data", clamd_url=clamd_url, max_upload_bytes=LIMIT
+    )
+    rng = random.Random(seed)
+    async with running_app(settings) as app, client_at(app) as client:
+        token = await signed_in(client)
+        seen: dict[str, int] = {"published": 0, "rows": 0, "listed": 0, "staged": 0}
+        stop = asyncio.Event()
+
+        async def racer() -> None:
+            while not stop.is_set():
+                seen["published"] += len(_published_blobs(settings))
+                seen["staged"] += len(_staged_blobs(settings))
+                seen["rows"] += await stored_rows(app)
+                listed = await client.execute(FILE_URLS, token=token)
+                for edge in listed.ok()["files"]["edges"]:
+                    seen["listed"] += 1
+                    download = await client.http.get(relative(edge["node"]["url"]))
+                    assert download.status_code == 200
+                await asyncio.sleep(0)
+
+        kinds = ["malware", "malware", rng.choice(["spoofed", "over the limit"])]
+        rng.shuffle(kinds)
+        for kind in kinds:
+            content, content_type, code = _refused_upload(rng, kind)
+            racing = asyncio.create_task(racer())
+            result = await upload(client, token, content, content_type=content_type, chunked=True)
+            stop.set()
+            await racing
+            stop.clear()
+            assert result.codes == [code], kind
+            assert seen["published"] == seen["rows"] == seen["listed"] == 0, (kind, seen)
+            await nothing_stored(app, settings)
+
+        # The racer did run while an infected body was on disk, in staging.
+        assert seen["staged"] > 0, seen
+
+        # And the racer does see a file that passes, as soon as it is there.
+        racing = asyncio.create_task(racer())
+        clean = (await upload(client, token, NOTES)).ok()["uploadFile"]
+        await asyncio.sleep(0.05)
+        stop.set()
+        await racing
+        assert clean["scanStatus"] == "CLEAN"
+        assert seen["listed"] > 0 and seen["published"] > 0

@@ -1,10 +1,13 @@
-"""Files: upload (hash, sniff, scan, store, then the row), list, download, delete, search.
+"""Files: upload (hash, sniff, scan and stage in one pass, then the row), list, download,
+delete, search.
 
-The order of an upload is the point (F2, F5, F8): the whole content is hashed,
-sniffed and scanned before a blob is written, the blob is written before the
-row, and a failure at any step removes what the earlier steps made. So nothing
-that is infected, spoofed or over the limit ever lands, and a row always has
-its blob.
+The order of an upload is the point (F2, F5, F8): the body is read once, and each chunk is
+hashed, sniffed, sent to the scanner and written to the blob store's staging area (a temp
+file, an S3 multipart upload) on the way. The blob is published under its key only after
+the last chunk, once the scanner's verdict and the type check pass; the row, which is what
+makes a file visible, comes after the blob; and a failure at any step removes what the
+earlier steps made. So nothing that is infected, spoofed or over the limit is ever listed
+or downloadable, and a row always has its blob.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from kai.services.pagination import Pager
 from kai.services.task import TaskService
 from kai.storage.blobs import BlobStore, BlobStoreUnavailable
 from kai.storage.names import sanitise_filename
-from kai.storage.scanner import Scanner, ScannerUnavailable
+from kai.storage.scanner import Scanner, ScannerUnavailable, ScanStream
 from kai.storage.search_index import SearchIndex
 from kai.storage.signing import DownloadSigner
 from kai.storage.sniff import HEAD_BYTES, ContentSniffer, decide_type
@@ -113,9 +116,15 @@ class FileService(FileQueries):
         sniffer = ContentSniffer()
         digest = hashlib.sha256()
         size = 0
+        mime_type = ""
+        key = secrets.token_hex(16)
 
-        async def inspected() -> AsyncGenerator[bytes, None]:
-            nonlocal size
+        async def inspected(scan: ScanStream | None) -> AsyncGenerator[bytes, None]:
+            """The body in one pass: each chunk is counted, hashed, sniffed and sent to the
+            scanner on its way into the blob store's staging area. The verdicts come after
+            the last chunk, before the generator ends: a refusal raised here is raised
+            inside `put`, which then discards what it staged and never publishes it."""
+            nonlocal size, mime_type
             checked_magic = False
             async with aclosing(_chunks(source)) as chunks:
                 async for chunk in chunks:
@@ -131,25 +140,38 @@ class FileService(FileQueries):
                         if (magic := sniffer.magic()) is not None:
                             # A spoofed binary is refused here, not after a full scan.
                             decide_type(declared, [magic], self._allowed)
+                    if scan is not None:
+                        await scan.send(chunk)
                     yield chunk
+            if scan is not None:
+                _refuse_if_found(await scan.verdict())
+            mime_type = decide_type(declared, sniffer.candidates(), self._allowed)
 
-        async with aclosing(inspected()) as content:
-            scan_status = await self._scan(content)
-        mime_type = decide_type(declared, sniffer.candidates(), self._allowed)
-        await source.seek(0)
-        row = await self._store(
-            source,
-            StoredFile(
-                owner_id=owner_id,
-                agent_id=agent_id,
-                original_name=name,
-                size=size,
-                mime_type=mime_type,
-                checksum=digest.hexdigest(),
-                scan_status=scan_status,
-                storage_key=secrets.token_hex(16),
-            ),
+        try:
+            async with self._scanning() as scan:
+                await self.blobs.put(key, inspected(scan))
+        except ScannerUnavailable as exc:
+            # Never "clean" by default (F5): no scan, no file.
+            log.error("virus scanner unavailable, upload refused: %s", exc)
+            raise ServiceUnavailable(
+                "The virus scanner is unavailable; the file was not stored."
+            ) from exc
+        except BlobStoreUnavailable as exc:
+            log.error("blob store unavailable, upload refused: %s", exc)
+            raise ServiceUnavailable(
+                "File storage is unavailable; the file was not stored."
+            ) from exc
+        row = StoredFile(
+            owner_id=owner_id,
+            agent_id=agent_id,
+            original_name=name,
+            size=size,
+            mime_type=mime_type,
+            checksum=digest.hexdigest(),
+            scan_status=ScanStatus.SKIPPED if self.scanner is None else ScanStatus.CLEAN,
+            storage_key=key,
         )
+        await self._insert(row)
         metrics.UPLOAD_BYTES.inc(row.size)
         if mime_type in INDEXED_TYPES:
             try:
@@ -160,42 +182,22 @@ class FileService(FileQueries):
                 log.error("file %s stored but not queued for indexing: %r", row.id, exc)
         return row
 
-    async def _scan(self, content: AsyncIterator[bytes]) -> ScanStatus:
-        """Reads the whole upload through the scanner (or through nothing, when none is
-        configured: development only), raising what the inspection raises."""
+    @asynccontextmanager
+    async def _scanning(self) -> AsyncIterator[ScanStream | None]:
+        """The scanner's stream for one upload (none when no scanner is configured:
+        development only)."""
         if self.scanner is None:
-            async for _ in content:
-                pass
-            return ScanStatus.SKIPPED
-        try:
-            signature = await self.scanner.scan(content)
-        except ScannerUnavailable as exc:
-            # Never "clean" by default (F5): no scan, no file.
-            log.error("virus scanner unavailable, upload refused: %s", exc)
-            raise ServiceUnavailable(
-                "The virus scanner is unavailable; the file was not stored."
-            ) from exc
-        if signature is not None:
-            log.warning("upload refused: malware %s detected", signature)
-            raise MalwareDetected(
-                f"The virus scanner found {signature}; the file was not stored.",
-                signature=signature,
-            )
-        return ScanStatus.CLEAN
+            yield None
+            return
+        async with self.scanner.stream() as scan:
+            yield scan
 
-    async def _store(self, source: UploadSource, row: StoredFile) -> StoredFile:
-        """The blob, then the row; whatever fails (or is cancelled) takes the blob back."""
+    async def _insert(self, row: StoredFile) -> None:
+        """The row, after its blob is in place: the row is what makes a file visible (its
+        key is random and unknown until then), so a file is never listed, found or
+        downloadable before every check passed, and never without its blob. Whatever
+        fails (or is cancelled) here takes the blob back."""
         try:
-            async with aclosing(_chunks(source)) as chunks:
-                written = await self.blobs.put(row.storage_key, chunks)
-        except BlobStoreUnavailable as exc:
-            log.error("blob store unavailable, upload refused: %s", exc)
-            raise ServiceUnavailable(
-                "File storage is unavailable; the file was not stored."
-            ) from exc
-        try:
-            if written != row.size:  # the spooled upload changed under us: never store that
-                raise RuntimeError(f"stored {written} bytes of a {row.size}-byte upload")
             async with transaction(self._sessionmaker) as session:
                 session.add(row)
         except BaseException as exc:
@@ -203,7 +205,6 @@ class FileService(FileQueries):
             if isinstance(exc, IntegrityError):  # the agent was deleted meanwhile
                 raise NotFound("Agent") from exc
             raise
-        return row
 
     async def _forget_blob(self, key: str) -> None:
         try:
@@ -324,6 +325,15 @@ class FileService(FileQueries):
                 continue
             hits.append((row, passage.chunk, passage.score))
         return hits[:limit]
+
+
+def _refuse_if_found(signature: str | None) -> None:
+    if signature is not None:
+        log.warning("upload refused: malware %s detected", signature)
+        raise MalwareDetected(
+            f"The virus scanner found {signature}; the file was not stored.",
+            signature=signature,
+        )
 
 
 async def _chunks(source: UploadSource) -> AsyncGenerator[bytes, None]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
-from contextlib import aclosing
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -34,8 +34,24 @@ class ScannerUnavailable(Exception):
     """The scanner is configured but unreachable or failing: the upload must fail."""
 
 
+class ScanStream(Protocol):
+    """One scan fed chunk by chunk, as the bytes pass by (an upload's one pass)."""
+
+    async def send(self, chunk: bytes) -> None:
+        """Hands `chunk` to the scanner; raises ScannerUnavailable when it cannot take it."""
+        ...
+
+    async def verdict(self) -> str | None:
+        """After the last chunk: None when clean, else the name of the signature found."""
+        ...
+
+
 class Scanner(Protocol):
     name: str
+
+    def stream(self) -> AbstractAsyncContextManager[ScanStream]:
+        """A scan to feed; leaving it (after the verdict, or on any failure) ends it."""
+        ...
 
     async def scan(self, chunks: AsyncIterable[bytes]) -> str | None:
         """None when clean, else the name of the signature found."""
@@ -82,7 +98,31 @@ class ClamdScanner:
         return f"ClamdScanner({self.url!r})"
 
     async def scan(self, chunks: AsyncIterable[bytes]) -> str | None:
-        return await self._exchange(lambda sock: self._instream(sock, chunks))
+        async with self.stream() as scan:
+            async for chunk in chunks:
+                await scan.send(chunk)
+            return await scan.verdict()
+
+    @asynccontextmanager
+    async def stream(self) -> AsyncIterator[ScanStream]:
+        """An INSTREAM scan on a connection of its own. `timeout` bounds all of it: the
+        connection, the caller's work between chunks, and the verdict."""
+        deadline = asyncio.timeout(self.timeout)
+        try:
+            async with deadline:
+                sock = await self._connect()
+                try:
+                    scan = _InStream(self, sock)
+                    await scan.send_raw(b"zINSTREAM\0")
+                    yield scan
+                finally:
+                    sock.close()
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the caller's own work timed out: not ours to rename
+            raise ScannerUnavailable(
+                f"clamd at {self.url} did not answer within {self.timeout:g} s"
+            ) from None
 
     async def check(self) -> None:
         async def ping(sock: socket.socket) -> None:
@@ -124,13 +164,6 @@ class ClamdScanner:
             raise error
         except OSError as exc:
             raise ScannerUnavailable(f"cannot connect to clamd at {self.url}: {exc}") from exc
-
-    async def _instream(self, sock: socket.socket, chunks: AsyncIterable[bytes]) -> str | None:
-        async with aclosing(_frames(chunks)) as frames:
-            async for frame in frames:
-                if not await self._send(sock, frame):
-                    break  # clamd stopped reading, e.g. over StreamMaxLength: it says why
-        return self._verdict(await self._reply(sock))
 
     async def _send(self, sock: socket.socket, data: bytes) -> bool:
         """False when clamd has closed the connection: its reply is still to read."""
@@ -191,25 +224,50 @@ async def _connect(
     return sock
 
 
-async def _frames(chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
-    """The INSTREAM command, the data as length-prefixed frames, then the empty frame.
+class _InStream:
+    """The INSTREAM command's data as length-prefixed frames, then the empty frame.
 
-    An empty chunk from `chunks` is skipped: sent as such it would end the stream.
+    Small chunks are gathered and big ones split into FRAME_BYTES frames. An empty chunk is
+    skipped: sent as such it would end the stream. When clamd stops reading (over its
+    StreamMaxLength) it has already said why: that reply is read at once, and an error is
+    raised there, so the upload stops then rather than at its end.
     """
-    yield b"zINSTREAM\0"
-    pending = bytearray()
-    async for chunk in chunks:
+
+    def __init__(self, scanner: ClamdScanner, sock: socket.socket) -> None:
+        self._scanner = scanner
+        self._sock = sock
+        self._pending = bytearray()
+        # clamd's reply, once read (at the end, or when it stopped reading before).
+        self._reply: str | None = None
+
+    async def send_raw(self, data: bytes) -> None:
+        if self._reply is not None:
+            return
+        if not await self._scanner._send(self._sock, data):
+            self._reply = await self._scanner._reply(self._sock)
+            self._scanner._verdict(self._reply)  # raises on an error
+
+    async def send(self, chunk: bytes) -> None:
+        pending = self._pending
         pending += chunk
         if len(pending) < FRAME_BYTES:
-            continue
+            return
         whole = len(pending) - len(pending) % FRAME_BYTES
         with memoryview(pending) as view:
-            for start in range(0, whole, FRAME_BYTES):
-                yield _frame(view[start : start + FRAME_BYTES])
+            frames = b"".join(
+                _frame(view[start : start + FRAME_BYTES]) for start in range(0, whole, FRAME_BYTES)
+            )
         del pending[:whole]
-    if pending:
-        yield _frame(pending)
-    yield _LENGTH.pack(0)
+        await self.send_raw(frames)
+
+    async def verdict(self) -> str | None:
+        if self._reply is None:
+            tail = (_frame(self._pending) if self._pending else b"") + _LENGTH.pack(0)
+            self._pending = bytearray()
+            # Taken or not (clamd may stop reading at the very end), its reply says why.
+            await self._scanner._send(self._sock, tail)
+            self._reply = await self._scanner._reply(self._sock)
+        return self._scanner._verdict(self._reply)
 
 
 def _frame(data: bytes | bytearray | memoryview) -> bytes:

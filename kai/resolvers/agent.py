@@ -22,6 +22,7 @@ from kai.schema.agent_list import (
     agent_sorting,
 )
 from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
+from kai.schema.agent_read_ahead import read_ahead
 from kai.schema.agent_status import AgentStatus
 from kai.schema.agent_type import AgentType
 from kai.schema.command import AgentCommandInput, CommandResult, StreamChunk, StreamPromptInput
@@ -100,7 +101,9 @@ class AgentQuery:
             first=first,
             after=after,
         )
-        return AgentConnection.of(page, AgentEdge, Agent.from_row)
+        connection = AgentConnection.of(page, AgentEdge, Agent.from_row)
+        await read_ahead(info, [edge.node for edge in connection.edges], "edges", "node")
+        return connection
 
     @strawberry.field(description="One agent, if the caller may see it.")
     async def agent(

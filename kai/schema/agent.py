@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,6 +13,7 @@ from kai.context import Info, list_field
 from kai.errors import NotFound
 from kai.models.agent import Agent as AgentRow
 from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
+from kai.schema.agent_read_ahead import ReadAhead
 from kai.schema.agent_status import AgentState, AgentStatus, Resources
 from kai.schema.node import Node
 from kai.schema.pagination import After, First
@@ -41,17 +43,29 @@ class Agent(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     row: strawberry.Private[AgentRow]
+    # What the list this agent came in read for the whole page (kai.schema.agent_read_ahead):
+    # the fields below answer from it without awaiting, else load their own.
+    ahead: strawberry.Private[ReadAhead | None] = None
 
-    @strawberry.field(description="Who owns it.")
-    async def owner(self, info: Info) -> User:
+    # owner, status and files return their value, or an awaitable when they must load it
+    # (graphql-core awaits what a resolver returns): hence `graphql_type`.
+    @strawberry.field(description="Who owns it.", graphql_type=User)
+    def owner(self, info: Info) -> User | Awaitable[User]:
+        if self.ahead is not None and (user := self.ahead.owners.get(self.row.owner_id)):
+            return user
+        return self._owner(info)
+
+    async def _owner(self, info: Info) -> User:
         user = await info.context.loaders.user_by_id.load(self.row.owner_id)
         if user is None:  # deleted meanwhile (its agents go with it)
             raise NotFound("User")
         return User.from_row(user)
 
-    @strawberry.field(description="State, measured health and metrics.")
-    async def status(self, info: Info) -> AgentStatus:
-        return await AgentStatus.load(info, self.row)
+    @strawberry.field(description="State, measured health and metrics.", graphql_type=AgentStatus)
+    def status(self, info: Info) -> AgentStatus | Awaitable[AgentStatus]:
+        if self.ahead is not None and (status := self.ahead.statuses.get(self.row.id)):
+            return status
+        return AgentStatus.load(info, self.row)
 
     @strawberry.field(
         description="Its log lines, newest first; `level` keeps that level and above."
@@ -98,19 +112,33 @@ class Agent(Node):
 
         return TaskConnection.of(page, TaskEdge, Task.from_row, count=count)
 
-    @strawberry.field(description="Files uploaded for it, newest first.")
-    async def files(self, info: Info) -> list[Annotated[File, strawberry.lazy("kai.schema.file")]]:
+    @strawberry.field(
+        description="Files uploaded for it, newest first.",
+        graphql_type=list[Annotated["File", strawberry.lazy("kai.schema.file")]],
+    )
+    def files(self, info: Info) -> list[File] | Awaitable[list[File]]:
+        principal = info.context.known_principal
+        files = self.ahead.files.get(self.row.id) if self.ahead is not None else None
+        if files is None or principal is None:
+            return self._files(info)
+        # The same check and audit as below, with nothing to await.
+        info.context.authorize_known(principal, "file.download", **self._file_check(info))
+        return files
+
+    async def _files(self, info: Info) -> list[File]:
         from kai.schema.file import File
 
-        await info.context.authorize(
-            "file.download",
-            resource=f"agent:{self.row.id}",
-            owner_id=self.row.owner_id,
-            agent_id=self.row.id,
-            fold=list_field(info),
-        )
+        await info.context.authorize("file.download", **self._file_check(info))
         rows = await info.context.loaders.files_by_agent_id.load(self.row.id)
         return [File.from_row(row) for row in rows]
+
+    def _file_check(self, info: Info) -> dict[str, Any]:
+        return {
+            "resource": f"agent:{self.row.id}",
+            "owner_id": self.row.owner_id,
+            "agent_id": self.row.id,
+            "fold": list_field(info),
+        }
 
     @classmethod
     def from_row(cls, row: AgentRow) -> Agent:

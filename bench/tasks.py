@@ -9,7 +9,15 @@ end), one `kai serve` and one then two `kai worker`s, and measures:
 - latency: `enqueueTask` over HTTP until its TASK_COMPLETE arrives on an
   `agentEvents` WebSocket subscription, one task at a time (p50, p99);
 - throughput: a burst of tasks, from the first enqueue to the last
-  TASK_COMPLETE seen, with 1 and with 2 workers.
+  TASK_COMPLETE seen, with 1 and with 2 workers;
+- the peer baseline, in the same run and on the same redis-server: bare taskiq on
+  RedisStreamBroker (the class kAI's broker subclasses), a trivial task with no
+  database kicked and awaited for its result, with one worker process
+  (bench/_taskiq_peer.py); printed beside kAI's figures as ratios.
+
+The bench's one user has no per-minute budgets and no share of running tasks (the
+default share, 2 at once, would make a burst measure how often the sweep hands out
+wake-ups rather than what a task costs).
 
     KAI_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \\
         uv run python bench/tasks.py [--samples 200] [--burst 400] [--concurrency 8]
@@ -67,6 +75,7 @@ from bench._support import (
     progress,
     require_proc,
 )
+from bench._taskiq_peer import PeerRun, measure_peer
 
 ENQUEUE = """
 mutation($agentId: ID!) { enqueueTask(agentId: $agentId, input: {type: "echo"}) { id } }
@@ -263,10 +272,13 @@ async def main() -> None:
                     database_url=database_url,
                     KAI_REDIS_URL=redis_url,
                     KAI_BROADCAST_URL=redis_url,
-                    # One user enqueues hundreds of tasks a second: no per-minute budgets.
+                    # One user enqueues hundreds of tasks a second: no per-minute budgets,
+                    # and no share of running tasks smaller than the workers' slots.
                     KAI_RATE_LIMIT_QUERY_PER_MINUTE="0",
                     KAI_RATE_LIMIT_MUTATION_PER_MINUTE="0",
                     KAI_RATE_LIMIT_SUBSCRIBE_PER_MINUTE="0",
+                    KAI_QUOTA_RUNNING_TASKS_PER_USER="1000",
+                    KAI_QUOTA_QUEUED_TASKS_PER_USER="100000",
                 )
                 processes = Processes(env, scratch)
                 try:
@@ -284,6 +296,15 @@ async def run(args: argparse.Namespace, processes: Processes, redis_url: str) ->
     rows = []
     progress("raw Redis round trips")
     raw = await raw_round_trips(redis_url, args.raw)
+    progress("bare taskiq, 1 worker process")
+    peer = await measure_peer(
+        redis_url,
+        concurrency=args.concurrency,
+        warmup=args.warmup,
+        samples=args.samples,
+        burst=args.burst,
+        log=processes.directory / "taskiq.log",
+    )
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         progress("kai serve")
         await processes.start("serve", "--port", str(port)).wait_healthy_async(url)
@@ -306,7 +327,7 @@ async def run(args: argparse.Namespace, processes: Processes, redis_url: str) ->
                 progress(f"{workers} worker(s): a burst of {args.burst}")
                 burst = await throughput(client, events, agent_id, args.burst, processes)
                 rows.append((workers, timings, burst))
-    report(args, raw, rows)
+    report(args, raw, rows, peer)
 
 
 TABLE = Table(
@@ -314,23 +335,38 @@ TABLE = Table(
     Column("p50 ms", ".1f"),
     Column("p99 ms", ".1f"),
     Column("p50 / raw p50", ".0f"),
-    Column("p99 / raw p99", ".0f"),
+    Column("p50 / taskiq p50", ".1f"),
     Column("burst tasks/s", ".0f"),
+    Column("tasks/s / taskiq's", ".2f"),
 )
+# Issue 17's targets: kAI's p50, and its throughput against bare taskiq's (1 worker each).
+TARGET_P50_MS = 5.0
+TARGET_RATIO = 0.5
 
 
 def report(
-    args: argparse.Namespace, raw: list[float], rows: list[tuple[int, list[float], Burst]]
+    args: argparse.Namespace,
+    raw: list[float],
+    rows: list[tuple[int, list[float], Burst]],
+    peer: PeerRun,
 ) -> None:
     raw_p50, raw_p99 = percentile(raw, 50), percentile(raw, 99)
+    peer_p50 = percentile(peer.timings, 50)
     print(f"machine: {os.cpu_count()} CPUs; Redis stream round trip (XADD -> XREADGROUP -> XACK)")
     print(f"  p50 {raw_p50 * 1000:.3f} ms, p99 {raw_p99 * 1000:.3f} ms ({len(raw)} messages)")
+    print(f"bare taskiq, RedisStreamBroker, 1 worker process: kiq -> result ({args.samples} tasks")
+    print(f"one at a time), and a burst of {args.burst}; --max-async-tasks {args.concurrency}:")
+    print(
+        f"  p50 {peer_p50 * 1000:.2f} ms, p99 {percentile(peer.timings, 99) * 1000:.2f} ms; "
+        f"burst {peer.rate:.0f} tasks/s, worker CPU {peer.worker_ms:.2f} ms per task"
+    )
     print(f"enqueueTask -> TASK_COMPLETE on agentEvents ({args.samples} tasks one at a time),")
     print(f"and a burst of {args.burst} tasks; --concurrency {args.concurrency} per worker:")
     TABLE.header()
     for workers, timings, burst in rows:
         p50, p99 = percentile(timings, 50), percentile(timings, 99)
-        TABLE.row(workers, p50 * 1000, p99 * 1000, p50 / raw_p50, p99 / raw_p99, burst.rate)
+        ratio = burst.rate / peer.rate
+        TABLE.row(workers, p50 * 1000, p99 * 1000, p50 / raw_p50, p50 / peer_p50, burst.rate, ratio)
     print(f"  (mean latency {statistics.mean(rows[0][1]) * 1000:.1f} ms with 1 worker)")
     print("CPU per task during the bursts (PostgreSQL and Redis not counted):")
     for workers, _, burst in rows:
@@ -339,6 +375,14 @@ def report(
             f"{burst.workers_ms:.1f} ms; machine busy {burst.cores_busy:.2f} of "
             f"{os.cpu_count()} cores"
         )
+    print(f"  bare taskiq: worker {peer.worker_ms:.2f} ms; machine busy {peer.cores_busy:.2f}")
+    _, timings, burst = rows[0]
+    p50_ms, ratio = percentile(timings, 50) * 1000, burst.rate / peer.rate
+    print(
+        f"targets, 1 worker: p50 {p50_ms:.1f} ms (<= {TARGET_P50_MS:g}: "
+        f"{'met' if p50_ms <= TARGET_P50_MS else 'missed'}); throughput {ratio:.2f} x bare "
+        f"taskiq's (>= {TARGET_RATIO:g}: {'met' if ratio >= TARGET_RATIO else 'missed'})"
+    )
 
 
 if __name__ == "__main__":

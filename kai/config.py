@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     quota_sockets_per_user: int = Field(default=100, gt=0)
     task_lease_seconds: float = Field(default=30.0, gt=0)
     task_heartbeat_seconds: float = Field(default=1.0, gt=0)
+    # At most one stored TASK_PROGRESS event per task this often (0: every report); the
+    # last value reported is always delivered (kai.workers.progress). Reports this far
+    # apart are each stored, as before there was coalescing; bursts are bounded.
+    task_progress_interval_seconds: float = Field(default=0.1, ge=0)
     task_sweep_seconds: float = Field(default=1.0, gt=0)
     task_backoff_seconds: float = Field(default=1.0, ge=0)
     # Unset: tasks run inside the server. Set: on a Redis stream, run by `kai worker`s.

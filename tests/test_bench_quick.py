@@ -63,8 +63,10 @@ QUICK = {
     "tasks.py": (
         ("postgresql", "redis"),
         [
-            "  workers | p50 ms | p99 ms | p50 / raw p50 | p99 / raw p99 | burst tasks/s",
+            "  workers | p50 ms | p99 ms | p50 / raw p50 | p50 / taskiq p50 | burst tasks/s |",
             "  2 worker(s): server ",
+            "  bare taskiq: worker ",
+            "targets, 1 worker: p50 ",
         ],
     ),
     "upload.py": ((), ["     size | kAI MiB/s | local MiB/s | ratio |", "memory: "]),

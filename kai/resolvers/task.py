@@ -130,18 +130,21 @@ class TaskMutation:
         principal = await info.context.principal()
         services = info.context.services
         runtime = services.agents.runtimes.get(agent.type)
-        row = await services.tasks.enqueue(
-            agent=agent,
-            owner_id=principal.user_id,
-            task_types=accepted_task_types(runtime, handle(agent)),
-            type=input.type,
-            payload=input.payload,
-            priority=input.priority if input.priority is not None else 0,
-            delay_seconds=input.delay_seconds if input.delay_seconds is not None else 0.0,
-            retries=input.retries if input.retries is not None else 0,
-            timeout_seconds=input.timeout_seconds,
-            idempotency_key=idempotency_key,
-        )
+        # The checks' audit rows go in the task's own transaction: one write, not two.
+        async with info.context.auditor.sharing() as audit:
+            row = await services.tasks.enqueue(
+                agent=agent,
+                owner_id=principal.user_id,
+                task_types=accepted_task_types(runtime, handle(agent)),
+                type=input.type,
+                payload=input.payload,
+                priority=input.priority if input.priority is not None else 0,
+                delay_seconds=input.delay_seconds if input.delay_seconds is not None else 0.0,
+                retries=input.retries if input.retries is not None else 0,
+                timeout_seconds=input.timeout_seconds,
+                idempotency_key=idempotency_key,
+                also=audit,
+            )
         return Task.from_row(row)
 
     @strawberry.mutation(

@@ -2,7 +2,10 @@
 
 Rows are collected during a request and written in their own transaction when
 the operation ends, so a denied check that fails the request (and rolls its
-transaction back) is still recorded.
+transaction back) is still recorded. A request that writes anyway (enqueueTask) may
+take the rows pending by then into its own transaction instead (`sharing`), which
+saves them one; should that transaction not commit, they are written on their own
+as usual.
 
 A field checked on every item of a list (each agent's `tasks` in `agents { tasks }`)
 is one check of the list, not one per item: its granted checks fold into one row
@@ -13,8 +16,10 @@ wrote 121 rows. Denied checks are never folded.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kai.db import transaction
@@ -34,6 +39,8 @@ class Auditor:
         # items its check covered.
         self._folded: dict[tuple[str | None, str, str], int] = {}
         self._more: dict[int, int] = {}
+        # Rows taken into a request's transaction (`sharing`) that did not commit.
+        self._unwritten: list[dict[str, object]] = []
 
     def record(
         self,
@@ -66,11 +73,41 @@ class Auditor:
             }
         )
 
+    def _take(self) -> list[dict[str, object]]:
+        """The rows to write, as stored; the auditor holds them no more."""
+        rows = self._unwritten + [
+            _folded(row, self._more.get(place, 0)) for place, row in enumerate(self._pending)
+        ]
+        self._unwritten, self._pending, self._folded, self._more = [], [], {}, {}
+        return rows
+
+    @asynccontextmanager
+    async def sharing(self) -> AsyncIterator[Callable[[AsyncSession], Awaitable[None]]]:
+        """A function that writes the rows pending now in the caller's transaction (its
+        session); unless that transaction commits before the block ends, they stay for
+        flush() to write, in their own transaction as always."""
+        rows = self._take()
+        committed = False
+
+        def on_commit(_session: object) -> None:
+            nonlocal committed
+            committed = True
+
+        async def write(session: AsyncSession) -> None:
+            if rows:
+                await session.execute(insert(AuditEntry), rows)
+                event.listen(session.sync_session, "after_commit", on_commit, once=True)
+
+        try:
+            yield write
+        finally:
+            if not committed:
+                self._unwritten = rows + self._unwritten
+
     async def flush(self) -> None:
-        if not self._pending:
+        rows = self._take()
+        if not rows:
             return
-        rows = [_folded(row, self._more.get(place, 0)) for place, row in enumerate(self._pending)]
-        self._pending, self._folded, self._more = [], {}, {}
         try:
             async with transaction(self._sessionmaker) as session:
                 await session.execute(insert(AuditEntry), rows)

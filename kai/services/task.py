@@ -8,7 +8,7 @@ never becomes RUNNING and a finished one never changes, whichever process races.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -72,23 +72,11 @@ class TaskService(TaskAttempts):
         retries: int,
         timeout_seconds: float | None,
         idempotency_key: str | None,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> Task:
-        if type not in task_types:
-            known = ", ".join(task_types) or "none"
-            raise BadUserInput(
-                f"This {agent.type} agent takes no {type!r} tasks (it takes: {known}).",
-                field="input.type",
-            )
-        if not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
-            raise BadUserInput("delaySeconds must be 0 to 7 days.", field="input.delaySeconds")
-        if not 0 <= retries <= MAX_RETRIES:
-            raise BadUserInput(f"retries must be 0 to {MAX_RETRIES}.", field="input.retries")
-        if timeout_seconds is not None and not 0 < timeout_seconds <= MAX_TIMEOUT_SECONDS:
-            raise BadUserInput(
-                "timeoutSeconds must be above 0, at most a day.", field="input.timeoutSeconds"
-            )
-        if not -1000 <= priority <= 1000:
-            raise BadUserInput("priority must be -1000 to 1000.", field="input.priority")
+        """Queues the task and, due now, sends its wake-up; `also` writes more in the
+        same transaction (the request's audit rows: kai.security.audit.Auditor.sharing)."""
+        _check_input(agent, task_types, type, priority, delay_seconds, retries, timeout_seconds)
         key = bounded_text(idempotency_key, field="idempotencyKey", max_length=200)
         if key is not None and (earlier := await self._by_key(owner_id, key)) is not None:
             return self._same_agent(earlier, agent)
@@ -106,18 +94,27 @@ class TaskService(TaskAttempts):
             not_before=now + timedelta(seconds=delay_seconds),
             created_at=now,
         )
+        marked = False
         try:
             async with transaction(self._sessionmaker) as session:
                 await self._within_queue_share(session, owner_id)
                 session.add(task)
+                if delay_seconds == 0:
+                    # Marked in the transaction that makes the row (one transaction, not
+                    # two), and sent only after its commit: a worker never looks for a
+                    # row that is not there.
+                    await session.flush()
+                    marked = await self._mark_dispatched(session, task.id)
+                if also is not None:
+                    await also(session)
         except IntegrityError:
             earlier = await self._by_key(owner_id, key or "")
             assert earlier is not None
             return self._same_agent(earlier, agent)
-        # Committed first, then sent: a worker never looks for a row that is not there.
-        if delay_seconds == 0:
-            await self._dispatch_or_fail(task)
-        return await self.get(task_id=task.id) or task
+        task.dispatched = marked  # the row as committed (the object has left its session)
+        if marked:
+            await self._send_or_fail(task)
+        return task
 
     async def enqueue_system(
         self,
@@ -160,9 +157,9 @@ class TaskService(TaskAttempts):
         if (waiting or 0) >= limit:
             raise QuotaExceeded("tasks waiting to run", quota="queuedTasks", limit=limit)
 
-    async def _dispatch_or_fail(self, task: Task) -> None:
+    async def _send_or_fail(self, task: Task) -> None:
         try:
-            await self.dispatch(task.id)
+            await self.dispatcher.dispatch(task.id)
         except Exception as exc:
             log.warning("broker refused task %s: %r", task.id, exc)
             # The client hears SERVICE_UNAVAILABLE, so the task must never run
@@ -185,19 +182,8 @@ class TaskService(TaskAttempts):
         events, until it runs again and a sweep dispatches them.
         """
         async with transaction(self._sessionmaker) as session:
-            marked = await changed_rows(
-                session,
-                update(Task)
-                .where(
-                    col(Task.id) == task_id,
-                    col(Task.state) == TaskState.PENDING,
-                    col(Task.dispatched).is_(False),
-                    _agent_running(),
-                    owner_may_run_more(self._shares),
-                )
-                .values(dispatched=True),
-            )
-        if marked != 1:
+            marked = await self._mark_dispatched(session, task_id)
+        if not marked:
             return
         try:
             await self.dispatcher.dispatch(task_id)
@@ -207,6 +193,23 @@ class TaskService(TaskAttempts):
                     update(Task).where(col(Task.id) == task_id).values(dispatched=False)
                 )
             raise
+
+    async def _mark_dispatched(self, session: AsyncSession, task_id: str) -> bool:
+        """`dispatched` flips from false to true if the task may be sent a wake-up now."""
+        marked = await changed_rows(
+            session,
+            update(Task)
+            .where(
+                col(Task.id) == task_id,
+                col(Task.state) == TaskState.PENDING,
+                col(Task.dispatched).is_(False),
+                _agent_running(),
+                owner_may_run_more(self._shares),
+            )
+            .values(dispatched=True)
+            .execution_options(synchronize_session=False),
+        )
+        return marked == 1
 
     async def dispatch_due(self, *, limit: int = 500) -> int:
         """Wake workers for PENDING tasks that are due and have no message out."""
@@ -313,6 +316,34 @@ class TaskService(TaskAttempts):
             return await session.scalar(
                 select(Task).where(col(Task.owner_id) == owner_id, col(Task.idempotency_key) == key)
             )
+
+
+def _check_input(
+    agent: Agent,
+    task_types: Sequence[str],
+    type: str,
+    priority: int,
+    delay_seconds: float,
+    retries: int,
+    timeout_seconds: float | None,
+) -> None:
+    """BAD_USER_INPUT, naming the field, for what enqueueTask does not take."""
+    if type not in task_types:
+        known = ", ".join(task_types) or "none"
+        raise BadUserInput(
+            f"This {agent.type} agent takes no {type!r} tasks (it takes: {known}).",
+            field="input.type",
+        )
+    if not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
+        raise BadUserInput("delaySeconds must be 0 to 7 days.", field="input.delaySeconds")
+    if not 0 <= retries <= MAX_RETRIES:
+        raise BadUserInput(f"retries must be 0 to {MAX_RETRIES}.", field="input.retries")
+    if timeout_seconds is not None and not 0 < timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise BadUserInput(
+            "timeoutSeconds must be above 0, at most a day.", field="input.timeoutSeconds"
+        )
+    if not -1000 <= priority <= 1000:
+        raise BadUserInput("priority must be -1000 to 1000.", field="input.priority")
 
 
 def _agent_running() -> ColumnElement[bool]:

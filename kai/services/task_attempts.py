@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from kai.db import changed_rows, transaction
+from kai.db import transaction
 from kai.events.log import EventLog, EventTransaction
+from kai.models.agent import Agent
 from kai.models.agent_event import AgentEventType
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
@@ -94,14 +95,13 @@ class TaskAttempts(TaskQueries, ABC):
         values: dict[str, Any],
         event_type: AgentEventType,
     ) -> Task | None:
-        """One guarded UPDATE of a task and, if it matched, its event in the same
-        transaction, published after the commit. None when the guard did not hold."""
+        """One guarded UPDATE of a task, which returns its new row, and if it matched,
+        its event in the same transaction, published after the commit. None when the
+        guard did not hold."""
         async with self._events.transaction() as written:
-            session = written.session
-            moved = await changed_rows(session, update(Task).where(*conditions).values(values))
-            if moved != 1:
+            task = await _updated(written.session, update(Task).where(*conditions).values(values))
+            if task is None:
                 return None
-            task = await session.get_one(Task, task_id, populate_existing=True)
             await _task_event(written, task, event_type)
         return task
 
@@ -110,12 +110,21 @@ class TaskAttempts(TaskQueries, ABC):
     ) -> Task | None:
         """Take a due PENDING task (the best one, or `task_id`) and mark it RUNNING: a
         user's task whose owner runs fewer than their share, or with `system` one of the
-        server's own tasks.
+        server's own tasks. None means no due task is left that another claimer is not
+        taking already."""
+        claimed = await self.claim_to_run(task_id=task_id, worker_id=worker_id, system=system)
+        return claimed[0] if claimed is not None else None
+
+    async def claim_to_run(
+        self, *, worker_id: str, system: bool = False, task_id: str | None = None
+    ) -> tuple[Task, Agent | None] | None:
+        """`claim`, and the claimed task's agent (None for the server's own tasks, or
+        when it was deleted), read in the claim's transaction: a worker then needs no
+        session of its own to find what runs the task.
 
         One statement picks and takes the row, skipping rows other claimers hold
-        (PostgreSQL; SQLite has one writer at a time): concurrent workers each get
-        a different task instead of racing for the same one. None means no due
-        task is left that another claimer is not taking already.
+        (PostgreSQL; SQLite has one writer at a time), and returns it: concurrent
+        workers each get a different task instead of racing for the same one.
         """
         now = utcnow()
         if system and not await self._system_task_due(now):
@@ -130,27 +139,15 @@ class TaskAttempts(TaskQueries, ABC):
                 await session.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK}
                 )
-            taken = await session.scalar(
-                update(Task)
-                .where(col(Task.id) == best.scalar_subquery(), col(Task.state) == TaskState.PENDING)
-                .values(
-                    state=TaskState.RUNNING,
-                    worker_id=worker_id,
-                    attempts=col(Task.attempts) + 1,
-                    started_at=now,
-                    heartbeat_at=now,
-                    dispatched=False,
-                    cancel_requested=False,
-                )
-                .returning(col(Task.id))
-            )
-            if taken is None:
+            task = await _updated(session, _taking(best, worker_id, now))
+            if task is None:
                 if not system:
                     await _take_back_a_wakeup(session, now, self._shares)
                 return None
-            task = await session.get_one(Task, taken, populate_existing=True)
             await _task_event(written, task, AgentEventType.TASK_PROGRESS)
-        return task
+            # The event's seq took the agent row's lock: it cannot go before the commit.
+            agent = await session.get(Agent, task.agent_id) if task.agent_id else None
+        return task, agent
 
     async def _system_task_due(self, now: Any) -> bool:
         """The system slots look every second: a read first, so that looking when nothing
@@ -295,6 +292,33 @@ def _best_due(now: Any, *, system: bool, task_id: str | None, shares: TaskShares
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+def _taking(best: Any, worker_id: str, now: Any) -> Any:
+    """The claim's UPDATE: the best due task (`best`, a locking subquery) becomes this
+    worker's RUNNING attempt, if it is still PENDING."""
+    return (
+        update(Task)
+        .where(col(Task.id) == best.scalar_subquery(), col(Task.state) == TaskState.PENDING)
+        .values(
+            state=TaskState.RUNNING,
+            worker_id=worker_id,
+            attempts=col(Task.attempts) + 1,
+            started_at=now,
+            heartbeat_at=now,
+            dispatched=False,
+            cancel_requested=False,
+        )
+    )
+
+
+async def _updated(session: AsyncSession, statement: Any) -> Task | None:
+    """Runs a guarded UPDATE of one task and returns the row as it now is (RETURNING:
+    no second statement reads it back); None when the guard did not hold."""
+    returning = statement.returning(Task).execution_options(
+        populate_existing=True, synchronize_session=False
+    )
+    return (await session.scalars(returning)).one_or_none()
 
 
 async def _take_back_a_wakeup(session: AsyncSession, now: Any, shares: TaskShares) -> None:

@@ -9,6 +9,7 @@ which claim only system tasks, so no number of users' tasks can hold them up.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -45,8 +46,13 @@ def system_task() -> ColumnElement[bool]:
     return col(Task.agent_id).is_(None)
 
 
+@functools.cache
 def owner_may_run_more(shares: TaskShares) -> ColumnElement[bool]:
-    """The task's owner runs fewer of their tasks than `running_per_user` right now."""
+    """The task's owner runs fewer of their tasks than `running_per_user` right now.
+
+    Built once per share (an expression is immutable, and statements reuse it): building
+    the aliased subquery took a sixth of a worker's CPU when it was built per claim.
+    """
     running = aliased(Task)
     count = (
         select(func.count())

@@ -1,4 +1,8 @@
-"""Runs claimed tasks: handler, progress, timeout, retries, cancellation, heartbeats."""
+"""Runs claimed tasks: handler, progress, timeout, retries, cancellation, heartbeats.
+
+Progress reports are coalesced (kai.workers.progress): at most one stored event per
+task in each KAI_TASK_PROGRESS_INTERVAL_SECONDS, the last value always delivered.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Any, TypeVar
 from kai.aio import stop_tasks
 from kai.db import database_unavailable
 from kai.events.hub import EventHub, Interrupted
+from kai.models.agent import Agent
 from kai.models.task import Task, TaskState
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import CommandFailed, RuntimeUnavailable, TaskMustWait, current_task_id
@@ -25,6 +30,7 @@ from kai.services.dispatch import (
 )
 from kai.services.shared import Services
 from kai.services.task import TaskService
+from kai.workers.progress import COMPLETED_PROGRESS, CoalescedProgress
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,18 @@ async def _outlasting_outages(task_id: str, call: Callable[[], Awaitable[_T]]) -
             return value
         await asyncio.sleep(delay)
         delay = min(delay * 2, longest)
+
+
+async def _settled(job: asyncio.Task[_T], progress: CoalescedProgress) -> _T:
+    """The job's result; before it is written, the task's last progress report is
+    (unless a COMPLETED outcome carries the same value)."""
+    try:
+        result = await job
+    except BaseException:
+        await progress.settle(None)
+        raise
+    await progress.settle(COMPLETED_PROGRESS)
+    return result
 
 
 class _OutcomeWrites:
@@ -126,6 +144,7 @@ class TaskRunner:
         system_tasks: Mapping[str, SystemTask] | None = None,
         system_slots: int = 1,
         system_look_seconds: float = 1.0,
+        progress_interval_seconds: float = 0.0,
     ):
         self._tasks = tasks
         self._outcome = _OutcomeWrites(tasks)
@@ -136,6 +155,7 @@ class TaskRunner:
         self._system_tasks = dict(system_tasks or {})
         self._system_slots = system_slots
         self._system_look_seconds = system_look_seconds
+        self._progress_interval = progress_interval_seconds
         self.worker_id = worker_id or f"wrk_{uuid.uuid4().hex[:16]}"
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
@@ -154,6 +174,7 @@ class TaskRunner:
             system_tasks=services.system_tasks,
             system_slots=services.settings.task_system_concurrency,
             system_look_seconds=services.settings.task_sweep_seconds,
+            progress_interval_seconds=services.settings.task_progress_interval_seconds,
         )
 
     async def start(self) -> None:
@@ -189,10 +210,10 @@ class TaskRunner:
         and run it to an end; False when there was none."""
         if self._giving_back:
             return False
-        task = await self._tasks.claim(task_id=None, worker_id=self.worker_id, system=system)
-        if task is None:
+        claimed = await self._tasks.claim_to_run(worker_id=self.worker_id, system=system)
+        if claimed is None:
             return False
-        await self.execute(task)
+        await self.execute(*claimed)
         return True
 
     async def _system_slots_loop(self, ready: asyncio.Event) -> None:
@@ -227,14 +248,22 @@ class TaskRunner:
             finally:
                 await stop_tasks(slots, within=10)
 
-    def _reporter(self, task: Task) -> ProgressReporter:
-        """How the task's handler reports progress; raises _Cancelled once it was cancelled."""
+    def _reporter(self, task: Task) -> tuple[ProgressReporter, CoalescedProgress]:
+        """How the task's handler reports progress (raising _Cancelled once the task was
+        cancelled), and the coalescing behind it."""
+
+        async def store(value: float) -> bool:
+            return await self._tasks.progress(
+                task_id=task.id, worker_id=self.worker_id, progress=value
+            )
+
+        coalesced = CoalescedProgress(
+            store, interval=self._progress_interval, lost=lambda: self._interrupt(task.id)
+        )
 
         async def report(value: float) -> None:
             try:
-                moved = await self._tasks.progress(
-                    task_id=task.id, worker_id=self.worker_id, progress=value
-                )
+                moved = await coalesced.report(value)
             except Exception as exc:
                 if not database_unavailable(exc):
                     raise
@@ -245,16 +274,18 @@ class TaskRunner:
             if not moved:
                 raise _Cancelled()
 
-        return report
+        return report, coalesced
 
-    async def execute(self, task: Task) -> None:
-        report = self._reporter(task)
-        work = await _outlasting_outages(task.id, lambda: self._work(task, report))
+    async def execute(self, task: Task, agent: Agent | None = None) -> None:
+        """Runs a claimed task to its outcome; `agent`, its agent as the claim read it
+        (None: read here)."""
+        report, progress = self._reporter(task)
+        work = await _outlasting_outages(task.id, lambda: self._work(task, report, agent))
         if work is None:
             return  # its agent was deleted, and the task with it
         job = self._start(task, work)
         try:
-            result = await job
+            result = await _settled(job, progress)
         except TimeoutError:
             await self._outcome.retry_or_fail(
                 task=task, error=TIMEOUT_ERROR, worker_id=self.worker_id
@@ -314,7 +345,9 @@ class TaskRunner:
             job.cancel()
         return job
 
-    async def _work(self, task: Task, report: ProgressReporter) -> Coroutine[Any, Any, Any] | None:
+    async def _work(
+        self, task: Task, report: ProgressReporter, agent: Agent | None
+    ) -> Coroutine[Any, Any, Any] | None:
         """What runs the task: its agent's runtime, or for the server's own tasks (no
         agent) the system handler of its type."""
         if task.agent_id is None:
@@ -322,7 +355,8 @@ class TaskRunner:
             if handler is None:
                 return _fail(f"no handler for system task type {task.type!r}")
             return handler(task.payload, report)
-        agent = await self._agents.get(agent_id=task.agent_id)
+        if agent is None:
+            agent = await self._agents.get(agent_id=task.agent_id)
         if agent is None:
             return None
         runtime = self._runtimes.get(agent.type)

@@ -33,12 +33,15 @@ BACKOFF = 0.2
 
 
 def task_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    """One in-process worker (so ordering is observable), a brisk sweeper, short backoff."""
+    """One in-process worker (so ordering is observable), a brisk sweeper, short backoff,
+    and every progress report stored (so each step is seen; tests/test_task_progress.py
+    tests the coalescing of the default)."""
     values: dict[str, Any] = {
         "task_concurrency": 1,
         "task_sweep_seconds": 0.05,
         "task_heartbeat_seconds": 0.2,
         "task_backoff_seconds": BACKOFF,
+        "task_progress_interval_seconds": 0.0,
     }
     return make_settings(database_url, data_dir, **(values | overrides))
 

@@ -22,6 +22,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from kai.graphql.event_projection import ProjectingExecutor
 from kai.graphql.extensions.error_codes import ErrorCodes
 from kai.graphql.extensions.input_text import RefuseNulText
 from kai.graphql.extensions.operation_choice import RequireOperationName
@@ -144,6 +145,8 @@ def build_schema(
         extensions=[*observers, ErrorCodes, RefuseNulText, RequireOperationName, *extensions],
         scalar_overrides={JSON: JSON_SCALAR, datetime: DATETIME_SCALAR},
         config=StrawberryConfig(disable_field_suggestions=not suggestions),
+        # Subscription events with plain selections are projected, not executed per field.
+        execution_context_class=ProjectingExecutor,
     )
 
 

@@ -53,6 +53,12 @@ class AgentEvent:
     data: JSON = strawberry.field(description="The details, by type.")
     timestamp: datetime = strawberry.field(description="When it was recorded.")
 
+    @property
+    def shared_key(self) -> tuple[str, str, int]:
+        """The same for every subscriber's copy of one stored event, and for no other
+        (kai.graphql.event_projection shares their results by it)."""
+        return ("agent_event", str(self.agent_id), self.seq)
+
     @classmethod
     def from_row(cls, row: AgentEventRow) -> AgentEvent:
         return cls(

@@ -1,0 +1,166 @@
+"""Subscription events projected without per-field execution (kai.graphql.event_projection)
+give what graphql-core's execution gives, for generated selections of AgentEvent: fields in
+any order and subset, aliases, `__typename`, fragments and inline fragments, `@skip` and
+`@include` by literal or variable; and for events whose values do not fit (a null where
+the schema says non-null), the same errors, through execution."""
+
+from __future__ import annotations
+
+import json
+import random
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import parse, validate
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from kai.graphql.event_projection import ProjectingExecutor, Projection, compile_projection
+from kai.graphql.schema import build_schema
+from kai.schema.agent_event import AgentEvent, AgentEventType
+from tests.support.subscriptions import EVENTS, kai_server, owner_with_agent
+from tests.support.ws_client import PROTOCOLS, ws_connect
+
+SCHEMA = build_schema()
+CORE = SCHEMA._schema
+DATA: list[Any] = [{}, {"to": "RUNNING"}, {"n": [1, 2.5, None, "x"]}, {"deep": {"a": True}}]
+FIELDS = ["seq", "agentId", "type", "data", "timestamp", "__typename"]
+
+
+def _selection(rng: random.Random, variables: dict[str, Any], depth: int = 0) -> str:
+    """Some of AgentEvent's fields, each maybe aliased or conditional, maybe in fragments."""
+    parts = []
+    for name in rng.sample(FIELDS, rng.randint(1, len(FIELDS))):
+        # An alias names one field only (two fields under one key do not validate).
+        alias = rng.choice(["", f"{name.strip('_')}{rng.choice('XY')}: "])
+        field = f"{alias}{name}"
+        roll = rng.random()
+        if roll < 0.15:
+            field += f" @skip(if: {rng.choice(['true', 'false'])})"
+        elif roll < 0.3:
+            flag = f"f{len(variables)}"
+            variables[flag] = rng.random() < 0.5
+            field += f" @include(if: ${flag})"
+        parts.append(field)
+    if depth < 2 and rng.random() < 0.4:
+        parts.append("... on AgentEvent { " + _selection(rng, variables, depth + 1) + " }")
+    if depth < 2 and rng.random() < 0.3:
+        parts.append("... { " + _selection(rng, variables, depth + 1) + " }")
+    return " ".join(parts)
+
+
+def _document(rng: random.Random) -> tuple[str, dict[str, Any]]:
+    variables: dict[str, Any] = {}
+    body = _selection(rng, variables)
+    fragment = ""
+    if rng.random() < 0.4:
+        fragment = "fragment Extra on AgentEvent { " + _selection(rng, variables) + " }"
+        body += " ...Extra"
+    root = rng.choice(["agentEvents", "events: agentEvents"])
+    declared = "".join(f", ${name}: Boolean!" for name in variables)
+    query = (
+        f"subscription Follow($id: ID!{declared}) {{ {root}(agentId: $id) {{ {body} }} }}"
+        + fragment
+    )
+    return query, {"id": "agt_1", **variables}
+
+
+def _event(rng: random.Random) -> AgentEvent:
+    return AgentEvent(
+        seq=rng.randrange(1, 10**6),
+        agent_id="agt_" + str(rng.randrange(10**6)),  # type: ignore[arg-type]
+        type=rng.choice(list(AgentEventType)),
+        data=rng.choice(DATA),
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(10**8)),
+    )
+
+
+def _executed(executor_class: type[Any], query: str, variables: dict[str, Any], event: Any) -> Any:
+    document = parse(query)
+    assert validate(CORE, document) == []
+    executor = executor_class.build(CORE, document, raw_variable_values=variables)
+    assert not isinstance(executor, list), executor
+    result = executor.build_per_event_executor(event).execute_operation(False)
+    # As text: the order of the keys is part of the answer.
+    return json.dumps(result.data), [error.formatted for error in result.errors or []]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_projection_answers_as_execution_does(seed: int) -> None:
+    rng = random.Random(seed)
+    query, variables = _document(rng)
+    executor = ProjectingExecutor.build(CORE, parse(query), raw_variable_values=variables)
+    assert compile_projection(executor) is not None, query  # every one of these is plain
+    for _ in range(5):
+        event = _event(rng)
+        projected = _executed(ProjectingExecutor, query, variables, event)
+        executed = _executed(StrawberryGraphQLCoreExecutionContext, query, variables, event)
+        assert projected == executed, query
+
+
+def test_values_that_do_not_fit_are_executed_and_reported_alike() -> None:
+    query = "subscription($id: ID!) { agentEvents(agentId: $id) { seq type timestamp } }"
+    broken = AgentEvent(seq=None, agent_id="agt_1", type="NOT A TYPE", data={}, timestamp=None)  # type: ignore[arg-type]
+    projected = _executed(ProjectingExecutor, query, {"id": "agt_1"}, broken)
+    executed = _executed(StrawberryGraphQLCoreExecutionContext, query, {"id": "agt_1"}, broken)
+    assert projected == executed
+    assert projected[0] == "null" and projected[1]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        'streamPrompt(agentId: $id, input: {prompt: "hi"}) { delta done }',  # plain: projected
+        "taskUpdates(taskId: $id) { id agent { id } }",  # an object with a resolver
+        "taskUpdates(taskId: $id) { id state attempts }",
+    ],
+)
+def test_only_plain_selections_are_projected(selection: str) -> None:
+    executor = ProjectingExecutor.build(
+        CORE, parse(f"subscription($id: ID!) {{ {selection} }}"), raw_variable_values={"id": "x"}
+    )
+    projection = compile_projection(executor)
+    assert (projection is None) == ("agent {" in selection)
+
+
+# -- over real sockets: one result per event, whatever the number of subscribers ------------
+
+SUBSCRIBERS = 12
+
+
+@pytest.fixture
+def projections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """The (shape, seq) of every result computed by a projection (the server is in-process)."""
+    made: list[tuple[Any, ...]] = []
+    result = Projection.result
+
+    def counted(self: Projection, event: Any) -> dict[str, Any]:
+        made.append((self.shape, event.seq))
+        return result(self, event)
+
+    monkeypatch.setattr(Projection, "result", counted)
+    return made
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_event_is_projected_once_for_all_its_subscribers(
+    database_url: str, tmp_path: Path, protocol: str, projections: list[tuple[Any, ...]]
+) -> None:
+    async with kai_server(database_url, tmp_path) as server:
+        token, agent_id = await owner_with_agent(server)
+        async with AsyncExitStack() as stack:
+            sockets = []
+            for n in range(SUBSCRIBERS):
+                ws = await stack.enter_async_context(ws_connect(server.url, protocol, token=token))
+                # Two shapes: half the subscribers alias a field.
+                query = EVENTS if n % 2 else EVENTS.replace("{ seq", "{ number: seq")
+                sockets.append((ws, await ws.subscribe(query, {"agentId": agent_id, "after": 0})))
+            await server.command(token, agent_id, "hello")
+            for n, (ws, op) in enumerate(sockets):
+                events = await ws.results(op, 3, "agentEvents")
+                assert [event["number" if n % 2 == 0 else "seq"] for event in events] == [1, 2, 3]
+    # Each stored event (replayed or live) once per shape, not once per subscriber.
+    assert sorted(set(projections)) == sorted(projections)
+    assert len(projections) == 2 * 3

@@ -1,7 +1,7 @@
-"""kAI overrides or reads private parts of Strawberry, taskiq-redis, broadcaster and
-aiosqlite (each listed in one module's SEAMS). These tests fail when the library's side of
-any of them changes, so that an upgrade names the override to reread, instead of breaking
-it quietly."""
+"""kAI overrides or reads private parts of Strawberry, graphql-core, taskiq-redis,
+broadcaster and aiosqlite (each listed in one module's SEAMS). These tests fail when the
+library's side of any of them changes, so that an upgrade names the override to reread,
+instead of breaking it quietly."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 from kai import aiosqlite_seams
 from kai.egress import client as egress_client
 from kai.events import link
-from kai.graphql import strawberry_seams
+from kai.graphql import event_projection, strawberry_seams
 from kai.graphql.extensions import overlapping_fields
 from kai.workers import redis_stream_broker
 
@@ -59,6 +59,10 @@ REVIEWED = {
     "httpx._transports.default:AsyncHTTPTransport.__init__": "f2b5ed3e833ce232",
     "httpcore._async.connection_pool:AsyncConnectionPool.__init__": "f479a1be35ab52fd",
     "graphql.validation.rules.overlapping_fields_can_be_merged:find_conflict": "78d89b7f04c84c9d",
+    "strawberry.schema.schema_converter:GraphQLCoreConverter.from_resolver": "7f3336bf8073d24c",
+    "graphql.execution.executor:Executor.build_per_event_executor": "7cc9071077ce0e95",
+    "graphql.execution.execute:map_source_to_response_event": "6eb8cb26326da419",
+    "graphql.execution.execute:execute_subscription_event": "e9908f304bb0bc7d",
 }
 
 SEAMS = (
@@ -68,6 +72,7 @@ SEAMS = (
     *aiosqlite_seams.SEAMS,
     *egress_client.SEAMS,
     *overlapping_fields.SEAMS,
+    *event_projection.SEAMS,
 )
 
 

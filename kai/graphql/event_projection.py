@@ -46,6 +46,17 @@ from graphql.execution import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+# What this module relies on beyond documented APIs (tests/test_library_seams.py checks
+# each against the source it was written for): Strawberry marks the resolver of a field
+# without one of its own `_is_default`, in from_resolver; graphql-core runs each event
+# through build_per_event_executor, then the copy's execute_operation.
+SEAMS = (
+    "strawberry.schema.schema_converter:GraphQLCoreConverter.from_resolver",
+    "graphql.execution.executor:Executor.build_per_event_executor",
+    "graphql.execution.execute:map_source_to_response_event",
+    "graphql.execution.execute:execute_subscription_event",
+)
+
 # Results kept for sharing: each event is read by all its subscribers within moments, so a
 # few thousand entries cover every shape of every event in flight.
 SHARED_RESULTS = 4096

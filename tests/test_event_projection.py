@@ -19,6 +19,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from kai.graphql.event_projection import ProjectingExecutor, Projection, compile_projection
 from kai.graphql.schema import build_schema
+from kai.graphql.shared_results import SHARED, shared_message_text
 from kai.schema.agent_event import AgentEvent, AgentEventType
 from tests.support.subscriptions import EVENTS, kai_server, owner_with_agent
 from tests.support.ws_client import PROTOCOLS, ws_connect
@@ -128,6 +129,7 @@ def test_only_plain_selections_are_projected(selection: str) -> None:
 # -- over real sockets: one result per event, whatever the number of subscribers ------------
 
 SUBSCRIBERS = 12
+SharedResults = type(SHARED)
 
 
 @pytest.fixture
@@ -144,9 +146,30 @@ def projections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     return made
 
 
+@pytest.fixture
+def texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every JSON text of a shared result handed to a transport (the same object when the
+    result was written once)."""
+    handed: list[str] = []
+    text = SharedResults.text
+
+    def recorded(self: Any, data: object) -> str | None:
+        found = text(self, data)
+        if found is not None:
+            handed.append(found)
+        return found
+
+    monkeypatch.setattr(SharedResults, "text", recorded)
+    return handed
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_an_event_is_projected_once_for_all_its_subscribers(
-    database_url: str, tmp_path: Path, protocol: str, projections: list[tuple[Any, ...]]
+    database_url: str,
+    tmp_path: Path,
+    protocol: str,
+    projections: list[tuple[Any, ...]],
+    texts: list[str],
 ) -> None:
     async with kai_server(database_url, tmp_path) as server:
         token, agent_id = await owner_with_agent(server)
@@ -161,6 +184,47 @@ async def test_an_event_is_projected_once_for_all_its_subscribers(
             for n, (ws, op) in enumerate(sockets):
                 events = await ws.results(op, 3, "agentEvents")
                 assert [event["number" if n % 2 == 0 else "seq"] for event in events] == [1, 2, 3]
-    # Each stored event (replayed or live) once per shape, not once per subscriber.
+    # Each stored event (replayed or live) once per shape, not once per subscriber; and
+    # written as JSON once (the 36 frames each splice that text into their own id).
     assert sorted(set(projections)) == sorted(projections)
     assert len(projections) == 2 * 3
+    assert len(texts) == SUBSCRIBERS * 3
+    assert len({id(text) for text in texts}) == 2 * 3
+
+
+# -- one JSON text per shared result ------------------------------------------------------
+
+
+def _shared_result(seq: int) -> dict[str, Any]:
+    query = "subscription($id: ID!) { agentEvents(agentId: $id) { seq type data } }"
+    executor = ProjectingExecutor.build(CORE, parse(query), raw_variable_values={"id": "a"})
+    projection = compile_projection(executor)
+    assert projection is not None
+    event = AgentEvent(
+        seq=seq,
+        agent_id="agt_1",  # type: ignore[arg-type]
+        type=AgentEventType.LOG,
+        data={"message": "a \u0000 b \u2028 ü"},  # type: ignore[arg-type]
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    return SHARED.get(projection, event)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_shared_result_is_sent_as_json_dumps_writes_the_message(seed: int) -> None:
+    rng = random.Random(seed)
+    data = _shared_result(10**6 + seed)
+    # Ids a client chooses, the payload's stand-in among them.
+    id = rng.choice(["1", "\u0000kai-shared-payload\u0000", '"}', "x" * rng.randrange(50)])
+    messages = [
+        {"id": id, "type": "next", "payload": {"data": data}},  # graphql-transport-ws
+        {"type": "data", "id": id, "payload": {"data": data}},  # graphql-ws
+        {"data": data},  # graphql-sse's next event
+    ]
+    for message in messages:
+        assert shared_message_text(message) == json.dumps(message, separators=(",", ":"))
+    # Anything else is left to the usual encoder.
+    assert shared_message_text({"data": dict(data)}) is None
+    assert (
+        shared_message_text({"id": id, "type": "next", "payload": {"data": data, "x": 1}}) is None
+    )

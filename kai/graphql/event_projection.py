@@ -12,7 +12,8 @@ subscription (aliases, `__typename`, fragments, `@skip` and `@include` with the
 operation's variables) into a `Projection`, and builds each event's result directly from
 the same attributes with the same serializers. Subscriptions of the same shape share the
 result of one event: it is computed once, for the first of them, and the others get the
-same object (a bounded cache keyed by the shape and the event's `shared_key`).
+same object, and the transports send the same JSON text of it, serialized once
+(kai.graphql.shared_results).
 
 Anything else runs graphql-core's execution, as before: a field with a resolver of its
 own or arguments, an object or a list, other directives, resolver middleware; and an
@@ -22,7 +23,6 @@ serializer refuses), so that errors read exactly as graphql-core writes them.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +46,8 @@ from graphql.execution import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from kai.graphql.shared_results import SHARED
+
 # What this module relies on beyond documented APIs (tests/test_library_seams.py checks
 # each against the source it was written for): Strawberry marks the resolver of a field
 # without one of its own `_is_default`, in from_resolver; graphql-core runs each event
@@ -56,10 +58,6 @@ SEAMS = (
     "graphql.execution.execute:map_source_to_response_event",
     "graphql.execution.execute:execute_subscription_event",
 )
-
-# Results kept for sharing: each event is read by all its subscribers within moments, so a
-# few thousand entries cover every shape of every event in flight.
-SHARED_RESULTS = 4096
 
 
 class _DoesNotFit(Exception):
@@ -125,32 +123,6 @@ def _value(leaf: _Leaf, raw: Any) -> Any:
         raise
     except Exception as exc:  # the serializer's refusal: graphql-core reports it
         raise _DoesNotFit from exc
-
-
-class _SharedResults:
-    """Results by (shape, event key), the newest SHARED_RESULTS. An event says what it is by
-    its `shared_key` (an agent event: its agent and seq, unique and never changed); one
-    without a key is projected for each subscriber."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[Any, Any], dict[str, Any]] = OrderedDict()
-
-    def get(self, projection: Projection, event: Any) -> dict[str, Any]:
-        event_key = getattr(event, "shared_key", None)
-        if event_key is None:
-            return projection.result(event)
-        key = (projection.shape, event_key)
-        data = self._entries.get(key)
-        if data is None:
-            data = projection.result(event)
-            self._entries[key] = data
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return data
-
-
-SHARED = _SharedResults(SHARED_RESULTS)
 
 
 class ProjectingExecutor(StrawberryGraphQLCoreExecutionContext):

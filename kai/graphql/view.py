@@ -46,6 +46,7 @@ from kai.graphql.media_negotiation import (
     request_error_status,
 )
 from kai.graphql.request_timeout import RequestTimedOut, timeout_response, within
+from kai.graphql.shared_results import shared_message_text
 from kai.graphql.socket_rules import CLOSE_CREDENTIALS_REVOKED, CLOSE_GOING_AWAY
 from kai.graphql.sse import EventStreams
 from kai.graphql.sse_negotiation import is_subscription
@@ -137,6 +138,12 @@ class KaiGraphQL(ConfiguredOrigins, StreamResponses):
         self.event_streams = EventStreams(
             auth_check_seconds=settings.ws_auth_check_seconds, checks=self.credential_checks
         )
+
+    def encode_json(self, data: object) -> str | bytes:
+        # A subscription event's shared result goes out as one text for all its subscribers
+        # (kai.graphql.event_projection); everything else as Strawberry writes it.
+        shared = shared_message_text(data)
+        return shared if shared is not None else super().encode_json(data)
 
     async def close_sockets(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> int:
         """Close every open socket and SSE stream, so its client reconnects (to another

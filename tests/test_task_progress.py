@@ -21,6 +21,7 @@ from kai.models.task import TaskState
 from kai.runtimes.base import AgentHandle, HealthSample, Progress
 from kai.services.shared import Services
 from kai.workers.progress import CoalescedProgress
+from kai.workers.runner import TaskRunner
 from tests.support.agents import create_echo, signed_in
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
@@ -362,3 +363,29 @@ async def test_a_claim_and_an_outcome_read_no_task_row_back(
     assert finished is not None and finished.state is TaskState.COMPLETED
     for statements in (claiming, finishing):
         assert [s for s in statements if s.lstrip().startswith("SELECT task.id, task.")] == []
+
+
+async def test_a_task_done_quickly_is_claimed_and_finished_on_one_connection(
+    client: GraphQLClient, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    services = services_of(app)
+    monkeypatch.setattr(services.tasks, "dispatcher", SilentDispatcher())
+    task = await enqueue(client, token, agent["id"])
+    runner = TaskRunner.for_services(services)
+    taken: list[int] = []
+
+    def count(*_: Any) -> None:
+        taken.append(1)
+
+    pool = services.engine.sync_engine.pool
+    event.listen(pool, "checkout", count)
+    try:
+        assert await runner.run_next()
+    finally:
+        event.remove(pool, "checkout", count)
+
+    done = await services.tasks.get(task_id=task["id"])
+    assert done is not None and done.state is TaskState.COMPLETED
+    assert len(taken) == 1  # the claim's connection, lent to the outcome

@@ -11,11 +11,13 @@ import contextlib
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kai.aio import stop_tasks
-from kai.db import database_unavailable
+from kai.db import database_unavailable, lending
 from kai.events.hub import EventHub, Interrupted
 from kai.models.agent import Agent
 from kai.models.task import Task, TaskState
@@ -30,20 +32,19 @@ from kai.services.dispatch import (
 )
 from kai.services.shared import Services
 from kai.services.task import TaskService
-from kai.workers.progress import COMPLETED_PROGRESS, CoalescedProgress
+from kai.workers.outcome import OutcomeWrites, outlasting_outages, settled
+from kai.workers.progress import CoalescedProgress
 
 log = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
 
 TIMEOUT_ERROR = "timeout"
 HANDLER_FAILED = "handler failed (the server's log has the details, under the task id)"
 # How soon a task that must wait (its remote agent has no process) is tried again.
 WAIT_RETRY_SECONDS = 1.0
-# While the database is away, the runner's own reads and writes are tried again this often
-# (doubling from the first, up to the last), for this long at most.
-OUTAGE_RETRY_SECONDS = (0.1, 2.0)
-OUTAGE_GIVE_UP_SECONDS = 300.0
+# A claimed task's writes share the claim's connection for this long at most (kai.db.
+# lending): a task done by then costs one pool checkout, and one that runs longer does not
+# keep a connection from the pool.
+LEND_SECONDS = 1.0
 
 
 async def _fail(reason: str) -> None:
@@ -52,83 +53,6 @@ async def _fail(reason: str) -> None:
 
 class _Cancelled(Exception):
     """The task's cancellation was asked for while it ran."""
-
-
-async def _outlasting_outages(task_id: str, call: Callable[[], Awaitable[_T]]) -> _T:
-    """`call()`, one of the runner's own reads or writes of a task, tried again while the
-    database is away (restarting, failing over) instead of failing the run with it.
-    Past OUTAGE_GIVE_UP_SECONDS the error is raised: the lease watchdog takes over."""
-    delay, longest = OUTAGE_RETRY_SECONDS
-    give_up = asyncio.get_running_loop().time() + OUTAGE_GIVE_UP_SECONDS
-    failed = False
-    while True:
-        try:
-            value = await call()
-        except Exception as exc:
-            if not database_unavailable(exc) or asyncio.get_running_loop().time() > give_up:
-                raise
-            if not failed:
-                log.warning("task %s: database unavailable, trying again: %r", task_id, exc)
-            failed = True
-        else:
-            if failed:
-                log.info("task %s: database back", task_id)
-            return value
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, longest)
-
-
-async def _settled(job: asyncio.Task[_T], progress: CoalescedProgress) -> _T:
-    """The job's result; before it is written, the task's last progress report is
-    (unless a COMPLETED outcome carries the same value)."""
-    try:
-        result = await job
-    except BaseException:
-        await progress.settle(None)
-        raise
-    await progress.settle(COMPLETED_PROGRESS)
-    return result
-
-
-class _OutcomeWrites:
-    """The writes that end a run, outlasting a database outage. A run whose outcome could
-    not be written would stay RUNNING until the lease watchdog counts the attempt against
-    `retries` ("worker lost"): a restart of the database must not cost a finished task.
-    An outage longer than the lease gives the task away all the same, and then the
-    write, guarded by the worker's id, moves nothing."""
-
-    def __init__(self, tasks: TaskService):
-        self._tasks = tasks
-
-    async def finish(
-        self,
-        *,
-        task_id: str,
-        state: TaskState,
-        expect: Sequence[TaskState],
-        worker_id: str,
-        result: Any = None,
-    ) -> None:
-        await _outlasting_outages(
-            task_id,
-            lambda: self._tasks.finish(
-                task_id=task_id, state=state, expect=expect, result=result, worker_id=worker_id
-            ),
-        )
-
-    async def retry_or_fail(self, *, task: Task, error: str, worker_id: str) -> None:
-        await _outlasting_outages(
-            task.id,
-            lambda: self._tasks.retry_or_fail(task=task, error=error, worker_id=worker_id),
-        )
-
-    async def hand_back(self, *, task_id: str, worker_id: str, delay_seconds: float = 0.0) -> None:
-        await _outlasting_outages(
-            task_id,
-            lambda: self._tasks.hand_back(
-                task_id=task_id, worker_id=worker_id, delay_seconds=delay_seconds
-            ),
-        )
 
 
 class TaskRunner:
@@ -145,9 +69,10 @@ class TaskRunner:
         system_slots: int = 1,
         system_look_seconds: float = 1.0,
         progress_interval_seconds: float = 0.0,
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ):
         self._tasks = tasks
-        self._outcome = _OutcomeWrites(tasks)
+        self._outcome = OutcomeWrites(tasks)
         self._agents = agents
         self._runtimes = runtimes
         self._hub = hub
@@ -156,6 +81,7 @@ class TaskRunner:
         self._system_slots = system_slots
         self._system_look_seconds = system_look_seconds
         self._progress_interval = progress_interval_seconds
+        self._sessionmaker = sessionmaker
         self.worker_id = worker_id or f"wrk_{uuid.uuid4().hex[:16]}"
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
@@ -175,6 +101,7 @@ class TaskRunner:
             system_slots=services.settings.task_system_concurrency,
             system_look_seconds=services.settings.task_sweep_seconds,
             progress_interval_seconds=services.settings.task_progress_interval_seconds,
+            sessionmaker=services.sessionmaker,
         )
 
     async def start(self) -> None:
@@ -210,11 +137,19 @@ class TaskRunner:
         and run it to an end; False when there was none."""
         if self._giving_back:
             return False
-        claimed = await self._tasks.claim_to_run(worker_id=self.worker_id, system=system)
-        if claimed is None:
-            return False
-        await self.execute(*claimed)
+        async with self._lending():
+            claimed = await self._tasks.claim_to_run(worker_id=self.worker_id, system=system)
+            if claimed is None:
+                return False
+            await self.execute(*claimed)
         return True
+
+    def _lending(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The claim and the outcome of a task done within LEND_SECONDS share one
+        connection (one pool checkout and pre-ping, not two)."""
+        if self._sessionmaker is None:
+            return contextlib.nullcontext()
+        return lending(self._sessionmaker, for_seconds=LEND_SECONDS)
 
     async def _system_slots_loop(self, ready: asyncio.Event) -> None:
         """The slots kept for the server's own tasks (Q2): each runs system tasks while
@@ -280,12 +215,12 @@ class TaskRunner:
         """Runs a claimed task to its outcome; `agent`, its agent as the claim read it
         (None: read here)."""
         report, progress = self._reporter(task)
-        work = await _outlasting_outages(task.id, lambda: self._work(task, report, agent))
+        work = await outlasting_outages(task.id, lambda: self._work(task, report, agent))
         if work is None:
             return  # its agent was deleted, and the task with it
         job = self._start(task, work)
         try:
-            result = await _settled(job, progress)
+            result = await settled(job, progress)
         except TimeoutError:
             await self._outcome.retry_or_fail(
                 task=task, error=TIMEOUT_ERROR, worker_id=self.worker_id

@@ -76,6 +76,8 @@ async def kai_server(scratch: Path, name: str, extra: dict[str, str]) -> AsyncIt
         KAI_QDRANT_URL=":memory:",
         KAI_RATE_LIMIT_AUTH_PER_IP="100000",
         KAI_RATE_LIMIT_AUTH_PER_ACCOUNT="100000",
+        # One user holds every socket: the per-user quota (100 by default) must not stop it.
+        KAI_QUOTA_SOCKETS_PER_USER="1000000",
         TMPDIR=str(directory),
         **{
             f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "0"

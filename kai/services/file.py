@@ -108,48 +108,39 @@ class FileService(FileQueries):
     async def upload(
         self, *, owner_id: str, agent_id: str | None, source: UploadSource
     ) -> StoredFile:
-        name = sanitise_filename(source.filename)
-        declared = source.content_type
         # From its start: the multipart spec lets one file fill several variables (two
         # uploadFile fields of one document), and the one before read it to its end.
         await source.seek(0)
-        sniffer = ContentSniffer()
-        digest = hashlib.sha256()
-        size = 0
-        mime_type = ""
+        inspection = _Inspection(source.content_type, self._allowed, self.max_upload_bytes)
         key = secrets.token_hex(16)
+        await self._stage(key, source, inspection)
+        row = StoredFile(
+            owner_id=owner_id,
+            agent_id=agent_id,
+            original_name=sanitise_filename(source.filename),
+            size=inspection.size,
+            mime_type=inspection.mime_type,
+            checksum=inspection.digest.hexdigest(),
+            scan_status=ScanStatus.SKIPPED if self.scanner is None else ScanStatus.CLEAN,
+            storage_key=key,
+        )
+        await self._insert(row)
+        metrics.UPLOAD_BYTES.inc(row.size)
+        if row.mime_type in INDEXED_TYPES:
+            try:
+                await self._tasks.enqueue_system(
+                    owner_id=owner_id, type=INDEX_TASK, payload={"fileId": row.id}, retries=3
+                )
+            except Exception as exc:  # the file is stored: failing the upload now would lie
+                log.error("file %s stored but not queued for indexing: %r", row.id, exc)
+        return row
 
-        async def inspected(scan: ScanStream | None) -> AsyncGenerator[bytes, None]:
-            """The body in one pass: each chunk is counted, hashed, sniffed and sent to the
-            scanner on its way into the blob store's staging area. The verdicts come after
-            the last chunk, before the generator ends: a refusal raised here is raised
-            inside `put`, which then discards what it staged and never publishes it."""
-            nonlocal size, mime_type
-            checked_magic = False
-            async with aclosing(_chunks(source)) as chunks:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > self.max_upload_bytes:
-                        raise PayloadTooLarge(
-                            f"The file is over the {self.max_upload_bytes}-byte upload limit."
-                        )
-                    digest.update(chunk)
-                    sniffer.feed(chunk)
-                    if not checked_magic and size >= HEAD_BYTES:
-                        checked_magic = True
-                        if (magic := sniffer.magic()) is not None:
-                            # A spoofed binary is refused here, not after a full scan.
-                            decide_type(declared, [magic], self._allowed)
-                    if scan is not None:
-                        await scan.send(chunk)
-                    yield chunk
-            if scan is not None:
-                _refuse_if_found(await scan.verdict())
-            mime_type = decide_type(declared, sniffer.candidates(), self._allowed)
-
+    async def _stage(self, key: str, source: UploadSource, inspection: _Inspection) -> None:
+        """The body into the blob store under `key`, inspected on the way: published only
+        when every check passed, else nothing stays."""
         try:
             async with self._scanning() as scan:
-                await self.blobs.put(key, inspected(scan))
+                await self.blobs.put(key, inspection.passed(source, scan))
         except ScannerUnavailable as exc:
             # Never "clean" by default (F5): no scan, no file.
             log.error("virus scanner unavailable, upload refused: %s", exc)
@@ -161,26 +152,6 @@ class FileService(FileQueries):
             raise ServiceUnavailable(
                 "File storage is unavailable; the file was not stored."
             ) from exc
-        row = StoredFile(
-            owner_id=owner_id,
-            agent_id=agent_id,
-            original_name=name,
-            size=size,
-            mime_type=mime_type,
-            checksum=digest.hexdigest(),
-            scan_status=ScanStatus.SKIPPED if self.scanner is None else ScanStatus.CLEAN,
-            storage_key=key,
-        )
-        await self._insert(row)
-        metrics.UPLOAD_BYTES.inc(row.size)
-        if mime_type in INDEXED_TYPES:
-            try:
-                await self._tasks.enqueue_system(
-                    owner_id=owner_id, type=INDEX_TASK, payload={"fileId": row.id}, retries=3
-                )
-            except Exception as exc:  # the file is stored: failing the upload now would lie
-                log.error("file %s stored but not queued for indexing: %r", row.id, exc)
-        return row
 
     @asynccontextmanager
     async def _scanning(self) -> AsyncIterator[ScanStream | None]:
@@ -325,6 +296,48 @@ class FileService(FileQueries):
                 continue
             hits.append((row, passage.chunk, passage.score))
         return hits[:limit]
+
+
+class _Inspection:
+    """What one pass over an upload learns (size, checksum, type), refusing as it goes."""
+
+    def __init__(self, declared: str | None, allowed: frozenset[str], max_bytes: int) -> None:
+        self.declared = declared
+        self.allowed = allowed
+        self.max_bytes = max_bytes
+        self.sniffer = ContentSniffer()
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.mime_type = ""
+
+    async def passed(
+        self, source: UploadSource, scan: ScanStream | None
+    ) -> AsyncGenerator[bytes, None]:
+        """The body in one pass: each chunk is counted, hashed, sniffed and sent to the
+        scanner on its way into the blob store's staging area. The verdicts come after the
+        last chunk, before the generator ends: a refusal raised here is raised inside the
+        store's `put`, which then discards what it staged and never publishes it."""
+        checked_magic = False
+        async with aclosing(_chunks(source)) as chunks:
+            async for chunk in chunks:
+                self.size += len(chunk)
+                if self.size > self.max_bytes:
+                    raise PayloadTooLarge(
+                        f"The file is over the {self.max_bytes}-byte upload limit."
+                    )
+                self.digest.update(chunk)
+                self.sniffer.feed(chunk)
+                if not checked_magic and self.size >= HEAD_BYTES:
+                    checked_magic = True
+                    if (magic := self.sniffer.magic()) is not None:
+                        # A spoofed binary is refused here, not after a full scan.
+                        decide_type(self.declared, [magic], self.allowed)
+                if scan is not None:
+                    await scan.send(chunk)
+                yield chunk
+        if scan is not None:
+            _refuse_if_found(await scan.verdict())
+        self.mime_type = decide_type(self.declared, self.sniffer.candidates(), self.allowed)
 
 
 def _refuse_if_found(signature: str | None) -> None:

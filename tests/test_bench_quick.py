@@ -60,6 +60,15 @@ QUICK = {
             "postgresql: constant",
         ],
     ),
+    "replay.py": (
+        (),
+        [
+            "  server |   seconds |    events/s | server CPU µs/event | kAI / bare",
+            "  kAI    |",
+            "  bare   |",
+            "target: kAI / bare <= 2: ",
+        ],
+    ),
     "tasks.py": (
         ("postgresql", "redis"),
         [

@@ -110,6 +110,22 @@ def test_values_that_do_not_fit_are_executed_and_reported_alike() -> None:
     assert projected[0] == "null" and projected[1]
 
 
+class _Unreadable(AgentEvent):
+    @property
+    def data(self) -> Any:  # type: ignore[override]
+        raise RuntimeError("cannot read data")
+
+
+def test_a_value_that_cannot_be_read_is_executed_and_reported_alike() -> None:
+    query = "subscription($id: ID!) { agentEvents(agentId: $id) { seq data } }"
+    event = object.__new__(_Unreadable)
+    object.__setattr__(event, "seq", 3)
+    projected = _executed(ProjectingExecutor, query, {"id": "agt_1"}, event)
+    executed = _executed(StrawberryGraphQLCoreExecutionContext, query, {"id": "agt_1"}, event)
+    assert projected == executed
+    assert "cannot read data" in json.dumps(projected[1])
+
+
 @pytest.mark.parametrize(
     "selection",
     [

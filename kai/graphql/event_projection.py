@@ -98,11 +98,15 @@ class Projection:
             if leaf.read is None:
                 values[leaf.key] = self.type_name
                 continue
-            values[leaf.key] = _value(leaf, leaf.read(event))
+            values[leaf.key] = _value(leaf, leaf.read, event)
         return {self.root_key: values}
 
 
-def _value(leaf: _Leaf, raw: Any) -> Any:
+def _value(leaf: _Leaf, read: Callable[[Any], Any], event: Any) -> Any:
+    try:
+        raw = read(event)
+    except Exception as exc:  # a failing read: graphql-core reports it
+        raise _DoesNotFit from exc
     if raw is None:
         if leaf.non_null:
             raise _DoesNotFit

@@ -12,8 +12,14 @@ import asyncio
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+from kai.schema import selections
+from kai.schema.selections import selected_under
 from tests.support.agents import create_echo, signed_in
 from tests.support.graphql_client import GraphQLClient, nodes
 from tests.support.uploads import upload
@@ -107,3 +113,36 @@ async def test_the_list_answers_as_each_agent_does_on_its_own(client: GraphQLCli
         for n in (edge["n"] for edge in disguised["e"])
     ]
     assert renamed == listed
+
+
+def _chain(links: int, leaf: str) -> str:
+    """Fragments F0..F{links}, each spreading the next twice: 2^links spreads if each is
+    expanded anew."""
+    fragments = [f"fragment F{n} on Agent {{ id ...F{n + 1} ...F{n + 1} }}" for n in range(links)]
+    fragments.append(f"fragment F{links} on Agent {{ {leaf} }}")
+    return " ".join(fragments)
+
+
+def test_a_fragment_chain_is_walked_once_per_fragment(monkeypatch: pytest.MonkeyPatch) -> None:
+    links = 16
+    query = "{ agents { edges { node { ...F0 } } } } " + _chain(links, "owner { id }")
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    info = SimpleNamespace(
+        _raw_info=SimpleNamespace(
+            fragments=fragments, field_nodes=[operation.selection_set.selections[0]]
+        )
+    )
+    walked = []
+    fields = selections._fields
+
+    def counted(*args: Any) -> Any:
+        walked.append(1)
+        return fields(*args)
+
+    monkeypatch.setattr(selections, "_fields", counted)
+    assert selected_under(info, "edges", "node") == {"id", "owner"}
+    assert len(walked) <= 4 * links, len(walked)  # 2^16 = 65,536 spreads, expanded anew

@@ -17,6 +17,7 @@ import pytest
 from graphql import parse, validate
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from kai.graphql import event_projection
 from kai.graphql.event_projection import ProjectingExecutor, Projection, compile_projection
 from kai.graphql.schema import build_schema
 from kai.graphql.shared_results import SHARED, shared_message_text
@@ -244,3 +245,23 @@ def test_a_shared_result_is_sent_as_json_dumps_writes_the_message(seed: int) -> 
     assert (
         shared_message_text({"id": id, "type": "next", "payload": {"data": data, "x": 1}}) is None
     )
+
+
+def test_a_fragment_chain_is_compiled_once_per_fragment(monkeypatch: pytest.MonkeyPatch) -> None:
+    links = 16
+    chain = [f"fragment F{n} on AgentEvent {{ seq ...F{n + 1} ...F{n + 1} }}" for n in range(links)]
+    chain.append(f"fragment F{links} on AgentEvent {{ type }}")
+    query = "subscription($id: ID!) { agentEvents(agentId: $id) { ...F0 } } " + " ".join(chain)
+    walked = []
+    selected = event_projection._selected
+
+    def counted(*args: Any) -> Any:
+        walked.append(1)
+        return selected(*args)
+
+    monkeypatch.setattr(event_projection, "_selected", counted)
+    executor = ProjectingExecutor.build(CORE, parse(query), raw_variable_values={"id": "a"})
+    projection = compile_projection(executor)
+    assert projection is not None
+    assert [leaf.key for leaf in projection.leaves] == ["seq", "type"]
+    assert len(walked) <= 4 * links, len(walked)  # 2^16 spreads, expanded anew

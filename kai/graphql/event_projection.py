@@ -252,9 +252,13 @@ def _selected(
     object_type: GraphQLObjectType,
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any],
+    expanded: set[str] | None = None,
 ) -> Iterator[FieldNode]:
     """The fields of `selection_set` on `object_type`, through fragments, in order, as
-    `@skip` and `@include` leave them."""
+    `@skip` and `@include` leave them. Each named fragment is expanded once, as graphql-core
+    collects fields (a spread met again adds nothing, and a chain of fragments each spread
+    twice stays linear)."""
+    expanded = set() if expanded is None else expanded
     for node in selection_set.selections:
         if not _included(node, variables):
             continue
@@ -262,15 +266,23 @@ def _selected(
             yield node
         elif isinstance(node, InlineFragmentNode):
             if node.type_condition is None or _applies(node.type_condition.name.value, object_type):
-                yield from _selected(node.selection_set, object_type, fragments, variables)
+                yield from _selected(
+                    node.selection_set, object_type, fragments, variables, expanded
+                )
         elif isinstance(node, FragmentSpreadNode):
             if getattr(node, "arguments", None):
                 raise _Unsupported  # fragment arguments (an experimental feature)
-            fragment = fragments.get(node.name.value)
+            name = node.name.value
+            fragment = fragments.get(name)
             if fragment is None:
                 raise _Unsupported
+            if name in expanded:
+                continue
+            expanded.add(name)
             if _applies(fragment.type_condition.name.value, object_type):
-                yield from _selected(fragment.selection_set, object_type, fragments, variables)
+                yield from _selected(
+                    fragment.selection_set, object_type, fragments, variables, expanded
+                )
         else:
             raise _Unsupported
 

@@ -21,6 +21,7 @@ from kai.egress import client as egress_client
 from kai.events import link
 from kai.graphql import event_projection, strawberry_seams
 from kai.graphql.extensions import overlapping_fields
+from kai.schema import selections
 from kai.workers import redis_stream_broker
 
 # The digest of each seam's source in the version kAI was written against. When a test
@@ -63,6 +64,7 @@ REVIEWED = {
     "graphql.execution.executor:Executor.build_per_event_executor": "7cc9071077ce0e95",
     "graphql.execution.execute:map_source_to_response_event": "6eb8cb26326da419",
     "graphql.execution.execute:execute_subscription_event": "e9908f304bb0bc7d",
+    "strawberry.types.info:Info.field_name": "77edbabeb56349d8",
 }
 
 SEAMS = (
@@ -73,6 +75,7 @@ SEAMS = (
     *egress_client.SEAMS,
     *overlapping_fields.SEAMS,
     *event_projection.SEAMS,
+    *selections.SEAMS,
 )
 
 

@@ -16,6 +16,11 @@ from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 
+# Strawberry's Info keeps graphql-core's resolve info (field nodes, fragments) in
+# `_raw_info`, which its own properties read (field_name, here the one watched by
+# tests/test_library_seams.py).
+SEAMS = ("strawberry.types.info:Info.field_name",)
+
 
 def selected_under(info: Any, *path: str) -> frozenset[str]:
     """The names of the fields selected at `path` (field names, not aliases) below the field

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from graphql import parse, validate
+from graphql.execution import collect_fields as collect_fields_module
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from kai.graphql import event_projection
 from kai.graphql.event_projection import ProjectingExecutor, Projection, compile_projection
 from kai.graphql.schema import build_schema
 from kai.graphql.shared_results import SHARED, shared_message_text
@@ -253,13 +253,14 @@ def test_a_fragment_chain_is_compiled_once_per_fragment(monkeypatch: pytest.Monk
     chain.append(f"fragment F{links} on AgentEvent {{ type }}")
     query = "subscription($id: ID!) { agentEvents(agentId: $id) { ...F0 } } " + " ".join(chain)
     walked = []
-    selected = event_projection._selected
+    visit = collect_fields_module.visit_selection_sets
 
     def counted(*args: Any) -> Any:
         walked.append(1)
-        return selected(*args)
+        return visit(*args)
 
-    monkeypatch.setattr(event_projection, "_selected", counted)
+    # The projection collects fields with graphql-core's collector: its walk is counted.
+    monkeypatch.setattr(collect_fields_module, "visit_selection_sets", counted)
     executor = ProjectingExecutor.build(CORE, parse(query), raw_variable_values={"id": "a"})
     projection = compile_projection(executor)
     assert projection is not None

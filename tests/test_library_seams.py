@@ -62,6 +62,8 @@ REVIEWED = {
     "graphql.validation.rules.overlapping_fields_can_be_merged:find_conflict": "78d89b7f04c84c9d",
     "strawberry.schema.schema_converter:GraphQLCoreConverter.from_resolver": "7f3336bf8073d24c",
     "graphql.execution.executor:Executor.build_per_event_executor": "7cc9071077ce0e95",
+    "graphql.execution.collect_fields:collect_fields": "d41c7aeb4cad40fc",
+    "graphql.execution.collect_fields:collect_subfields": "1657a3c68d283391",
     "graphql.execution.execute:map_source_to_response_event": "6eb8cb26326da419",
     "graphql.execution.execute:execute_subscription_event": "e9908f304bb0bc7d",
     "strawberry.types.info:Info.field_name": "77edbabeb56349d8",

@@ -7,13 +7,13 @@ figures in docs/performance.md).
 
 Most subscriptions select scalars and enums of the event (`agentEvents { seq type data
 timestamp }`), which Strawberry answers with its default resolvers: an attribute read,
-then the type's `serialize`. For those, `ProjectingExecutor` compiles the selection once per
-subscription (aliases, `__typename`, fragments, `@skip` and `@include` with the
-operation's variables) into a `Projection`, and builds each event's result directly from
-the same attributes with the same serializers. Subscriptions of the same shape share the
-result of one event: it is computed once, for the first of them, and the others get the
-same object, and the transports send the same JSON text of it, serialized once
-(kai.graphql.shared_results).
+then the type's `serialize`. For those, `ProjectingExecutor` compiles the selection once
+per subscription (the fields graphql-core's own collector picks: aliases, `__typename`,
+fragments, `@skip` and `@include` with the operation's variables) into a `Projection`,
+and builds each event's result directly from the same attributes with the same
+serializers. Subscriptions of the same shape share the result of one event: it is
+computed once, for the first of them, and the others get the same object, and the
+transports send the same JSON text of it, serialized once (kai.graphql.shared_results).
 
 Anything else runs graphql-core's execution, as before: a field with a resolver of its
 own or arguments, an object or a list, other directives, resolver middleware; and an
@@ -23,26 +23,21 @@ serializer refuses), so that errors read exactly as graphql-core writes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    BooleanValueNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
-    InlineFragmentNode,
-    SelectionSetNode,
-    VariableNode,
 )
 from graphql.execution import ExecutionResult
+from graphql.execution.collect_fields import collect_fields, collect_subfields
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -51,9 +46,12 @@ from kai.graphql.shared_results import SHARED
 # What this module relies on beyond documented APIs (tests/test_library_seams.py checks
 # each against the source it was written for): Strawberry marks the resolver of a field
 # without one of its own `_is_default`, in from_resolver; graphql-core runs each event
-# through build_per_event_executor, then the copy's execute_operation.
+# through build_per_event_executor, then the copy's execute_operation; and its field
+# collection ("for internal use only") picks the fields a projection reads.
 SEAMS = (
     "strawberry.schema.schema_converter:GraphQLCoreConverter.from_resolver",
+    "graphql.execution.collect_fields:collect_fields",
+    "graphql.execution.collect_fields:collect_subfields",
     "graphql.execution.executor:Executor.build_per_event_executor",
     "graphql.execution.execute:map_source_to_response_event",
     "graphql.execution.execute:execute_subscription_event",
@@ -154,7 +152,11 @@ class ProjectingExecutor(StrawberryGraphQLCoreExecutionContext):
 
 
 def compile_projection(executor: Any) -> Projection | None:
-    """The projection of the subscription `executor` runs, or None when it needs execution."""
+    """The projection of the subscription `executor` runs, or None when it needs execution.
+
+    The fields are collected by graphql-core's own collector, as its execution collects
+    them (aliases merged, fragments expanded once, `@skip` and `@include` by the
+    operation's variables, type conditions), so a projection cannot pick other fields."""
     manager = executor.middleware_manager
     if manager is not None and manager.middlewares:  # resolvers wrapped: they must run
         return None
@@ -163,24 +165,29 @@ def compile_projection(executor: Any) -> Projection | None:
     root_type = schema.subscription_type
     if root_type is None or operation.operation.value != "subscription":
         return None
-    variables = executor.variable_values.coerced
-    fragments = executor.fragment_definitions
     try:
-        roots = list(_selected(operation.selection_set, root_type, fragments, variables))
-        if len(roots) != 1:
+        roots = collect_fields(
+            schema, executor.fragments, executor.variable_values, root_type, operation
+        )
+        if roots.new_defer_usages or len(roots.grouped_field_set) != 1:
             return None
-        root = roots[0]
-        root_field = root_type.fields.get(root.name.value)
-        if root_field is None or root.name.value.startswith("__"):
+        ((root_key, root_details),) = roots.grouped_field_set.items()
+        root_field = root_type.fields.get(root_details[0].node.name.value)
+        named = _unwrap(root_field.type) if root_field is not None else None
+        if not isinstance(named, GraphQLObjectType):
             return None
-        root_non_null = isinstance(root_field.type, GraphQLNonNull)
-        named = _unwrap(root_field.type)
-        if not isinstance(named, GraphQLObjectType) or root.selection_set is None:
+        fields = collect_subfields(
+            schema, executor.fragments, executor.variable_values, operation, named, root_details
+        )
+        if fields.new_defer_usages:
             return None
-        leaves = tuple(_leaves(root.selection_set, named, fragments, variables))
-    except _Unsupported:
+        leaves = tuple(
+            _leaf_of(key, details, named) for key, details in fields.grouped_field_set.items()
+        )
+    except (_Unsupported, GraphQLError, RecursionError):
         return None
-    root_key = _key(root)
+    assert root_field is not None
+    root_non_null = isinstance(root_field.type, GraphQLNonNull)
     # Equal for two subscriptions that read the same fields under the same keys.
     shape = (root_key, named.name, root_non_null, tuple((leaf.key, leaf.name) for leaf in leaves))
     return Projection(root_key, named.name, leaves, root_non_null, shape)
@@ -190,26 +197,23 @@ class _Unsupported(Exception):
     """A selection the projection does not do: graphql-core executes it."""
 
 
-def _leaves(
-    selection_set: SelectionSetNode,
-    object_type: GraphQLObjectType,
-    fragments: dict[str, FragmentDefinitionNode],
-    variables: dict[str, Any],
-) -> Iterator[_Leaf]:
-    seen: set[str] = set()
-    for node in _selected(selection_set, object_type, fragments, variables):
-        key = _key(node)
-        if key in seen:  # merged with the first (validation made them the same field)
-            continue
-        seen.add(key)
-        name = node.name.value
-        if name == "__typename":
-            yield _Leaf(key, name, None, str, True)
-            continue
-        field = object_type.fields.get(name)
-        if field is None or node.arguments or node.selection_set is not None:
-            raise _Unsupported
-        yield _leaf(key, name, field)
+def _leaf_of(key: str, details: Sequence[Any], object_type: GraphQLObjectType) -> _Leaf:
+    """The leaf of one response key (its field nodes merged, as validation guarantees)."""
+    nodes = [detail.node for detail in details]
+    if any(detail.fragment_variable_values for detail in details) or any(
+        directive.name.value not in ("skip", "include")
+        for node in nodes
+        for directive in node.directives or ()
+    ):
+        raise _Unsupported  # fragment arguments, @stream or a directive of a later kind
+    node = nodes[0]
+    name = node.name.value
+    if name == "__typename":
+        return _Leaf(key, name, None, str, True)
+    field = object_type.fields.get(name)
+    if field is None or node.arguments or node.selection_set is not None:
+        raise _Unsupported
+    return _leaf(key, name, field)
 
 
 def _leaf(key: str, name: str, field: GraphQLField) -> _Leaf:
@@ -245,85 +249,6 @@ def _default_read(field: GraphQLField) -> Callable[[Any], Any] | None:
         return definition.get_result(source, info=None, args=[], kwargs={})
 
     return read
-
-
-def _selected(
-    selection_set: SelectionSetNode,
-    object_type: GraphQLObjectType,
-    fragments: dict[str, FragmentDefinitionNode],
-    variables: dict[str, Any],
-    expanded: set[str] | None = None,
-) -> Iterator[FieldNode]:
-    """The fields of `selection_set` on `object_type`, through fragments, in order, as
-    `@skip` and `@include` leave them. Each named fragment is expanded once, as graphql-core
-    collects fields (a spread met again adds nothing, and a chain of fragments each spread
-    twice stays linear)."""
-    expanded = set() if expanded is None else expanded
-    for node in selection_set.selections:
-        if not _included(node, variables):
-            continue
-        if isinstance(node, FieldNode):
-            yield node
-        elif isinstance(node, InlineFragmentNode):
-            if node.type_condition is None or _applies(node.type_condition.name.value, object_type):
-                yield from _selected(
-                    node.selection_set, object_type, fragments, variables, expanded
-                )
-        elif isinstance(node, FragmentSpreadNode):
-            if getattr(node, "arguments", None):
-                raise _Unsupported  # fragment arguments (an experimental feature)
-            name = node.name.value
-            fragment = fragments.get(name)
-            if fragment is None:
-                raise _Unsupported
-            if name in expanded:
-                continue
-            expanded.add(name)
-            if _applies(fragment.type_condition.name.value, object_type):
-                yield from _selected(
-                    fragment.selection_set, object_type, fragments, variables, expanded
-                )
-        else:
-            raise _Unsupported
-
-
-def _applies(condition: str, object_type: GraphQLObjectType) -> bool:
-    return condition == object_type.name or any(
-        interface.name == condition for interface in object_type.interfaces
-    )
-
-
-def _included(node: Any, variables: dict[str, Any]) -> bool:
-    include = True
-    for directive in node.directives or ():
-        name = directive.name.value
-        if name not in ("skip", "include"):
-            raise _Unsupported  # @defer, @stream, or one of a later kind
-        condition = _condition(directive, variables)
-        if name == "skip" and condition:
-            return False
-        if name == "include" and not condition:
-            include = False
-    return include
-
-
-def _condition(directive: Any, variables: dict[str, Any]) -> bool:
-    for argument in directive.arguments:
-        if argument.name.value != "if":
-            continue
-        value = argument.value
-        if isinstance(value, BooleanValueNode):
-            return value.value
-        if isinstance(value, VariableNode):
-            found = variables.get(value.name.value)
-            if isinstance(found, bool):
-                return found
-        raise _Unsupported
-    raise _Unsupported
-
-
-def _key(node: FieldNode) -> str:
-    return node.alias.value if node.alias else node.name.value
 
 
 def _unwrap(type_: Any) -> Any:

@@ -18,7 +18,8 @@ from sqlmodel import col
 from kai.models.agent_event import AgentEventType
 from kai.models.audit import AuditEntry
 from kai.models.task import TaskState
-from kai.runtimes.base import AgentHandle, HealthSample, Progress
+from kai.runtimes.base import AgentHandle, Progress
+from kai.runtimes.echo import EchoRuntime
 from kai.services.shared import Services
 from kai.workers.progress import CoalescedProgress
 from kai.workers.runner import TaskRunner
@@ -31,29 +32,14 @@ from tests.support.tasks import ENQUEUE, enqueue, row_in, task_settings
 INTERVAL = 0.5
 
 
-class ReportingRuntime:
-    """Test agent: a `report` task reports each of `values` at once, then waits `pause`
-    seconds and completes, or fails if `fail`."""
+class ReportingRuntime(EchoRuntime):
+    """Test agent: echo's, whose `report` task reports each of `values` at once, then waits
+    `pause` seconds and completes, or fails if `fail`."""
 
     name = "reporter"
     description = "Test agent: its tasks report progress in bursts."
     config_schema: dict[str, Any] = {"type": "object"}
     task_types: tuple[str, ...] = ("report",)
-    auto_start = True
-
-    async def start(self, agent: AgentHandle) -> None:
-        return None
-
-    async def stop(self, agent: AgentHandle) -> None:
-        return None
-
-    async def command(self, agent: AgentHandle, command: str, params: dict[str, Any]) -> Any:
-        return {}
-
-    async def prompt(
-        self, agent: AgentHandle, prompt: str, options: dict[str, Any] | None
-    ) -> AsyncIterator[str]:
-        yield prompt
 
     async def run_task(
         self, agent: AgentHandle, task_type: str, payload: Any, progress: Progress
@@ -64,9 +50,6 @@ class ReportingRuntime:
         if payload.get("fail"):
             raise RuntimeError("failed on purpose")
         return "done"
-
-    async def health(self, agent: AgentHandle) -> HealthSample | None:
-        return None
 
 
 @pytest.fixture
@@ -82,12 +65,6 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
     )
     async with running_app(settings) as application:
         yield application
-
-
-@pytest.fixture
-async def client(app: Any) -> AsyncIterator[GraphQLClient]:
-    async with client_at(app) as graphql:
-        yield graphql
 
 
 async def progress_events(services: Services, agent_id: str, task_id: str) -> list[Any]:

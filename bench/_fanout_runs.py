@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from bench._fanout_clients import SEQ, Clients
-from bench._seed import Api
+from bench._seed import UNLIMITED, Api
 from bench._support import (
     ROOT,
     clean_env,
@@ -74,15 +74,10 @@ async def kai_server(scratch: Path, name: str, extra: dict[str, str]) -> AsyncIt
     env = kai_env(
         directory,
         KAI_QDRANT_URL=":memory:",
-        KAI_RATE_LIMIT_AUTH_PER_IP="100000",
-        KAI_RATE_LIMIT_AUTH_PER_ACCOUNT="100000",
         # One user holds every socket: the per-user quota (100 by default) must not stop it.
         KAI_QUOTA_SOCKETS_PER_USER="1000000",
         TMPDIR=str(directory),
-        **{
-            f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "0"
-            for family in ("QUERY", "MUTATION", "SUBSCRIBE", "UPLOAD", "AGENT", "ANONYMOUS")
-        },
+        **UNLIMITED,
     )
     port = free_port()
     argv = kai("serve", "--port", str(port))

@@ -1,4 +1,5 @@
-"""GraphQL over HTTP as a user, and users and agents seeded through the API.
+"""GraphQL over HTTP as a user, and users and agents seeded through the API; the settings
+that let a bench's calls through kAI's rate limits (`UNLIMITED`).
 
 Every bench that talks to `kai serve` signs a user up and calls the API through `Api`
 (calls fail loudly: GraphQLFailed); bench/http.py and bench/queries.py also share the
@@ -26,6 +27,17 @@ from typing import Any
 import httpx
 
 from bench._support import PASSWORD
+
+# Settings that take kAI's rate limits out of a bench's way: 0 turns a per-minute
+# family's limit off; sign-ins are counted by another limiter, set far above any bench.
+UNLIMITED = {
+    "KAI_RATE_LIMIT_AUTH_PER_IP": "100000",
+    "KAI_RATE_LIMIT_AUTH_PER_ACCOUNT": "100000",
+    **{
+        f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "0"
+        for family in ("QUERY", "MUTATION", "SUBSCRIBE", "UPLOAD", "AGENT", "ANONYMOUS")
+    },
+}
 
 REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }"
 CREATE_ECHO = 'mutation { createAgent(input: {name: "bench", type: "echo"}) { id } }'

@@ -42,7 +42,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from bench._seed import COMMAND, Api
+from bench._seed import COMMAND, UNLIMITED, Api
 from bench._support import (
     Column,
     Table,
@@ -161,15 +161,7 @@ def same_messages(kai_texts: list[str], bare_texts: list[str]) -> list[str]:
 
 async def measure(args: Any, scratch: Path) -> None:
     kai_port, bare_port = free_port(), free_port()
-    env = kai_env(
-        scratch,
-        KAI_QDRANT_URL=":memory:",
-        KAI_RATE_LIMIT_AUTH_PER_IP="100000",
-        **{
-            f"KAI_RATE_LIMIT_{family}_PER_MINUTE": "0"
-            for family in ("QUERY", "MUTATION", "SUBSCRIBE", "AGENT", "ANONYMOUS")
-        },
-    )
+    env = kai_env(scratch, KAI_QDRANT_URL=":memory:", **UNLIMITED)
     kai_url, bare_url = f"http://127.0.0.1:{kai_port}", f"http://127.0.0.1:{bare_port}"
     database = str(scratch / "kai.db")
     bare_argv = [sys.executable, "bench/_replay_bare.py", str(bare_port), database]

@@ -53,10 +53,6 @@ class Scanner(Protocol):
         """A scan to feed; leaving it (after the verdict, or on any failure) ends it."""
         ...
 
-    async def scan(self, chunks: AsyncIterable[bytes]) -> str | None:
-        """None when clean, else the name of the signature found."""
-        ...
-
     async def check(self) -> None:
         """Raise ScannerUnavailable unless the scanner answers."""
         ...
@@ -98,6 +94,7 @@ class ClamdScanner:
         return f"ClamdScanner({self.url!r})"
 
     async def scan(self, chunks: AsyncIterable[bytes]) -> str | None:
+        """`chunks` through one stream: None when clean, else the signature found."""
         async with self.stream() as scan:
             async for chunk in chunks:
                 await scan.send(chunk)

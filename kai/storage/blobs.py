@@ -212,15 +212,11 @@ class LocalBlobStore:
         def run(function: Callable[..., None], *args: object) -> asyncio.Future[None]:
             return loop.run_in_executor(writer, function, *args)
 
-        writing: asyncio.Future[None] | None = None
         try:
             with _filesystem_errors("create a temp file"):
                 await run(temp.open)
             # Small chunks (a multipart parser's) are gathered to about chunk_size
-            # so the thread hand-off is paid per megabyte, not per chunk. One write is
-            # left running while the next megabyte is gathered: the disk works while
-            # `chunks` does (an upload's hashing and scanning), with at most two
-            # megabytes held.
+            # so the thread hand-off is paid per megabyte, not per chunk.
             pending: list[bytes] = []
             pending_size = total = 0
             async for chunk in chunks:
@@ -229,20 +225,14 @@ class LocalBlobStore:
                 total += len(chunk)
                 if pending_size >= self.chunk_size:
                     with _filesystem_errors("write"):
-                        if writing is not None:
-                            await writing
-                        writing = run(temp.write, pending)
+                        await run(temp.write, pending)
                     pending, pending_size = [], 0
             with _filesystem_errors("write"):
-                if writing is not None:
-                    await writing
                 if pending:
                     await run(temp.write, pending)
                 await run(temp.commit, final)
             return total
         except BaseException:
-            if writing is not None:  # its failure, if any, is not the one to report
-                writing.add_done_callback(lambda done: done.cancelled() or done.exception())
             try:
                 await finish_despite_cancellation(run(temp.discard))
             except Exception as exc:  # the original failure matters more

@@ -242,8 +242,12 @@ class EventHub:
             if probe and probe[0] == message.get("probe") and not probe[1].done():
                 probe[1].set_result(None)
             return
-        for subscriber in list(self._channels.get(event.channel, ())):
-            subscriber.offer(message)
+        subscribers = list(self._channels.get(event.channel, ()))
+        delivered = sum(subscriber.offer(message) for subscriber in subscribers)
+        if delivered:
+            metrics.EVENTS_DELIVERED.inc(delivered)
+        if delivered < len(subscribers):
+            metrics.EVENTS_DROPPED.inc(len(subscribers) - delivered)
 
     async def _reconcile(self, link: Link) -> None:
         """Makes the broker's subscriptions on `link` match the channels that have subscribers.

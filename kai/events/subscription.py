@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from kai.observability import metrics
-
 
 class Interrupted(Exception):
     """The live stream was broken and restored: messages may have been missed."""
@@ -32,17 +30,17 @@ class Subscription:
         self._dead: Exception | None = None
         self._interrupt_queued = False
 
-    def offer(self, message: dict[str, Any]) -> None:
+    def offer(self, message: dict[str, Any]) -> bool:
+        """Queues `message`; False when it is dropped (counted by the caller, once for all
+        the subscribers it offers a message to)."""
         if self._dead is not None:
-            metrics.EVENTS_DROPPED.inc()
-            return
+            return False
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
-            metrics.EVENTS_DROPPED.inc()
             self.kill(Overflow())
-            return
-        metrics.EVENTS_DELIVERED.inc()
+            return False
+        return True
 
     def signal(self, error: Exception) -> None:
         """Deliver `error` in order; if there is no room, the subscriber is too far behind."""

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from kai.events.hub import Closed, EventHub, Interrupted, Overflow, Subscription
+from kai.events.subscription import offer_all
 from tests.support.redis_server import RedisProcess, redis_process, redis_url_or_skip
 from tests.support.servers import free_port
 
@@ -387,3 +389,26 @@ async def test_stop_does_not_hang_while_redis_is_down_or_frozen(
         for subscription in subscriptions:
             with pytest.raises(Closed):
                 await receive(subscription)
+
+
+def test_deliveries_and_drops_are_counted_for_every_subscriber_at_once() -> None:
+    async def scenario() -> None:
+        reading, full, dead = Subscription(10), Subscription(1), Subscription(10)
+        full.offer({"n": 0})  # its one place is taken: the next message overflows it
+        dead.kill(Closed())
+        delivered = _counted("kai_events_delivered_total")
+        dropped = _counted("kai_events_dropped_total")
+
+        offer_all([reading, full, dead], {"n": 1})
+
+        assert _counted("kai_events_delivered_total") - delivered == 1
+        assert _counted("kai_events_dropped_total") - dropped == 2
+        assert await reading.get() == {"n": 1}
+        with pytest.raises(Overflow):
+            await full.get()
+
+    asyncio.run(scenario())
+
+
+def _counted(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0

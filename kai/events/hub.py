@@ -37,7 +37,7 @@ from broadcaster import Event
 
 from kai.aio import stop_tasks
 from kai.events.link import OPERATION_TIMEOUT, Link, LinkDown, make_backend, new_waiter
-from kai.events.subscription import Closed, Interrupted, Overflow, Subscription
+from kai.events.subscription import Closed, Interrupted, Overflow, Subscription, offer_all
 from kai.observability import metrics
 
 __all__ = ["Closed", "EventHub", "Interrupted", "Overflow", "Subscription"]
@@ -242,12 +242,7 @@ class EventHub:
             if probe and probe[0] == message.get("probe") and not probe[1].done():
                 probe[1].set_result(None)
             return
-        subscribers = list(self._channels.get(event.channel, ()))
-        delivered = sum(subscriber.offer(message) for subscriber in subscribers)
-        if delivered:
-            metrics.EVENTS_DELIVERED.inc(delivered)
-        if delivered < len(subscribers):
-            metrics.EVENTS_DROPPED.inc(len(subscribers) - delivered)
+        offer_all(list(self._channels.get(event.channel, ())), message)
 
     async def _reconcile(self, link: Link) -> None:
         """Makes the broker's subscriptions on `link` match the channels that have subscribers.

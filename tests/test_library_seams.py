@@ -19,7 +19,7 @@ import pytest
 from kai import aiosqlite_seams
 from kai.egress import client as egress_client
 from kai.events import link
-from kai.graphql import event_projection, strawberry_seams
+from kai.graphql import event_projection, extension_runner, strawberry_seams
 from kai.graphql.extensions import overlapping_fields
 from kai.schema import selections
 from kai.workers import redis_stream_broker
@@ -67,6 +67,12 @@ REVIEWED = {
     "graphql.execution.execute:map_source_to_response_event": "6eb8cb26326da419",
     "graphql.execution.execute:execute_subscription_event": "e9908f304bb0bc7d",
     "strawberry.types.info:Info.field_name": "77edbabeb56349d8",
+    "strawberry.schema.schema:Schema.create_extensions_runner": "55c1cb85d85cb13d",
+    "strawberry.extensions.runner:SchemaExtensionsRunner.on_stream_result": "280600827c7ee6c1",
+    "strawberry.extensions.runner:SchemaExtensionsRunner.get_extensions_results": (
+        "5636ddeadf143c63"
+    ),
+    "strawberry.extensions.context:ExtensionContextManagerBase.get_hook": "c8564f7acc99876d",
 }
 
 SEAMS = (
@@ -78,6 +84,7 @@ SEAMS = (
     *overlapping_fields.SEAMS,
     *event_projection.SEAMS,
     *selections.SEAMS,
+    *extension_runner.SEAMS,
 )
 
 

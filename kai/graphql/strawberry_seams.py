@@ -25,6 +25,8 @@ from graphql import GraphQLError, GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.streaming import SSETransport
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -35,6 +37,7 @@ from strawberry.types.execution import ExecutionContext, PreExecutionError
 
 from kai.context import Context
 from kai.errors import ErrorCode
+from kai.graphql.extension_runner import KaiExtensionsRunner
 from kai.graphql.sse import EventStreams
 from kai.graphql.sse_negotiation import prefers_event_stream
 from kai.origins import BrowserOrigins
@@ -221,7 +224,13 @@ class StreamResponses(GraphQL[Context, None]):
 
 
 class SchemaSeams(strawberry.Schema):
-    """The schema: graphql-core's schema object, and which error messages lose their hints."""
+    """The schema: graphql-core's schema object, which error messages lose their hints, and
+    the extension runner."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return KaiExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
     @property
     def graphql_core_schema(self) -> GraphQLSchema:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
@@ -412,3 +414,94 @@ def test_deliveries_and_drops_are_counted_for_every_subscriber_at_once() -> None
 
 def _counted(name: str) -> float:
     return REGISTRY.get_sample_value(name) or 0.0
+
+
+class _ReferenceMailbox:
+    """What a subscription promises, on an asyncio.Queue (as it was built before)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+        self.dead: Exception | None = None
+        self.interrupt_queued = False
+
+    def offer(self, message: Any) -> bool:
+        if self.dead is not None:
+            return False
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.kill(Overflow())
+            return False
+        return True
+
+    def signal(self, error: Exception) -> None:
+        if self.dead is not None:
+            return
+        if isinstance(error, Interrupted):
+            if self.interrupt_queued:
+                return
+            self.interrupt_queued = True
+        try:
+            self.queue.put_nowait(error)
+        except asyncio.QueueFull:
+            self.kill(Overflow())
+
+    def kill(self, error: Exception) -> None:
+        self.dead = error
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(error)
+
+    def read(self) -> Any:
+        """What get() would give now: a message, an error's type, or "waits"."""
+        if self.queue.empty():
+            return "waits"
+        item = self.queue.get_nowait()
+        if isinstance(item, Exception):
+            if isinstance(item, Interrupted):
+                self.interrupt_queued = False
+            if self.dead is not None:
+                # asyncio.Queue cannot put back in front; the dead item is alone anyway.
+                self.queue.put_nowait(item)
+            return type(item)
+        return item
+
+
+@given(
+    maxsize=st.integers(1, 4),
+    steps=st.lists(st.sampled_from(["offer", "interrupt", "kill", "read"]), max_size=40),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_subscription_keeps_the_queue_s_order_bound_and_signals(
+    maxsize: int, steps: list[str]
+) -> None:
+    """Generated sequences of offers, interruptions, kills and reads give what the asyncio.Queue
+    the mailbox replaced gave, read for read."""
+
+    async def scenario() -> None:
+        subscription, reference = Subscription(maxsize), _ReferenceMailbox(maxsize)
+        for number, step in enumerate(steps):
+            if step == "offer":
+                assert subscription.offer({"n": number}) == reference.offer({"n": number})
+            elif step == "interrupt":
+                subscription.signal(Interrupted())
+                reference.signal(Interrupted())
+            elif step == "kill":
+                subscription.kill(Closed())
+                reference.kill(Closed())
+            else:
+                expected = reference.read()
+                reader = asyncio.ensure_future(subscription.get())
+                await asyncio.sleep(0)
+                if expected == "waits":
+                    assert not reader.done()
+                    reader.cancel()  # a reader that leaves takes nothing with it
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reader
+                elif isinstance(expected, type):
+                    with pytest.raises(expected):
+                        await reader
+                else:
+                    assert await reader == expected
+
+    asyncio.run(scenario())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -27,8 +28,17 @@ class _Signal:
 
 
 class Subscription:
+    """A bounded mailbox with one reader. Not an asyncio.Queue: each of those holds three
+    deques (items, waiting getters, waiting putters; some 2 KiB when empty) and wakes its
+    getter through a future kept in one of them; a process holds one per live
+    subscription, thousands of them, and nothing ever waits to put here."""
+
+    __slots__ = ("_dead", "_interrupt_queued", "_items", "_maxsize", "_waiter")
+
     def __init__(self, maxsize: int):
-        self._queue: asyncio.Queue[dict[str, Any] | _Signal] = asyncio.Queue(maxsize)
+        self._items: deque[dict[str, Any] | _Signal] = deque()
+        self._maxsize = maxsize
+        self._waiter: asyncio.Future[None] | None = None  # the reader's, while it waits
         self._dead: Exception | None = None
         self._interrupt_queued = False
 
@@ -37,9 +47,7 @@ class Subscription:
         the subscribers it offers a message to)."""
         if self._dead is not None:
             return False
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
+        if not self._put(message):
             self.kill(Overflow())
             return False
         return True
@@ -54,28 +62,45 @@ class Subscription:
             if self._interrupt_queued:
                 return
             self._interrupt_queued = True
-        try:
-            self._queue.put_nowait(_Signal(error))
-        except asyncio.QueueFull:
+        if not self._put(_Signal(error)):
             self.kill(Overflow())
 
     def kill(self, error: Exception) -> None:
         self._dead = error
         # Drop the backlog: the subscriber will not read it, and it is the memory to free.
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(_Signal(error))
+        self._items.clear()
+        self._items.append(_Signal(error))
+        self._wake()
 
     async def get(self) -> dict[str, Any]:
-        item = await self._queue.get()
+        while not self._items:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
         if isinstance(item, _Signal):
             if isinstance(item.error, Interrupted):
                 self._interrupt_queued = False
             if self._dead is not None:
                 # Stay dead: every later read gets the same error.
-                self._queue.put_nowait(item)
+                self._items.appendleft(item)
             raise item.error
         return item
+
+    def _put(self, item: dict[str, Any] | _Signal) -> bool:
+        if len(self._items) >= self._maxsize:
+            return False
+        self._items.append(item)
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()

@@ -266,3 +266,28 @@ def test_a_fragment_chain_is_compiled_once_per_fragment(monkeypatch: pytest.Monk
     assert projection is not None
     assert [leaf.key for leaf in projection.leaves] == ["seq", "type"]
     assert len(walked) <= 4 * links, len(walked)  # 2^16 spreads, expanded anew
+
+
+def test_subscriptions_of_one_shape_keep_one_compiled_projection() -> None:
+    """Two documents that select the same fields under the same keys (one through a fragment,
+    one with a variable that includes a field) compile to the very same projection; another
+    key is another projection."""
+
+    def compiled(query: str, variables: dict[str, Any]) -> Projection | None:
+        executor = ProjectingExecutor.build(CORE, parse(query), raw_variable_values=variables)
+        assert not isinstance(executor, list), executor
+        return compile_projection(executor)
+
+    plain = compiled(
+        "subscription($id: ID!) { agentEvents(agentId: $id) { seq type } }", {"id": "a"}
+    )
+    spread = compiled(
+        "subscription($id: ID!, $t: Boolean!) { agentEvents(agentId: $id) "
+        "{ ...F type @include(if: $t) } } fragment F on AgentEvent { seq }",
+        {"id": "b", "t": True},
+    )
+    renamed = compiled(
+        "subscription($id: ID!) { agentEvents(agentId: $id) { n: seq type } }", {"id": "a"}
+    )
+    assert plain is not None and spread is plain
+    assert renamed is not None and renamed is not plain

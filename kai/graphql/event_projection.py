@@ -42,6 +42,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from kai.graphql.shared_results import SHARED
+from kai.lru import LRU
 
 # What this module relies on beyond documented APIs (tests/test_library_seams.py checks
 # each against the source it was written for): Strawberry marks the resolver of a field
@@ -201,7 +202,19 @@ def compile_projection(executor: Any) -> Projection | None:
     root_non_null = isinstance(root_field.type, GraphQLNonNull)
     # Equal for two subscriptions that read the same fields under the same keys.
     shape = (root_key, named.name, root_non_null, tuple((leaf.key, leaf.name) for leaf in leaves))
-    return Projection(root_key, named.name, leaves, root_non_null, shape)
+    # One projection per shape, kept by every subscription of it: compiled per subscription,
+    # the leaves and their readers were 2.6 KiB of each connection (docs/performance.md).
+    known = _COMPILED.get(shape)
+    if known is not None:
+        return known
+    projection = Projection(root_key, named.name, leaves, root_non_null, shape)
+    _COMPILED.add(shape, projection)
+    return projection
+
+
+# Shapes in use at once: one per distinct selection clients subscribe with.
+COMPILED_SHAPES = 1024
+_COMPILED: LRU[tuple[Any, ...], Projection] = LRU(COMPILED_SHAPES)
 
 
 class _Unsupported(Exception):

@@ -250,7 +250,7 @@ def test_serve_says_where_it_listens_and_on_which_database(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     port = free_port()
-    with kai_serve(env, port=port) as (_url, process):
+    with kai_serve(env, port=port, read_output=True) as (_url, process):
         pass  # started and answered /healthz; stopped on leaving
     output = process.stdout.read() if process.stdout else ""
     assert (

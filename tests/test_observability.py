@@ -235,7 +235,7 @@ async def served_kai(tmp_path: Path) -> AsyncIterator[tuple[str, Any]]:
         KAI_QDRANT_URL=":memory:",
         KAI_SHUTDOWN_GRACE_SECONDS="10",
     )
-    with kai_serve(env) as (url, process):
+    with kai_serve(env, read_output=True) as (url, process):
         yield url, process
 
 

@@ -53,7 +53,7 @@ class Replica:
 @contextmanager
 def replica(name: str, env: dict[str, str]) -> Iterator[Replica]:
     """`kai serve` with `env`; its output is read as it comes (a full pipe would stall it)."""
-    with kai_serve(env) as (url, process):
+    with kai_serve(env, read_output=True) as (url, process):
         server = Replica(url, process)
         stdout = process.stdout
         assert stdout is not None

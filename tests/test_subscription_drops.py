@@ -469,7 +469,7 @@ async def test_a_plain_kai_serve_logs_only_connections_while_subscriptions_are_d
         KAI_WS_AUTH_CHECK_SECONDS="0.2",
     )
     lines: list[str] = []
-    with kai_serve(env) as (url, process), collected(lines, process):
+    with kai_serve(env, read_output=True) as (url, process), collected(lines, process):
         async with httpx.AsyncClient(base_url=url, timeout=WAIT, limits=KEEP_ALIVE) as http:
             client = GraphQLClient(http)
             token = await signed_in(client, "dropper@example.com")

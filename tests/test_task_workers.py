@@ -87,7 +87,7 @@ class Cluster:
 
     @contextmanager
     def serve(self) -> Iterator[str]:
-        with kai_serve(self.env) as (url, process):
+        with kai_serve(self.env, read_output=True) as (url, process):
             server = Process(process)
             self.servers.append(server)
             server.drain()

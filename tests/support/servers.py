@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import AsyncIterator, Iterator
@@ -158,9 +159,15 @@ def awaiting(task: asyncio.Task[Any], *, depth: int = 0) -> str:
 
 @contextmanager
 def kai_serve(
-    env: dict[str, str], *, port: int | None = None
+    env: dict[str, str], *, port: int | None = None, read_output: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`kai serve` as a real process with `env`; yields (base URL, process)."""
+    """`kai serve` as a real process with `env`; yields (base URL, process).
+
+    Its output (logs, one access line per request) goes to a pipe. A pipe nobody reads
+    holds 64 KiB, then the server's next log line blocks its event loop: a module's worth
+    of CLI commands reached that, and the server stopped answering. So the output is
+    read and dropped here, once the server is up, unless the caller reads it
+    (`read_output`: from `process.stdout`, as it comes or at the end)."""
     port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "kai.cli", "serve", "--port", str(port)],
@@ -173,6 +180,10 @@ def kai_serve(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
+        if not read_output:
+            threading.Thread(
+                target=_drop, args=(process,), name="kai serve output", daemon=True
+            ).start()
         yield url, process
     finally:
         if process.poll() is None:
@@ -182,6 +193,13 @@ def kai_serve(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _drop(process: subprocess.Popen[str]) -> None:
+    """Reads the process's output until it ends (EOF once the process has stopped)."""
+    if process.stdout is not None:
+        for _line in process.stdout:
+            pass
 
 
 def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:

@@ -19,6 +19,7 @@ from kai.context import Context
 from kai.errors import ErrorCode
 from kai.graphql.http_errors import http_error
 from kai.graphql.schema import KaiSchema, build_schema
+from kai.loaders import Loaders
 from kai.services.shared import Services
 from tests.support.apps import running_app, services_of
 from tests.support.graphql_client import DEFAULT_PASSWORD, REGISTER
@@ -160,3 +161,26 @@ async def test_a_signed_in_context_gets_the_data(schema: KaiSchema, services: Se
 
     assert result.errors is None
     assert result.data == {"agents": {"totalCount": 0, "edges": []}}
+
+
+async def test_a_context_makes_its_loaders_when_first_read(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A socket's Context lives as long as the socket, and a subscription of events never
+    loads anything: its loaders are made on first use, and again after renew_loaders."""
+    made = 0
+    create = Loaders.create
+
+    def counted(*args: Any, **kwargs: Any) -> Loaders:
+        nonlocal made
+        made += 1
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(Loaders, "create", counted)
+    context = context_for(services)
+    assert made == 0
+    first = context.loaders
+    assert context.loaders is first and made == 1
+    context.renew_loaders()
+    assert made == 1
+    assert context.loaders is not first and made == 2

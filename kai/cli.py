@@ -176,7 +176,8 @@ def _settings() -> Settings:
     and refused in production."""
     from pydantic import ValidationError
 
-    from kai.config import Settings, UnsafeSettingsError
+    from kai.config import Settings
+    from kai.jwt_secret import UnsafeSettingsError
     from kai.preflight import unknown_variables
 
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -14,12 +12,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from kai.database_urls import with_async_driver
+from kai.jwt_secret import (
+    MIN_SECRET_BYTES,
+    PLACEHOLDER_SECRETS,
+    UnsafeSettingsError,
+    development_secret,
+)
 from kai.networks import Network, parse_networks
 from kai.origins import ANY_ORIGIN, BrowserOrigins
 
-MIN_SECRET_BYTES = 32
-JWT_SECRET_FILE = "jwt_secret"
-PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "kai"}
 # What users' URLs may reach in development when KAI_EGRESS_ALLOWED_NETWORKS is unset.
 DEVELOPMENT_EGRESS = ("127.0.0.0/8", "::1/128")
 DEFAULT_MIME_TYPES = (
@@ -29,14 +30,6 @@ DEFAULT_MIME_TYPES = (
     "image/png",
     "application/json",
 )
-
-
-class UnsafeSettingsError(Exception):
-    """Production refused to start; the message lists every unsafe setting.
-
-    Not a ValueError: pydantic would wrap one in a ValidationError, and callers
-    (the CLI, the tests) could no longer tell an unsafe setting from a malformed one.
-    """
 
 
 def release() -> str:
@@ -137,6 +130,14 @@ class Settings(BaseSettings):
     quota_running_tasks_per_user: int = Field(default=2, gt=0)
     # Open WebSockets of one user on one server process; remote agents' processes count too.
     quota_sockets_per_user: int = Field(default=100, gt=0)
+    # Schedules per user (QUOTA_EXCEEDED past it), and the least time between two runs of
+    # one schedule: a timetable running more often is refused, and runs never come closer.
+    quota_schedules_per_user: int = Field(default=100, ge=0)
+    schedule_min_interval_seconds: float = Field(default=60.0, ge=1)
+    # How often every process looks for due schedules (a run starts at most this late).
+    schedule_tick_seconds: float = Field(default=1.0, gt=0)
+    # For tests only: schedules read the time from this file (ISO 8601), not the clock.
+    schedule_clock_file: Path | None = None
     task_lease_seconds: float = Field(default=30.0, gt=0)
     task_heartbeat_seconds: float = Field(default=1.0, gt=0)
     # At most one stored TASK_PROGRESS event per task this often (0: every report); the
@@ -288,6 +289,8 @@ class Settings(BaseSettings):
             )
         if self.scanner != "none" and not self.clamd_url:
             problems.append("KAI_CLAMD_URL must point at clamd (or KAI_SCANNER=none, deliberately)")
+        if self.schedule_clock_file is not None:
+            problems.append("KAI_SCHEDULE_CLOCK_FILE is for tests: schedules must keep real time")
         if ANY_ORIGIN in self.allowed_origins:
             problems.append(
                 "KAI_ALLOWED_ORIGINS must name origins, not *: any web page could call the API"
@@ -364,7 +367,11 @@ class Settings(BaseSettings):
     def signing_keys(self) -> tuple[Any, Any]:
         """(signing key, verification key) for the configured JWT algorithm."""
         if self.jwt_algorithm.startswith("HS"):
-            secret = self._hmac_secret()
+            secret = (
+                self.jwt_secret.get_secret_value()
+                if self.jwt_secret is not None
+                else development_secret(self.data_dir)
+            )
             return secret, secret
         if not (self.jwt_private_key and self.jwt_public_key):
             raise UnsafeSettingsError(
@@ -372,26 +379,3 @@ class Settings(BaseSettings):
                 "and KAI_JWT_PUBLIC_KEY (PEM)"
             )
         return self.jwt_private_key.get_secret_value(), self.jwt_public_key
-
-    def _hmac_secret(self) -> str:
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        # Development only (production refuses to start without one): generate
-        # once and keep it, so tokens survive a restart of `kai serve`.
-        path = self.data_dir / JWT_SECRET_FILE
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            # O_EXCL: of two processes starting at once, exactly one writes it.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_urlsafe(48))
-        secret = path.read_text().strip()
-        if len(secret.encode()) < MIN_SECRET_BYTES:
-            raise UnsafeSettingsError(
-                f"{path} holds fewer than {MIN_SECRET_BYTES} bytes: delete it to generate "
-                "a new secret, or set KAI_JWT_SECRET"
-            )
-        return secret

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,6 +38,8 @@ from kai.services.mail import build_mailer
 from kai.services.pagination import Pager
 from kai.services.persisted_document import PersistedDocumentService
 from kai.services.remote import RemoteService
+from kai.services.schedule import ScheduleLimits, ScheduleService
+from kai.services.schedule_clock import schedule_clock
 from kai.services.shared import Services
 from kai.services.task import TaskService
 from kai.services.task_shares import TaskShares
@@ -127,6 +130,7 @@ def build_services(settings: Settings) -> Services:
             heartbeat_timeout=settings.heartbeat_timeout_seconds,
         ),
         tasks=tasks,
+        schedules=build_schedules(settings, sessionmaker, pager, agents, tasks, events),
         dispatcher=dispatcher,
         files=files,
         persisted_documents=build_persisted_documents(settings, sessionmaker),
@@ -147,6 +151,28 @@ def build_agents(
         events=events,
         pager=pager,
         agents_per_user=settings.quota_agents_per_user,
+    )
+
+
+def build_schedules(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    pager: Pager,
+    agents: AgentService,
+    tasks: TaskService,
+    events: EventLog,
+) -> ScheduleService:
+    return ScheduleService(
+        sessionmaker=sessionmaker,
+        pager=pager,
+        agents=agents,
+        tasks=tasks,
+        events=events,
+        limits=ScheduleLimits(
+            min_interval=timedelta(seconds=settings.schedule_min_interval_seconds),
+            per_user=settings.quota_schedules_per_user,
+        ),
+        clock=schedule_clock(settings.schedule_clock_file),
     )
 
 

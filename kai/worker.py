@@ -24,7 +24,7 @@ from kai.container import open_services
 from kai.services.task_counts import count_tasks_forever
 from kai.workers.redis_stream_broker import KaiStreamBroker
 from kai.workers.runner import TaskRunner
-from kai.workers.sweeper import sweep_forever
+from kai.workers.sweeper import run_schedules_forever, sweep_forever
 from kai.workers.taskiq_dispatch import RUN_NEXT, TaskiqDispatcher
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,9 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
                 every=settings.task_sweep_seconds,
             )
         )
+        ticker = asyncio.create_task(
+            run_schedules_forever(services.schedules, every=settings.schedule_tick_seconds)
+        )
         giving_back = asyncio.create_task(_give_back_after(stop, now, grace_seconds, runner))
         counting = asyncio.create_task(count_tasks_forever(services.tasks))
         log.info("kai worker %s ready: %d tasks at once", runner.worker_id, concurrency)
@@ -84,7 +87,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
             await receiver.listen(stop)
         finally:
             stop.set()
-            await _stop(runner, broker, background=(sweeper, giving_back, counting))
+            await _stop(runner, broker, background=(sweeper, ticker, giving_back, counting))
 
 
 async def _stop(

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from kai.config import Settings, UnsafeSettingsError
+from kai.config import Settings
+from kai.jwt_secret import UnsafeSettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE_PRODUCTION = {

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from websockets.exceptions import InvalidStatus
 
-from kai.config import Settings, UnsafeSettingsError
+from kai.config import Settings
+from kai.jwt_secret import UnsafeSettingsError
 from kai.origins import BrowserOrigins
 from tests.support.agents import signed_in
 from tests.support.apps import running_app

@@ -12,8 +12,8 @@ from asgi_lifespan import LifespanManager
 
 from kai import migrate
 from kai.app import create_app
-from kai.config import UnsafeSettingsError
 from kai.db import create_engine
+from kai.jwt_secret import UnsafeSettingsError
 from tests.support.databases import postgres_database
 from tests.support.graphql_client import GraphQLClient
 from tests.support.settings import production

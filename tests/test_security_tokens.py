@@ -31,8 +31,9 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from kai.app import create_app
-from kai.config import JWT_SECRET_FILE, Settings, UnsafeSettingsError
+from kai.config import Settings
 from kai.db import transaction
+from kai.jwt_secret import JWT_SECRET_FILE, UnsafeSettingsError
 from kai.models.base import utcnow
 from kai.models.session import AuthSession
 from kai.security.tokens import TokenService, TokenType

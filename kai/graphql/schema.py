@@ -35,6 +35,7 @@ from kai.resolvers.auth import AuthMutation, AuthQuery
 from kai.resolvers.file import FileMutation, FileQuery
 from kai.resolvers.node import NodeQuery
 from kai.resolvers.remote import RemoteMutation, RemoteSubscription
+from kai.resolvers.schedule import ScheduleMutation, ScheduleQuery
 from kai.resolvers.system import SystemQuery
 from kai.resolvers.task import TaskMutation, TaskQuery, TaskSubscription
 from kai.resolvers.user import UserMutation, UserQuery
@@ -57,6 +58,7 @@ class Query(
     AuditQuery,
     AgentQuery,
     TaskQuery,
+    ScheduleQuery,
     FileQuery,
     SystemQuery,
     NodeQuery,
@@ -72,6 +74,7 @@ class Mutation(
     AgentMutation,
     RemoteMutation,
     TaskMutation,
+    ScheduleMutation,
     FileMutation,
 ):
     pass

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kai.loaders.agent import AgentByIdLoader, CommandStatsByAgentIdLoader, LogsByAgentIdLoader
 from kai.loaders.file import FilesByAgentIdLoader
+from kai.loaders.schedule import ScheduleByIdLoader
 from kai.loaders.task import TaskCountsByAgentIdLoader, TasksByAgentIdLoader
 from kai.loaders.user import UserByIdLoader
 from kai.services.agent_log import AgentLogService
@@ -25,6 +26,7 @@ class Loaders:
     tasks_by_agent_id: TasksByAgentIdLoader
     task_counts_by_agent_id: TaskCountsByAgentIdLoader
     files_by_agent_id: FilesByAgentIdLoader
+    schedule_by_id: ScheduleByIdLoader
 
     @classmethod
     def create(
@@ -44,4 +46,5 @@ class Loaders:
             tasks_by_agent_id=TasksByAgentIdLoader(tasks),
             task_counts_by_agent_id=TaskCountsByAgentIdLoader(tasks),
             files_by_agent_id=FilesByAgentIdLoader(files),
+            schedule_by_id=ScheduleByIdLoader(sessionmaker),
         )

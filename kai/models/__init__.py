@@ -12,6 +12,7 @@ from kai.models.file import ScanStatus, StoredFile
 from kai.models.magic_link import MagicLink
 from kai.models.persisted_document import PersistedDocument
 from kai.models.remote import RemoteMessage
+from kai.models.schedule import Schedule
 from kai.models.session import AuthSession
 from kai.models.task import Task, TaskState
 from kai.models.user import Role, User
@@ -34,6 +35,7 @@ __all__ = [
     "RemoteMessage",
     "Role",
     "ScanStatus",
+    "Schedule",
     "StoredFile",
     "Task",
     "TaskState",

@@ -30,6 +30,10 @@ class Task(SQLModel, table=True):
         # The claim query: the best due PENDING task.
         Index("ix_task_claim", "state", "dispatched", "priority", "not_before"),
         Index("ix_task_agent_id_created_at", "agent_id", "created_at"),
+        # One task per due time of a schedule, whichever process claimed it (runs
+        # started by hand have no due time, and NULLs never collide).
+        UniqueConstraint("schedule_id", "scheduled_for", name="uq_task_schedule_due"),
+        Index("ix_task_schedule_id_created_at", "schedule_id", "created_at"),
     )
 
     id: str = Field(default_factory=lambda: new_id("tsk"), primary_key=True, max_length=40)
@@ -39,6 +43,12 @@ class Task(SQLModel, table=True):
         default=None, foreign_key="agent.id", ondelete="CASCADE", max_length=40
     )
     owner_id: str = Field(max_length=40)
+    # The schedule that started it; its tasks outlive a deleted schedule.
+    schedule_id: str | None = Field(
+        default=None, foreign_key="schedule.id", ondelete="SET NULL", max_length=40
+    )
+    # The due time it was started for (null: started by hand, runScheduleNow).
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
     idempotency_key: str | None = Field(default=None, max_length=200)
     type: str = Field(max_length=64)
     payload: Any | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -47,6 +47,19 @@ EVENTS_DROPPED = Counter(
 )
 TASKS = Gauge("kai_tasks", "Background tasks by state (all processes), as last counted.", ["state"])
 TASKS_DUE = Gauge("kai_tasks_due", "PENDING tasks that are due now: the queue's depth.")
+SCHEDULE_RUNS = Counter(
+    "kai_schedule_runs_total",
+    "Due schedule runs this process claimed, by outcome: started (a task queued) or "
+    "refused (a FAILED task says why).",
+    ["outcome"],
+)
+SCHEDULE_CLAIMS_LOST = Counter(
+    "kai_schedule_claims_lost_total",
+    "Due schedule runs this process tried to claim after another process had, by what "
+    "stopped it: the guarded update (moved) or, should that ever let one through, the "
+    "unique due time of the task (duplicate).",
+    ["by"],
+)
 UPLOAD_BYTES = Counter("kai_upload_bytes_total", "Bytes of files stored by uploadFile.")
 UPLOADS_REFUSED = Counter("kai_uploads_refused_total", "Uploads refused, by error code.", ["code"])
 RATE_LIMITED = Counter(

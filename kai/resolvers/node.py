@@ -11,12 +11,14 @@ from kai.errors import NotFound
 from kai.models.base import utcnow
 from kai.resolvers.agent import load_agent
 from kai.resolvers.file import load_file
+from kai.resolvers.schedule import load_schedule
 from kai.resolvers.task import load_task
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
 from kai.schema.file import File
 from kai.schema.node import Node
+from kai.schema.schedule import Schedule
 from kai.schema.task import Task
 from kai.schema.user import User
 from kai.services.audit import entry_number
@@ -68,12 +70,18 @@ async def _file(info: Info, node_id: str) -> Node:
     return File.from_row(await load_file(info, node_id, "file.download"))
 
 
+async def _schedule(info: Info, node_id: str) -> Node:
+    row, _ = await load_schedule(info, node_id, "schedule.read")
+    return Schedule.from_row(row)
+
+
 RESOLVERS = {
     "usr": _user,
     "key": _api_key,
     "aud": _audit_entry,
     "agt": _agent,
     "tsk": _task,
+    "sch": _schedule,
     "fil": _file,
 }
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from kai.context import Info
+from kai.context import Info, list_field
 from kai.errors import NotFound
 from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState as TaskStateValue
@@ -16,6 +16,7 @@ from kai.schema.pagination import CountedConnection, Edge
 
 if TYPE_CHECKING:
     from kai.schema.agent import Agent
+    from kai.schema.schedule import Schedule
 
 TaskState = described_enum(
     TaskStateValue,
@@ -74,6 +75,27 @@ class Task(Node):
         if row is None:  # the server's own task, or deleted meanwhile with its tasks
             raise NotFound("Agent")
         return Agent.from_row(row)
+
+    @strawberry.field(description="The schedule that created it, if any (and not deleted since).")
+    async def schedule(
+        self, info: Info
+    ) -> Annotated[Schedule, strawberry.lazy("kai.schema.schedule")] | None:
+        from kai.schema.schedule import Schedule
+
+        schedule_id = self.row.schedule_id
+        if schedule_id is None or self.row.agent_id is None:
+            return None
+        agent = await info.context.loaders.agent_by_id.load(self.row.agent_id)
+        await info.context.authorize(
+            "schedule.read",
+            resource=f"schedule:{schedule_id}",
+            owner_id=agent.owner_id if agent is not None else None,
+            found=agent is not None,
+            agent_id=self.row.agent_id,
+            fold=list_field(info),
+        )
+        row = await info.context.loaders.schedule_by_id.load(schedule_id)
+        return None if row is None else Schedule.from_row(row)
 
     @classmethod
     def from_row(cls, row: TaskRow) -> Task:

@@ -24,6 +24,9 @@ class TaskFilter:
     types: list[str] | None = strawberry.field(
         default=None, description="Only tasks of one of these types (at most 100)."
     )
+    schedule_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only the tasks this schedule started."
+    )
     created_after: datetime | None = strawberry.field(
         default=None, description="Only tasks queued after this moment."
     )
@@ -36,6 +39,7 @@ class TaskFilter:
             agent_id=str(self.agent_id) if self.agent_id is not None else None,
             states=self.states,
             types=self.types,
+            schedule_id=str(self.schedule_id) if self.schedule_id is not None else None,
             created_after=self.created_after,
             created_before=self.created_before,
         )

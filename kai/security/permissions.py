@@ -27,6 +27,9 @@ CATALOGUE: tuple[str, ...] = (
     "file.download",
     "file.delete",
     "apikey.manage",
+    "schedule.read",
+    "schedule.manage",
+    "webhook.manage",
     "config.read",
     "config.write",
     "user.read",
@@ -47,12 +50,25 @@ _USER = (
     "file.download",
     "file.delete",
     "apikey.manage",
+    "schedule.read",
+    "schedule.manage",
+    "webhook.manage",
 )
 
 DEFAULT_MATRIX: dict[str, tuple[str, ...]] = {
     Role.USER: _USER,
     Role.DEVELOPER: (*_USER, "agent.delete", "config.read"),
-    Role.ADMIN: ("agent.*", "task.*", "file.*", "config.*", "user.*", "system.*", "apikey.*"),
+    Role.ADMIN: (
+        "agent.*",
+        "task.*",
+        "file.*",
+        "config.*",
+        "user.*",
+        "system.*",
+        "apikey.*",
+        "schedule.*",
+        "webhook.*",
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from kai.services.file import FileService
 from kai.services.mail import BackgroundMailer
 from kai.services.persisted_document import PersistedDocumentService
 from kai.services.remote import RemoteService
+from kai.services.schedule import ScheduleService
 from kai.services.task import TaskService
 from kai.services.user import UserService
 
@@ -51,6 +52,7 @@ class Services:
     agent_status: AgentStatusService
     remote: RemoteService
     tasks: TaskService
+    schedules: ScheduleService
     dispatcher: Dispatcher
     files: FileService
     persisted_documents: PersistedDocumentService

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from kai.db import changed_rows, transaction
-from kai.errors import BadUserInput, Conflict, NotFound, QuotaExceeded, ServiceUnavailable
+from kai.errors import Conflict, NotFound, QuotaExceeded, ServiceUnavailable
 from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
 from kai.models.base import utcnow
@@ -27,14 +27,11 @@ from kai.models.task import TERMINAL, Task, TaskState
 from kai.services.dispatch import Dispatcher
 from kai.services.pagination import Pager
 from kai.services.task_attempts import BACKOFF_BASE_SECONDS, TaskAttempts
+from kai.services.task_input import ScheduledRun, check_task_input
 from kai.services.task_shares import TaskShares, owner_may_run_more, users_task
 from kai.services.validation import bounded_text
 
 log = logging.getLogger(__name__)
-
-MAX_RETRIES = 20
-MAX_DELAY_SECONDS = 7 * 24 * 3600
-MAX_TIMEOUT_SECONDS = 24 * 3600
 
 
 class TaskService(TaskAttempts):
@@ -73,15 +70,65 @@ class TaskService(TaskAttempts):
         timeout_seconds: float | None,
         idempotency_key: str | None,
         also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        run: ScheduledRun | None = None,
     ) -> Task:
         """Queues the task and, due now, sends its wake-up; `also` writes more in the
-        same transaction (the request's audit rows: kai.security.audit.Auditor.sharing)."""
-        _check_input(agent, task_types, type, priority, delay_seconds, retries, timeout_seconds)
+        same transaction, first (the request's audit rows: kai.security.audit.Auditor.sharing;
+        a schedule's claim of its due time, which aborts the rest when another process won).
+
+        `run`: started by a schedule. At a due time, a refused wake-up leaves the task
+        PENDING for the sweep to send (no client waits to hear SERVICE_UNAVAILABLE), and
+        an IntegrityError (the due time already has its task) reaches the caller.
+        """
+        check_task_input(agent, task_types, type, priority, delay_seconds, retries, timeout_seconds)
         key = bounded_text(idempotency_key, field="idempotencyKey", max_length=200)
         if key is not None and (earlier := await self._by_key(owner_id, key)) is not None:
             return self._same_agent(earlier, agent)
+        task = self._new_row(
+            agent, owner_id, key, type, payload, priority, delay_seconds, retries, timeout_seconds
+        )
+        if run is not None:
+            task.schedule_id, task.scheduled_for = run.schedule_id, run.due
+        marked = False
+        try:
+            async with transaction(self._sessionmaker) as session:
+                if also is not None:
+                    await also(session)
+                await self._within_queue_share(session, owner_id)
+                session.add(task)
+                if delay_seconds == 0:
+                    # Marked in the transaction that makes the row (one transaction, not
+                    # two), and sent only after its commit: a worker never looks for a
+                    # row that is not there.
+                    await session.flush()
+                    marked = await self._mark_dispatched(session, task.id)
+        except IntegrityError:
+            if key is None:
+                raise
+            earlier = await self._by_key(owner_id, key)
+            assert earlier is not None
+            return self._same_agent(earlier, agent)
+        task.dispatched = marked  # the row as committed (the object has left its session)
+        if marked and run is not None and run.due is not None:
+            await self._send_or_leave(task.id)
+        elif marked:
+            await self._send_or_fail(task)
+        return task
+
+    def _new_row(
+        self,
+        agent: Agent,
+        owner_id: str,
+        key: str | None,
+        type: str,
+        payload: Any,
+        priority: int,
+        delay_seconds: float,
+        retries: int,
+        timeout_seconds: float | None,
+    ) -> Task:
         now = utcnow()
-        task = Task(
+        return Task(
             agent_id=agent.id,
             owner_id=owner_id,
             idempotency_key=key,
@@ -94,27 +141,6 @@ class TaskService(TaskAttempts):
             not_before=now + timedelta(seconds=delay_seconds),
             created_at=now,
         )
-        marked = False
-        try:
-            async with transaction(self._sessionmaker) as session:
-                await self._within_queue_share(session, owner_id)
-                session.add(task)
-                if delay_seconds == 0:
-                    # Marked in the transaction that makes the row (one transaction, not
-                    # two), and sent only after its commit: a worker never looks for a
-                    # row that is not there.
-                    await session.flush()
-                    marked = await self._mark_dispatched(session, task.id)
-                if also is not None:
-                    await also(session)
-        except IntegrityError:
-            earlier = await self._by_key(owner_id, key or "")
-            assert earlier is not None
-            return self._same_agent(earlier, agent)
-        task.dispatched = marked  # the row as committed (the object has left its session)
-        if marked:
-            await self._send_or_fail(task)
-        return task
 
     async def enqueue_system(
         self,
@@ -173,6 +199,18 @@ class TaskService(TaskAttempts):
             raise ServiceUnavailable(
                 "The task broker is unavailable; the task was not queued."
             ) from exc
+
+    async def _send_or_leave(self, task_id: str) -> None:
+        """A wake-up for a task nobody waits on: refused, it is marked unsent for the
+        sweep to send again."""
+        try:
+            await self.dispatcher.dispatch(task_id)
+        except Exception as exc:
+            log.warning("broker refused task %s; the sweep sends it again: %r", task_id, exc)
+            async with transaction(self._sessionmaker) as session:
+                await session.execute(
+                    update(Task).where(col(Task.id) == task_id).values(dispatched=False)
+                )
 
     async def dispatch(self, task_id: str) -> None:
         """Send a wake-up for a due task, once: `dispatched` flips in the same statement.
@@ -316,34 +354,6 @@ class TaskService(TaskAttempts):
             return await session.scalar(
                 select(Task).where(col(Task.owner_id) == owner_id, col(Task.idempotency_key) == key)
             )
-
-
-def _check_input(
-    agent: Agent,
-    task_types: Sequence[str],
-    type: str,
-    priority: int,
-    delay_seconds: float,
-    retries: int,
-    timeout_seconds: float | None,
-) -> None:
-    """BAD_USER_INPUT, naming the field, for what enqueueTask does not take."""
-    if type not in task_types:
-        known = ", ".join(task_types) or "none"
-        raise BadUserInput(
-            f"This {agent.type} agent takes no {type!r} tasks (it takes: {known}).",
-            field="input.type",
-        )
-    if not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
-        raise BadUserInput("delaySeconds must be 0 to 7 days.", field="input.delaySeconds")
-    if not 0 <= retries <= MAX_RETRIES:
-        raise BadUserInput(f"retries must be 0 to {MAX_RETRIES}.", field="input.retries")
-    if timeout_seconds is not None and not 0 < timeout_seconds <= MAX_TIMEOUT_SECONDS:
-        raise BadUserInput(
-            "timeoutSeconds must be above 0, at most a day.", field="input.timeoutSeconds"
-        )
-    if not -1000 <= priority <= 1000:
-        raise BadUserInput("priority must be -1000 to 1000.", field="input.priority")
 
 
 def _agent_running() -> ColumnElement[bool]:

@@ -38,6 +38,7 @@ class TaskFilter:
     agent_id: str | None = None
     states: Sequence[TaskState] | None = None
     types: Sequence[str] | None = None
+    schedule_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
 
@@ -117,6 +118,8 @@ class TaskQueries:
             filters.append(col(Task.state).in_(states))
         if (types := few(filter.types, field="filter.types")) is not None:
             filters.append(col(Task.type).in_(types))
+        if filter.schedule_id is not None:
+            filters.append(col(Task.schedule_id) == filter.schedule_id)
         if filter.created_after is not None:
             filters.append(col(Task.created_at) > filter.created_after)
         if filter.created_before is not None:

@@ -1,4 +1,5 @@
-"""The embedded default: background tasks run inside the server process."""
+"""The embedded default: background tasks run inside the server process (and, in every
+server process, the task sweep and the schedule tick)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 from kai.services.shared import Services
 from kai.workers.dispatch import LocalDispatcher
 from kai.workers.runner import TaskRunner
-from kai.workers.sweeper import sweep_forever
+from kai.workers.sweeper import run_schedules_forever, sweep_forever
 
 
 @asynccontextmanager
@@ -30,12 +31,16 @@ async def run_tasks_here(services: Services) -> AsyncIterator[TaskRunner | None]
             every=settings.task_sweep_seconds,
         )
     )
+    ticker = asyncio.create_task(
+        run_schedules_forever(services.schedules, every=settings.schedule_tick_seconds)
+    )
     try:
         yield runner
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for housekeeping in (ticker, sweeper):
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
         if isinstance(dispatcher, LocalDispatcher):
             await dispatcher.stop()
         if runner is not None:

@@ -1,4 +1,5 @@
-"""Housekeeping every process runs: due tasks get their wake-up, lost tasks are recovered."""
+"""Housekeeping every process runs: due tasks get their wake-up, lost tasks are recovered,
+due schedules start their tasks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 from kai import periodic
 from kai.models.base import utcnow
 from kai.services.dispatch import LossyDispatcher
+from kai.services.schedule import ScheduleService
 from kai.services.task import TaskService
 
 log = logging.getLogger(__name__)
@@ -30,3 +32,9 @@ async def sweep_forever(tasks: TaskService, *, lease_seconds: float, every: floa
     await periodic.every(
         every, lambda: sweep(tasks, lease_seconds=lease_seconds), what="task sweep"
     )
+
+
+async def run_schedules_forever(schedules: ScheduleService, *, every: float) -> None:
+    """Every process ticks: the claim in the database (not an elected scheduler) makes
+    each due time start once, and any one process left running keeps schedules going."""
+    await periodic.every(every, schedules.run_due, what="schedule tick")

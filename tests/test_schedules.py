@@ -289,7 +289,7 @@ async def test_what_does_not_hold_is_refused_naming_the_field(
         assert await session.scalar(select(func.count()).select_from(TaskRow)) == 0
 
 
-async def test_the_minimum_interval_and_the_per_user_cap_hold(
+async def test_Q1_the_minimum_interval_and_the_per_user_cap_hold(
     database_url: str, tmp_path: Path
 ) -> None:
     from tests.support.apps import client_at, running_app

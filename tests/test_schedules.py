@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlmodel import col
 
 from kai.config import Settings
+from kai.db import transaction
+from kai.models.schedule import Schedule as ScheduleRow
 from kai.models.task import Task as TaskRow
 from kai.models.task import TaskState
 from kai.services.shared import Services
@@ -394,3 +397,24 @@ async def test_other_users_schedules_do_not_exist_for_them(
     theirs = (await client.execute(SCHEDULES, {}, token=owner)).ok()["schedules"]
     assert [edge["node"]["id"] for edge in theirs["edges"]] == [made["id"]]
     assert await services.schedules.get(schedule_id=made["id"]) is not None
+
+
+async def test_a_schedule_that_cannot_start_holds_back_no_other(
+    client: GraphQLClient, services: Services, clock: Clock
+) -> None:
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    broken = await create(client, token, agent["id"], name="broken", cron="0 * * * *")
+    fine = [
+        await create(client, token, agent["id"], name=f"s{n}", cron="0 * * * *") for n in range(3)
+    ]
+    async with transaction(services.sessionmaker) as session:
+        # A zone the server no longer knows (a row from an older tz database, say).
+        gone = sqlalchemy.update(ScheduleRow).values(timezone="Gone/Zone")
+        await session.execute(gone.where(col(ScheduleRow.id) == broken["id"]))
+    clock.now += timedelta(hours=1)
+    for _ in range(3):  # whatever order the tick takes them in
+        await tick(services)
+    for made in fine:
+        assert len(await tasks_of(services, made["id"])) == 1
+    assert await tasks_of(services, broken["id"]) == []

@@ -14,6 +14,8 @@ back starts the oldest due one, late, and the next due time is found from now.
 
 from __future__ import annotations
 
+import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +45,8 @@ from kai.services.task import TaskService
 from kai.services.task_attempts import task_event_data
 from kai.services.task_input import ScheduledRun
 from kai.services.task_queries import TASK_ORDER_KEYS
+
+log = logging.getLogger(__name__)
 
 Also = Callable[[AsyncSession], Awaitable[None]]
 # Due schedules one tick looks at; the rest wait for the next tick (a second later).
@@ -218,9 +222,18 @@ class ScheduleService:
                     .limit(TICK_BATCH)
                 )
             ).all()
+        due = list(due)
+        # In its own order in each process: replicas that read the same due schedules at
+        # once mostly claim different ones instead of queueing behind one another's locks.
+        random.shuffle(due)
         started = 0
         for schedule in due:
-            started += await self._start_due(schedule, now)
+            try:
+                started += await self._start_due(schedule, now)
+            except Exception:
+                # One schedule that cannot start (its agent type is no longer installed,
+                # say) must not hold back the rest of the tick; it is logged every tick.
+                log.exception("schedule %s could not start its due run", schedule.id)
         return started
 
     async def _start_due(self, schedule: Schedule, now: datetime) -> int:

@@ -227,6 +227,8 @@ export type TaskFilter = {
   createdAfter?: string | null | undefined;
   /** Only tasks queued before this moment. */
   createdBefore?: string | null | undefined;
+  /** Only the tasks this schedule started. */
+  scheduleId?: string | number | null | undefined;
   /** Only tasks in one of these states (at most 100). */
   states?: Array<TaskState> | null | undefined;
   /** Only tasks of one of these types (at most 100). */

@@ -5,7 +5,8 @@ block on it from the test's thread while the async client shares nothing with it
 each scenario runs with KaiClient and with AsyncKaiClient: signing in, with an API key
 too; the refresh token's rotation, on expiry and on UNAUTHENTICATED; an agent's
 lifecycle and its commands; paging through agents with cursors; a task enqueued and
-watched to its end; uploads and signed downloads; agentEvents resumed with nothing missed
+watched to its end; schedules made, listed, run now, changed and deleted; uploads and
+signed downloads; agentEvents resumed with nothing missed
 or repeated after the server restarts and drops every socket (a real `kai serve` process
 for the sync client); and error codes raised as their exception classes. Without a
 server: every ErrorCode of graphql.schema has its class, and the wheel's `client` extra
@@ -439,6 +440,69 @@ async def test_enqueue_and_watch_a_task_async(akai: AsyncKaiClient) -> None:
     with pytest.raises(BadUserInputError) as refused:
         await akai.enqueue_task(agent.id, aio.TaskInput(type_="no-such-type"))
     assert refused.value.field == "input.type"
+
+
+# --- schedules --------------------------------------------------------------------------
+
+
+def test_schedules_sync(kai: KaiClient) -> None:
+    agent = kai.create_agent(echo()).create_agent
+    template = sync.TaskInput(type_="echo", payload={"n": 1}, priority=3)
+    yearly = sync.ScheduleInput(
+        name="yearly", agent_id=agent.id, cron="0 3 1 1 *", timezone="Europe/Berlin", task=template
+    )
+    made = kai.create_schedule(yearly).create_schedule
+    once = sync.ScheduleInput(
+        name="once", agent_id=agent.id, run_at=datetime(2099, 1, 1, tzinfo=UTC), task=template
+    )
+    kai.create_schedule(once)
+    listed = [s.name for s in kai.iter_schedules(agent.id, page_size=1)]
+    task = kai.run_schedule_now(made.id).run_schedule_now
+    ended = kai.wait_for_task(task.id)
+    seen = kai.schedule(made.id, with_tasks=True, recent_tasks=5).schedule
+    plain = kai.schedule(made.id).schedule
+    paused = kai.update_schedule(made.id, sync.SchedulePatch(active=False)).update_schedule
+    started = list(kai.iter_tasks(sync.TaskFilter(schedule_id=made.id)))
+
+    assert (made.cron, made.timezone, made.run_at, made.active) == (
+        "0 3 1 1 *",
+        "Europe/Berlin",
+        None,
+        True,
+    )
+    assert made.task.type_ == "echo" and made.task.payload == {"n": 1} and made.task.priority == 3
+    assert listed == ["once", "yearly"]  # newest first
+    assert ended.state == sync.TaskState.COMPLETED and ended.result == {"n": 1}
+    assert seen is not None and seen.tasks is not None and seen.tasks.total_count == 1
+    assert [edge.node.id for edge in seen.tasks.edges] == [task.id]
+    assert plain is not None and plain.tasks is None  # tasks only when asked for
+    assert paused.active is False and paused.next_run_at is None
+    assert [t.id for t in started] == [task.id]
+    assert kai.delete_schedule(made.id).delete_schedule == made.id
+    with pytest.raises(NotFoundError):
+        kai.schedule(made.id)
+
+
+async def test_schedules_async(akai: AsyncKaiClient) -> None:
+    agent = (await akai.create_agent(aecho())).create_agent
+    template = aio.TaskInput(type_="echo")
+    once = aio.ScheduleInput(
+        name="once", agent_id=agent.id, run_at=datetime(2099, 1, 1, tzinfo=UTC), task=template
+    )
+    made = (await akai.create_schedule(once)).create_schedule
+    patch = aio.SchedulePatch(cron="30 * * * *", task=aio.TaskInput(type_="echo", retries=2))
+    changed = (await akai.update_schedule(made.id, patch)).update_schedule
+    async with aclosing(akai.iter_schedules()) as schedules:
+        every = [schedule.id async for schedule in schedules]
+    with pytest.raises(BadUserInputError) as refused:
+        await akai.create_schedule(
+            aio.ScheduleInput(name="bad", agent_id=agent.id, cron="* * * *", task=template)
+        )
+
+    assert made.cron is None and made.next_run_at == datetime(2099, 1, 1, tzinfo=UTC)
+    assert changed.cron == "30 * * * *" and changed.run_at is None and changed.task.retries == 2
+    assert every == [made.id]
+    assert refused.value.field == "input.cron"
 
 
 # --- files ------------------------------------------------------------------------------

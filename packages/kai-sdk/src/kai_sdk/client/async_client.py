@@ -55,6 +55,7 @@ from kai_sdk.client.aio.fragments import (
     FileFields,
     LogEntryFields,
     PageInfoFields,
+    ScheduleFields,
     StreamChunkFields,
     TaskFields,
     UserFields,
@@ -234,6 +235,17 @@ class AsyncKaiClient(AsyncGraphQLClient):
         async with aclosing(_every(page)) as nodes:
             async for line in nodes:
                 yield line
+
+    async def iter_schedules(
+        self, agent_id: str | None = None, *, page_size: int = 100
+    ) -> AsyncGenerator[ScheduleFields, None]:
+        async def page(after: str | None) -> Page[ScheduleFields]:
+            found = (await self.schedules(agent_id, first=page_size, after=after)).schedules
+            return [edge.node for edge in found.edges], found.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for schedule in nodes:
+                yield schedule
 
     # --- files -----------------------------------------------------------------------------
 

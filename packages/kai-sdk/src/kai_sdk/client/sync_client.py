@@ -60,6 +60,7 @@ from kai_sdk.client.sync.fragments import (
     FileFields,
     LogEntryFields,
     PageInfoFields,
+    ScheduleFields,
     StreamChunkFields,
     TaskFields,
     UserFields,
@@ -212,6 +213,15 @@ class KaiClient(GraphQLClient):
         def page(after: str | None) -> Page[LogEntryFields]:
             logs = self.agent_logs(agent_id, level=level, first=page_size, after=after)
             return [edge.node for edge in logs.agent_logs.edges], logs.agent_logs.page_info
+
+        return _every(page)
+
+    def iter_schedules(
+        self, agent_id: str | None = None, *, page_size: int = 100
+    ) -> Generator[ScheduleFields, None, None]:
+        def page(after: str | None) -> Page[ScheduleFields]:
+            found = self.schedules(agent_id, first=page_size, after=after).schedules
+            return [edge.node for edge in found.edges], found.page_info
 
         return _every(page)
 

@@ -43,8 +43,10 @@ from .create_api_key import (
     CreateApiKeyCreateApiKey,
     CreateApiKeyCreateApiKeyApiKey,
 )
+from .create_schedule import CreateSchedule, CreateScheduleCreateSchedule
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
+from .delete_schedule import DeleteSchedule
 from .enqueue_task import EnqueueTask, EnqueueTaskEnqueueTask
 from .enums import (
     AgentEventType,
@@ -88,6 +90,9 @@ from .fragments import (
     FileFieldsUploadedBy,
     LogEntryFields,
     PageInfoFields,
+    ScheduleFields,
+    ScheduleFieldsAgent,
+    ScheduleFieldsTask,
     StreamChunkFields,
     TaskFields,
     TaskFieldsAgent,
@@ -105,6 +110,8 @@ from .input_types import (
     LoginInput,
     RegisterInput,
     ResourcesInput,
+    ScheduleInput,
+    SchedulePatch,
     StreamPromptInput,
     TaskFilter,
     TaskInput,
@@ -119,6 +126,22 @@ from .register import Register, RegisterRegistered
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent, RestartAgentRestartAgent
 from .revoke_api_key import RevokeApiKey, RevokeApiKeyRevokeApiKey
+from .run_schedule_now import RunScheduleNow, RunScheduleNowRunScheduleNow
+from .schedule import (
+    Schedule,
+    ScheduleSchedule,
+    ScheduleScheduleTasks,
+    ScheduleScheduleTasksEdges,
+    ScheduleScheduleTasksEdgesNode,
+    ScheduleScheduleTasksPageInfo,
+)
+from .schedules import (
+    Schedules,
+    SchedulesSchedules,
+    SchedulesSchedulesEdges,
+    SchedulesSchedulesEdgesNode,
+    SchedulesSchedulesPageInfo,
+)
 from .search import Search, SearchSearch, SearchSearchFile
 from .send_command import SendCommand, SendCommandSendCommand
 from .services import Services, ServicesServices
@@ -137,6 +160,7 @@ from .tasks import (
     TasksTasksPageInfo,
 )
 from .update_agent import UpdateAgent, UpdateAgentUpdateAgent
+from .update_schedule import UpdateSchedule, UpdateScheduleUpdateSchedule
 from .upload_file import UploadFile, UploadFileUploadFile
 from .users import (
     Users,
@@ -211,8 +235,11 @@ __all__ = [
     "CreateApiKey",
     "CreateApiKeyCreateApiKey",
     "CreateApiKeyCreateApiKeyApiKey",
+    "CreateSchedule",
+    "CreateScheduleCreateSchedule",
     "DeleteAgent",
     "DeleteFile",
+    "DeleteSchedule",
     "EnqueueTask",
     "EnqueueTaskEnqueueTask",
     "ErrorCode",
@@ -253,7 +280,25 @@ __all__ = [
     "RevokeApiKey",
     "RevokeApiKeyRevokeApiKey",
     "Role",
+    "RunScheduleNow",
+    "RunScheduleNowRunScheduleNow",
     "ScanStatus",
+    "Schedule",
+    "ScheduleFields",
+    "ScheduleFieldsAgent",
+    "ScheduleFieldsTask",
+    "ScheduleInput",
+    "SchedulePatch",
+    "ScheduleSchedule",
+    "ScheduleScheduleTasks",
+    "ScheduleScheduleTasksEdges",
+    "ScheduleScheduleTasksEdgesNode",
+    "ScheduleScheduleTasksPageInfo",
+    "Schedules",
+    "SchedulesSchedules",
+    "SchedulesSchedulesEdges",
+    "SchedulesSchedulesEdgesNode",
+    "SchedulesSchedulesPageInfo",
     "Search",
     "SearchSearch",
     "SearchSearchFile",
@@ -292,6 +337,8 @@ __all__ = [
     "TasksTasksPageInfo",
     "UpdateAgent",
     "UpdateAgentUpdateAgent",
+    "UpdateSchedule",
+    "UpdateScheduleUpdateSchedule",
     "Upload",
     "UploadFile",
     "UploadFileUploadFile",

@@ -172,6 +172,33 @@ class PageInfoFields(BaseModel):
     end_cursor: str | None = Field(alias="endCursor")
 
 
+class ScheduleFields(BaseModel):
+    id: str
+    name: str
+    cron: str | None
+    timezone: str
+    run_at: datetime | None = Field(alias="runAt")
+    task: "ScheduleFieldsTask"
+    active: bool
+    next_run_at: datetime | None = Field(alias="nextRunAt")
+    last_run_at: datetime | None = Field(alias="lastRunAt")
+    created_at: datetime = Field(alias="createdAt")
+    agent: "ScheduleFieldsAgent"
+
+
+class ScheduleFieldsTask(BaseModel):
+    type_: str = Field(alias="type")
+    payload: Any | None
+    priority: int
+    retries: int
+    timeout_seconds: float | None = Field(alias="timeoutSeconds")
+
+
+class ScheduleFieldsAgent(BaseModel):
+    id: str
+    name: str
+
+
 class StreamChunkFields(BaseModel):
     stream_id: str = Field(alias="streamId")
     index: int

@@ -150,6 +150,42 @@ class ResourcesInput(BaseModel):
     "Whether it wants a GPU."
 
 
+class ScheduleInput(BaseModel):
+    """A new schedule: cron or runAt, and the task each run queues."""
+
+    name: str
+    "Up to 100 characters."
+    agent_id: str = Field(alias="agentId")
+    "The agent its tasks run on."
+    cron: str | None = None
+    "Five fields, minute hour day-of-month month day-of-week (`*/15 * * * *`); runs at least KAI_SCHEDULE_MIN_INTERVAL_SECONDS apart. Give this or runAt."
+    run_at: datetime | None = Field(alias="runAt", default=None)
+    "One time (with its offset); a past time runs at once."
+    timezone: str | None = "UTC"
+    "IANA time zone the cron expression is read in."
+    task: "TaskInput"
+    "What each run queues (delaySeconds is not taken: a run starts when due)."
+    active: bool | None = True
+    "False: made paused."
+
+
+class SchedulePatch(BaseModel):
+    """Changes to a schedule; what is left out stays. A cron makes it a cron schedule, a runAt a one-off; the next run is found again from now."""
+
+    name: str | None = None
+    "Up to 100 characters."
+    cron: str | None = None
+    "A new timetable."
+    run_at: datetime | None = Field(alias="runAt", default=None)
+    "A new one time."
+    timezone: str | None = None
+    "A new time zone."
+    task: Optional["TaskInput"] = None
+    "A new task template."
+    active: bool | None = None
+    "False pauses it; true resumes it from now."
+
+
 class StreamPromptInput(BaseModel):
     """A prompt for an agent."""
 
@@ -168,6 +204,8 @@ class TaskFilter(BaseModel):
     "Only tasks in one of these states (at most 100)."
     types: list[str] | None = None
     "Only tasks of one of these types (at most 100)."
+    schedule_id: str | None = Field(alias="scheduleId", default=None)
+    "Only the tasks this schedule started."
     created_after: datetime | None = Field(alias="createdAfter", default=None)
     "Only tasks queued after this moment."
     created_before: datetime | None = Field(alias="createdBefore", default=None)

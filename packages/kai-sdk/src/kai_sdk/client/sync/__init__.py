@@ -42,8 +42,10 @@ from .create_api_key import (
     CreateApiKeyCreateApiKey,
     CreateApiKeyCreateApiKeyApiKey,
 )
+from .create_schedule import CreateSchedule, CreateScheduleCreateSchedule
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
+from .delete_schedule import DeleteSchedule
 from .enqueue_task import EnqueueTask, EnqueueTaskEnqueueTask
 from .enums import (
     AgentEventType,
@@ -87,6 +89,9 @@ from .fragments import (
     FileFieldsUploadedBy,
     LogEntryFields,
     PageInfoFields,
+    ScheduleFields,
+    ScheduleFieldsAgent,
+    ScheduleFieldsTask,
     StreamChunkFields,
     TaskFields,
     TaskFieldsAgent,
@@ -104,6 +109,8 @@ from .input_types import (
     LoginInput,
     RegisterInput,
     ResourcesInput,
+    ScheduleInput,
+    SchedulePatch,
     StreamPromptInput,
     TaskFilter,
     TaskInput,
@@ -118,6 +125,22 @@ from .register import Register, RegisterRegistered
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent, RestartAgentRestartAgent
 from .revoke_api_key import RevokeApiKey, RevokeApiKeyRevokeApiKey
+from .run_schedule_now import RunScheduleNow, RunScheduleNowRunScheduleNow
+from .schedule import (
+    Schedule,
+    ScheduleSchedule,
+    ScheduleScheduleTasks,
+    ScheduleScheduleTasksEdges,
+    ScheduleScheduleTasksEdgesNode,
+    ScheduleScheduleTasksPageInfo,
+)
+from .schedules import (
+    Schedules,
+    SchedulesSchedules,
+    SchedulesSchedulesEdges,
+    SchedulesSchedulesEdgesNode,
+    SchedulesSchedulesPageInfo,
+)
 from .search import Search, SearchSearch, SearchSearchFile
 from .send_command import SendCommand, SendCommandSendCommand
 from .services import Services, ServicesServices
@@ -134,6 +157,7 @@ from .tasks import (
     TasksTasksPageInfo,
 )
 from .update_agent import UpdateAgent, UpdateAgentUpdateAgent
+from .update_schedule import UpdateSchedule, UpdateScheduleUpdateSchedule
 from .upload_file import UploadFile, UploadFileUploadFile
 from .users import (
     Users,
@@ -205,8 +229,11 @@ __all__ = [
     "CreateApiKey",
     "CreateApiKeyCreateApiKey",
     "CreateApiKeyCreateApiKeyApiKey",
+    "CreateSchedule",
+    "CreateScheduleCreateSchedule",
     "DeleteAgent",
     "DeleteFile",
+    "DeleteSchedule",
     "EnqueueTask",
     "EnqueueTaskEnqueueTask",
     "ErrorCode",
@@ -248,7 +275,25 @@ __all__ = [
     "RevokeApiKey",
     "RevokeApiKeyRevokeApiKey",
     "Role",
+    "RunScheduleNow",
+    "RunScheduleNowRunScheduleNow",
     "ScanStatus",
+    "Schedule",
+    "ScheduleFields",
+    "ScheduleFieldsAgent",
+    "ScheduleFieldsTask",
+    "ScheduleInput",
+    "SchedulePatch",
+    "ScheduleSchedule",
+    "ScheduleScheduleTasks",
+    "ScheduleScheduleTasksEdges",
+    "ScheduleScheduleTasksEdgesNode",
+    "ScheduleScheduleTasksPageInfo",
+    "Schedules",
+    "SchedulesSchedules",
+    "SchedulesSchedulesEdges",
+    "SchedulesSchedulesEdgesNode",
+    "SchedulesSchedulesPageInfo",
     "Search",
     "SearchSearch",
     "SearchSearchFile",
@@ -283,6 +328,8 @@ __all__ = [
     "TasksTasksPageInfo",
     "UpdateAgent",
     "UpdateAgentUpdateAgent",
+    "UpdateSchedule",
+    "UpdateScheduleUpdateSchedule",
     "Upload",
     "UploadFile",
     "UploadFileUploadFile",

@@ -18,8 +18,10 @@ from .cancel_task import CancelTask
 from .config import Config
 from .create_agent import CreateAgent
 from .create_api_key import CreateApiKey
+from .create_schedule import CreateSchedule
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
+from .delete_schedule import DeleteSchedule
 from .enqueue_task import EnqueueTask
 from .enums import LogLevel, Role
 from .file import File
@@ -35,6 +37,8 @@ from .input_types import (
     FileOrder,
     LoginInput,
     RegisterInput,
+    ScheduleInput,
+    SchedulePatch,
     TaskFilter,
     TaskInput,
     TaskOrder,
@@ -48,6 +52,9 @@ from .register import Register
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent
 from .revoke_api_key import RevokeApiKey
+from .run_schedule_now import RunScheduleNow
+from .schedule import Schedule
+from .schedules import Schedules
 from .search import Search
 from .send_command import SendCommand
 from .services import Services
@@ -58,6 +65,7 @@ from .stop_agent import StopAgent
 from .task import Task
 from .tasks import Tasks
 from .update_agent import UpdateAgent
+from .update_schedule import UpdateSchedule
 from .upload_file import UploadFile
 from .users import Users
 from .verify_magic_link import VerifyMagicLink
@@ -1208,6 +1216,283 @@ class GraphQLClient(BaseClient):
         )
         data = self.get_data(response)
         return Search.model_validate(data)
+
+    def schedules(
+        self,
+        agent_id: str | UnsetType | None = UNSET,
+        first: int | UnsetType | None = UNSET,
+        after: str | UnsetType | None = UNSET,
+        with_total: bool | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Schedules:
+        query = gql("""
+            query Schedules($agentId: ID, $first: Int, $after: String, $withTotal: Boolean = false) {
+              schedules(agentId: $agentId, first: $first, after: $after) {
+                edges {
+                  cursor
+                  node {
+                    ...ScheduleFields
+                  }
+                }
+                pageInfo {
+                  ...PageInfoFields
+                }
+                totalCount @include(if: $withTotal)
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+
+            fragment ScheduleFields on Schedule {
+              id
+              name
+              cron
+              timezone
+              runAt
+              task {
+                type
+                payload
+                priority
+                retries
+                timeoutSeconds
+              }
+              active
+              nextRunAt
+              lastRunAt
+              createdAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "agentId": agent_id,
+            "first": first,
+            "after": after,
+            "withTotal": with_total,
+        }
+        response = self.execute(
+            query=query, operation_name="Schedules", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Schedules.model_validate(data)
+
+    def schedule(
+        self,
+        id: str,
+        with_tasks: bool | UnsetType | None = UNSET,
+        recent_tasks: int | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Schedule:
+        query = gql("""
+            query Schedule($id: ID!, $withTasks: Boolean = false, $recentTasks: Int = 10) {
+              schedule(id: $id) {
+                ...ScheduleFields
+                tasks(first: $recentTasks) @include(if: $withTasks) {
+                  edges {
+                    cursor
+                    node {
+                      ...TaskFields
+                    }
+                  }
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  totalCount
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+
+            fragment ScheduleFields on Schedule {
+              id
+              name
+              cron
+              timezone
+              runAt
+              task {
+                type
+                payload
+                priority
+                retries
+                timeoutSeconds
+              }
+              active
+              nextRunAt
+              lastRunAt
+              createdAt
+              agent {
+                id
+                name
+              }
+            }
+
+            fragment TaskFields on Task {
+              id
+              type
+              state
+              payload
+              progress
+              result
+              error
+              attempts
+              priority
+              retries
+              timeoutSeconds
+              runAt
+              createdAt
+              startedAt
+              completedAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "id": id,
+            "withTasks": with_tasks,
+            "recentTasks": recent_tasks,
+        }
+        response = self.execute(
+            query=query, operation_name="Schedule", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Schedule.model_validate(data)
+
+    def create_schedule(self, input: ScheduleInput, **kwargs: Any) -> CreateSchedule:
+        query = gql("""
+            mutation CreateSchedule($input: ScheduleInput!) {
+              createSchedule(input: $input) {
+                ...ScheduleFields
+              }
+            }
+
+            fragment ScheduleFields on Schedule {
+              id
+              name
+              cron
+              timezone
+              runAt
+              task {
+                type
+                payload
+                priority
+                retries
+                timeoutSeconds
+              }
+              active
+              nextRunAt
+              lastRunAt
+              createdAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="CreateSchedule", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CreateSchedule.model_validate(data)
+
+    def update_schedule(self, id: str, input: SchedulePatch, **kwargs: Any) -> UpdateSchedule:
+        query = gql("""
+            mutation UpdateSchedule($id: ID!, $input: SchedulePatch!) {
+              updateSchedule(id: $id, input: $input) {
+                ...ScheduleFields
+              }
+            }
+
+            fragment ScheduleFields on Schedule {
+              id
+              name
+              cron
+              timezone
+              runAt
+              task {
+                type
+                payload
+                priority
+                retries
+                timeoutSeconds
+              }
+              active
+              nextRunAt
+              lastRunAt
+              createdAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "input": input}
+        response = self.execute(
+            query=query, operation_name="UpdateSchedule", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpdateSchedule.model_validate(data)
+
+    def delete_schedule(self, id: str, **kwargs: Any) -> DeleteSchedule:
+        query = gql("""
+            mutation DeleteSchedule($id: ID!) {
+              deleteSchedule(id: $id)
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="DeleteSchedule", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteSchedule.model_validate(data)
+
+    def run_schedule_now(self, id: str, **kwargs: Any) -> RunScheduleNow:
+        query = gql("""
+            mutation RunScheduleNow($id: ID!) {
+              runScheduleNow(id: $id) {
+                ...TaskFields
+              }
+            }
+
+            fragment TaskFields on Task {
+              id
+              type
+              state
+              payload
+              progress
+              result
+              error
+              attempts
+              priority
+              retries
+              timeoutSeconds
+              runAt
+              createdAt
+              startedAt
+              completedAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="RunScheduleNow", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RunScheduleNow.model_validate(data)
 
     def tasks(
         self,

@@ -1,6 +1,6 @@
 """The client a command uses: the server from --url or KAI_URL, the credential from
 KAI_API_KEY or what `kai login` stored for that server; and the lookups that let a
-person name an agent, a user or an API key instead of giving its id."""
+person name an agent, a user, an API key or a schedule instead of giving its id."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from kai_sdk.client.sync import AgentFilter, UserFilter
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 # An id the server made: a prefix naming what it is, then 32 hex digits (new_id).
-ID = re.compile(r"^(agt|usr|key|tsk|fil)_[0-9a-f]{32}$")
+ID = re.compile(r"^(agt|usr|key|tsk|fil|sch)_[0-9a-f]{32}$")
 USER_AGENT = "kai-cli"
 
 
@@ -128,6 +128,21 @@ def api_key_id(kai: KaiClient, ref: str) -> str:
     if len(named) > 1:
         raise CliError(
             f"{len(named)} API keys are named {ref!r}; give an id: {', '.join(named)}",
+            code="CONFLICT",
+        )
+    return named[0]
+
+
+def schedule_id(kai: KaiClient, ref: str) -> str:
+    """The id of the schedule `ref` names: an id, or the name of one schedule."""
+    if ID.match(ref):
+        return ref
+    named = [schedule.id for schedule in kai.iter_schedules() if schedule.name == ref]
+    if not named:
+        raise not_found(f"no schedule {ref!r}")
+    if len(named) > 1:
+        raise CliError(
+            f"{len(named)} schedules are named {ref!r}; give an id: {', '.join(named)}",
             code="CONFLICT",
         )
     return named[0]

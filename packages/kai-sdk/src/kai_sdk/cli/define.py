@@ -100,3 +100,16 @@ def json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"n\": 1}'")
     return value
+
+
+def moment(text: str) -> Any:
+    """An ISO 8601 time (a datetime); one without an offset is this machine's local time."""
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {text!r} (e.g. 2026-05-01T09:00:00+02:00)"
+        ) from None
+    return value if value.tzinfo is not None else value.astimezone()

@@ -6,31 +6,12 @@ from kai_sdk.cli.define import Commands, json_value, paging, positive
 
 TASK_STATES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
 AGENT = "the agent: its id, or its name when that names one agent"
+SCHEDULE = "the schedule: its id, or its name when that names one schedule"
 
 
 def add_tasks(commands: Commands) -> None:
     tasks = commands.group("tasks", "list, queue, watch and cancel tasks", "Background tasks.")
-    listed = tasks.leaf(
-        "list",
-        "list tasks",
-        "The tasks of your agents (every task for an ADMIN), newest first unless --sort "
-        "says otherwise.",
-        ("tasks", "list_tasks"),
-    )
-    listed.add_argument("--agent", help=AGENT)
-    listed.add_argument(
-        "--state",
-        action="append",
-        choices=TASK_STATES,
-        metavar="STATE",
-        help="only tasks in this state: " + ", ".join(TASK_STATES) + " (repeat)",
-    )
-    listed.add_argument("--type", action="append", help="only tasks of this type (repeat)")
-    listed.add_argument(
-        "--sort", choices=("created", "priority"), default="created", help="both: highest first"
-    )
-    listed.add_argument("--reverse", action="store_true", help="the other way round")
-    paging(listed)
+    _list_tasks(tasks)
 
     show = tasks.leaf("show", "a task", "One task, its payload and result.", ("tasks", "show_task"))
     show.add_argument("task", metavar="TASK", help="the task's id")
@@ -67,6 +48,33 @@ def add_tasks(commands: Commands) -> None:
         ("tasks", "watch_task"),
     )
     watch.add_argument("task", metavar="TASK", help="the task's id")
+
+
+def _list_tasks(tasks: Commands) -> None:
+    listed = tasks.leaf(
+        "list",
+        "list tasks",
+        "The tasks of your agents (every task for an ADMIN), newest first unless --sort "
+        "says otherwise.",
+        ("tasks", "list_tasks"),
+    )
+    listed.add_argument("--agent", help=AGENT)
+    listed.add_argument(
+        "--state",
+        action="append",
+        choices=TASK_STATES,
+        metavar="STATE",
+        help="only tasks in this state: " + ", ".join(TASK_STATES) + " (repeat)",
+    )
+    listed.add_argument("--type", action="append", help="only tasks of this type (repeat)")
+    listed.add_argument(
+        "--schedule", help="only the tasks this schedule started (" + SCHEDULE + ")"
+    )
+    listed.add_argument(
+        "--sort", choices=("created", "priority"), default="created", help="both: highest first"
+    )
+    listed.add_argument("--reverse", action="store_true", help="the other way round")
+    paging(listed)
 
 
 def add_files(commands: Commands) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kai_sdk.cli import output, pages
-from kai_sdk.cli.connect import CliClient, agent_id, client
+from kai_sdk.cli.connect import CliClient, agent_id, client, schedule_id
 from kai_sdk.cli.exits import CliError, not_found
 from kai_sdk.cli.output import Column
 from kai_sdk.cli.progress import Bar, on_terminal
@@ -53,6 +53,7 @@ def list_tasks(args: argparse.Namespace) -> int:
             agent_id=agent_id(kai, args.agent) if args.agent else None,
             states=[TaskState(state) for state in args.state] if args.state else None,
             types=args.type,
+            schedule_id=schedule_id(kai, args.schedule) if args.schedule else None,
         )
         tasks: list[TaskFields] = pages.nodes(
             args,
@@ -122,7 +123,7 @@ def enqueue_task(args: argparse.Namespace) -> int:
             idempotency_key=args.idempotency_key,
         ).enqueue_task
         if args.watch:
-            return _watch(kai, task.id, args)
+            return follow(kai, task.id, args)
     if args.json:
         output.emit_json(task)
     else:
@@ -142,10 +143,10 @@ def cancel_task(args: argparse.Namespace) -> int:
 
 def watch_task(args: argparse.Namespace) -> int:
     with client(args) as kai:
-        return _watch(kai, args.task, args)
+        return follow(kai, args.task, args)
 
 
-def _watch(kai: CliClient, task_id: str, args: argparse.Namespace) -> int:
+def follow(kai: CliClient, task_id: str, args: argparse.Namespace) -> int:
     """Follows the task to its end: JSON lines, a bar on a terminal, or a line per
     change; 0 when it COMPLETED, 1 when it FAILED or was CANCELLED."""
     bar = Bar(f"task {task_id[:12]}", sys.stdout) if on_terminal(sys.stdout) else None

@@ -27,15 +27,28 @@ pytestmark = pytest.mark.slow
 
 ADMIN = "a11y@example.com"
 CREATE = "mutation($input: AgentConfigInput!) { createAgent(input: $input) { id } }"
+CREATE_SCHEDULE = "mutation($input: ScheduleInput!) { createSchedule(input: $input) { id } }"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture(scope="module")
-def agent_id(served: str) -> str:
-    token = register_admin(served, ADMIN)["accessToken"]
+def token(served: str) -> str:
+    return str(register_admin(served, ADMIN)["accessToken"])
+
+
+@pytest.fixture(scope="module")
+def agent_id(served: str, token: str) -> str:
     created = graphql(served, token, CREATE, {"input": {"name": "seen", "type": "echo"}})
     return str(created["createAgent"]["id"])
+
+
+@pytest.fixture(scope="module")
+def schedule_id(served: str, token: str, agent_id: str) -> str:
+    task = {"type": "echo", "payload": {"steps": 1}}
+    schedule = {"agentId": agent_id, "name": "seen daily", "cron": "0 9 * * *", "task": task}
+    created = graphql(served, token, CREATE_SCHEDULE, {"input": schedule})
+    return str(created["createSchedule"]["id"])
 
 
 @pytest.fixture
@@ -48,11 +61,13 @@ def page(browser: Any, served: str) -> Iterator[Any]:
     context.close()
 
 
-def _pages(agent_id: str) -> list[tuple[str, str]]:
+def _pages(agent_id: str, schedule_id: str) -> list[tuple[str, str]]:
     return [
         ("agents", "/agents"),
         ("agent", f"/agents/{agent_id}"),
         ("tasks", "/tasks"),
+        ("schedules", "/agents/schedules"),
+        ("schedule", f"/agents/schedules/{schedule_id}"),
         ("files", "/files"),
         ("users", "/admin/users"),
         ("api-keys", "/api-keys"),
@@ -86,9 +101,9 @@ def test_the_signed_out_pages(page: Any, served: str) -> None:
         _check_page(page, name)
 
 
-def test_every_signed_in_page(page: Any, served: str, agent_id: str) -> None:
+def test_every_signed_in_page(page: Any, served: str, agent_id: str, schedule_id: str) -> None:
     sign_in(page, served, ADMIN)
-    for name, path in _pages(agent_id):
+    for name, path in _pages(agent_id, schedule_id):
         page.goto(f"{served}{path}")
         _check_page(page, name)
 

@@ -101,7 +101,7 @@ const ORDERS: readonly { value: `${TaskOrderField} ${OrderDirection}`; words: st
 ];
 
 /** Task types the agent takes: its type's, or (remote) its configuration's taskTypes. */
-function taskTypesOf(agent: Agent | undefined, types: readonly { name: string; taskTypes: readonly string[] }[]): string[] {
+export function taskTypesOf(agent: Agent | undefined, types: readonly { name: string; taskTypes: readonly string[] }[]): string[] {
   if (!agent) return [];
   const own = types.find((type) => type.name === agent.type)?.taskTypes ?? [];
   if (own.length > 0) return [...own];
@@ -110,7 +110,7 @@ function taskTypesOf(agent: Agent | undefined, types: readonly { name: string; t
 }
 
 /** A payload to start from, by task type (README: echo takes {steps, stepSeconds}). */
-function examplePayload(type: string): string {
+export function examplePayload(type: string): string {
   if (type === "echo") return '{"steps": 10, "stepSeconds": 0.5}';
   if (type === "prompt") return '{"prompt": "Summarise the last report."}';
   return "null";
@@ -199,7 +199,7 @@ type Form = {
 
 type Checked = { errors: Partial<Record<keyof Form, string>>; input: null | { type: string; payload: unknown; priority: number; delaySeconds: number; retries: number; timeoutSeconds: number | null } };
 
-function numberIn(text: string, min: number, max: number, integer: boolean): number | string {
+export function numberIn(text: string, min: number, max: number, integer: boolean): number | string {
   if (text.trim() === "") return "Enter a number.";
   const value = Number(text);
   if (!Number.isFinite(value)) return "Enter a number.";

@@ -1,7 +1,8 @@
 /**
  * A textarea for a JSON value, validated as it is typed: `onChange` gets the text and the
  * parsed value (or undefined while the text does not parse, with the parser's message shown).
- * `requireObject` refuses anything but a JSON object.
+ * `requireObject` refuses anything but a JSON object. `error` is one found elsewhere (a server's
+ * refusal of the value), shown in place of the parser's.
  */
 import { useId, useState } from "react";
 
@@ -28,13 +29,14 @@ type Props = {
   hint?: string;
   rows?: number;
   name?: string;
+  error?: string | null;
 };
 
-export function JsonEditor({ label, value, onChange, requireObject = false, hint, rows = 4, name }: Props) {
+export function JsonEditor({ label, value, onChange, requireObject = false, hint, rows = 4, name, error: given }: Props) {
   const id = useId();
   const [touched, setTouched] = useState(false);
   const parsed = parseJson(value, requireObject);
-  const error = touched && !parsed.ok ? parsed.error : null;
+  const error = given || (touched && !parsed.ok ? parsed.error : null);
   const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
   return (
     <div className="field">

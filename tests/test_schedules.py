@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy
@@ -156,7 +157,10 @@ async def test_a_one_off_schedule_runs_once_at_its_time(
     token = await signed_in(client)
     agent = await create_echo(client, token)
     when = clock.now + timedelta(hours=2)
-    made = await create(client, token, agent["id"], runAt=when.isoformat())
+    made = await create(
+        client, token, agent["id"], runAt=when.astimezone(ZoneInfo("Asia/Tokyo")).isoformat()
+    )
+    assert made["runAt"].endswith(("Z", "+00:00"))  # answered in UTC, as stored
     assert made["cron"] is None and at(made["runAt"]) == when and at(made["nextRunAt"]) == when
     clock.now = when + timedelta(seconds=1)
     assert await tick(services, 3) == 1

@@ -4,7 +4,7 @@ checked field by field, and when such a schedule first runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kai.errors import BadUserInput
@@ -113,7 +113,8 @@ def plan(
         task.timeout_seconds,
         field="input.task",
     )
-    return CheckedPlan(replace(given, name=name, cron=cron, timezone=tz.key))
+    run_at = given.run_at.astimezone(UTC) if given.run_at is not None else None
+    return CheckedPlan(replace(given, name=name, cron=cron, timezone=tz.key, run_at=run_at))
 
 
 def first_run(schedule: Schedule, *, now: datetime) -> datetime | None:

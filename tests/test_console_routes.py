@@ -23,8 +23,25 @@ from kai.routes.console import (
 from tests.support.apps import running_app
 from tests.support.settings import make_settings
 
-CONSOLE_PATHS = ("/", "/sign-in", "/magic-link", "/agents", "/agents/agt_1", "/admin/audit")
-NOT_CONSOLE_PATHS = ("/nope", "/agents/", "/files/x/", "/graphql/", "/healthz/", "/sign-in/x")
+CONSOLE_PATHS = (
+    "/",
+    "/sign-in",
+    "/magic-link",
+    "/agents",
+    "/agents/agt_1",
+    "/schedules",
+    "/schedules/sch_1",
+    "/admin/audit",
+)
+NOT_CONSOLE_PATHS = (
+    "/nope",
+    "/agents/",
+    "/schedules/",
+    "/files/x/",
+    "/graphql/",
+    "/healthz/",
+    "/sign-in/x",
+)
 
 
 @pytest.fixture

@@ -146,13 +146,13 @@ def test_a_cron_schedule_is_made_paused_resumed_run_edited_and_deleted(
     expect(page.get_by_role("heading", name="Schedule weekday report", level=1)).to_be_visible(
         timeout=UI_TIMEOUT_MS
     )
-    assert page.url.endswith(f"/agents/schedules/{stored['id']}")
+    assert page.url.endswith(f"/schedules/{stored['id']}")
     expect(_fact(page, "Timetable (cron)")).to_have_text("0 9 * * 1-5")
     expect(_fact(page, "Time zone")).to_have_text("Europe/Berlin")
     expect(_fact(page, "Next run")).to_contain_text("09:00")
     expect(_fact(page, "Type")).to_have_text("echo")
     expect(page.get_by_text("It has started no task yet.")).to_be_visible()
-    # The page it is on is Schedules, not Agents (both are under /agents/).
+    # The page it is on is Schedules, not Agents.
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Schedules")).to_have_attribute("aria-current", "page")
     expect(nav.get_by_role("link", name="Agents")).not_to_have_attribute("aria-current", "page")
@@ -245,7 +245,7 @@ def test_a_one_off_time_is_read_in_the_chosen_zone(browser: Any, served: str) ->
     # The browser is in New York; the time is entered for Tokyo.
     page, page_watch = _open(browser, served, timezone_id="America/New_York", locale="en-GB")
     sign_in(page, served, email)
-    page.goto(f"{served}/agents/schedules?agent={agent_id}")
+    page.goto(f"{served}/schedules?agent={agent_id}")
     page.get_by_role("button", name="New schedule").click()
     form = page.get_by_role("region", name="New schedule")
     expect(form.get_by_label("Agent", exact=True)).to_have_value(agent_id)
@@ -320,7 +320,7 @@ def test_the_list_goes_a_page_at_a_time_and_by_agent(browser: Any, served: str) 
     )
     page, page_watch = _open(browser, served)
     sign_in(page, served, email)
-    page.goto(f"{served}/agents/schedules")
+    page.goto(f"{served}/schedules")
     expect(page.get_by_text("22 schedules of all your agents", exact=True)).to_be_visible(
         timeout=UI_TIMEOUT_MS
     )
@@ -339,6 +339,6 @@ def test_the_list_goes_a_page_at_a_time_and_by_agent(browser: Any, served: str) 
     expect(page.get_by_text("1 schedule of quiet", exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
     expect(rows).to_have_count(1)
     expect(pages).to_have_count(0)
-    assert page.url.endswith(f"/agents/schedules?agent={quiet}")
+    assert page.url.endswith(f"/schedules?agent={quiet}")
     page_watch.check()
     page.context.close()

@@ -28,11 +28,9 @@ const ROUTES: readonly RouteDef[] = [
   { path: "/register", page: () => <RegisterPage />, public: true },
   { path: "/magic-link", page: () => <MagicLinkPage />, public: true },
   { path: "/agents", page: () => <AgentsPage /> },
-  // Under /agents, a section the server already serves with pages below it (kai/routes/
-  // console.py): before /agents/:id, which would take "schedules" for an agent's id.
-  { path: "/agents/schedules", page: () => <SchedulesPage /> },
-  { path: "/agents/schedules/:id", page: () => <SchedulePage /> },
   { path: "/agents/:id", page: () => <AgentPage /> },
+  { path: "/schedules", page: () => <SchedulesPage /> },
+  { path: "/schedules/:id", page: () => <SchedulePage /> },
   { path: "/tasks", page: () => <TasksPage /> },
   { path: "/files", page: () => <FilesPage /> },
   // Every user's own keys (apiKeys lists the caller's; apikey.manage is USER's too).
@@ -49,10 +47,7 @@ export function safeNext(next: string | null): string {
 
 function Header() {
   const session = useSession();
-  const route = useRoute();
   const user = session.user;
-  // The schedules' pages are under /agents/, yet they are not the Agents page.
-  const onSchedules = /^\/agents\/schedules(\/|$)/.test(route.path);
   return (
     <header className="site-header">
       <a className="brand" href="/agents" onClick={(event) => { event.preventDefault(); navigate(user ? "/agents" : "/sign-in"); }}>
@@ -62,9 +57,9 @@ function Header() {
         <>
           <nav aria-label="Main">
             <ul>
-              <li><Link to="/agents" {...(onSchedules ? { "aria-current": undefined } : {})}>Agents</Link></li>
+              <li><Link to="/agents">Agents</Link></li>
               <li><Link to="/tasks">Tasks</Link></li>
-              <li><Link to="/agents/schedules">Schedules</Link></li>
+              <li><Link to="/schedules">Schedules</Link></li>
               <li><Link to="/files">Files</Link></li>
               <li><Link to="/api-keys">API keys</Link></li>
               {user.role === "ADMIN" ? (

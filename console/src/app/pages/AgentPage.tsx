@@ -190,7 +190,7 @@ export function AgentPage() {
               {agent.tasks.pageInfo.hasNextPage ? `All ${agent.tasks.totalCount} of its tasks on the Tasks page` : "Its tasks on the Tasks page"}
             </Link>
             {" · "}
-            <Link to={`/agents/schedules?agent=${encodeURIComponent(agent.id)}`}>Its schedules</Link>
+            <Link to={`/schedules?agent=${encodeURIComponent(agent.id)}`}>Its schedules</Link>
           </p>
         </section>
         <section aria-labelledby="files-heading" className="card">

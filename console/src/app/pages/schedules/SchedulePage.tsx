@@ -84,7 +84,7 @@ function Actions({ schedule, onChanged }: { schedule: Schedule; onChanged: (noti
           onConfirm={async () => {
             const result = await remove({ id: schedule.id });
             setRemoveError(result.error ?? null);
-            if (!result.error) navigate("/agents/schedules");
+            if (!result.error) navigate("/schedules");
           }}
         >
           Delete
@@ -176,7 +176,7 @@ export function SchedulePage() {
       <Page title="Schedule not found">
         <ErrorMessage error={result.error} />
         <p>
-          There is no schedule <code>{id}</code> that you may see. Back to <Link to="/agents/schedules">your schedules</Link>.
+          There is no schedule <code>{id}</code> that you may see. Back to <Link to="/schedules">your schedules</Link>.
         </p>
       </Page>
     );
@@ -186,7 +186,7 @@ export function SchedulePage() {
   return (
     <Page title={`Schedule ${schedule.name}`}>
       <p>
-        <Link to="/agents/schedules">← All schedules</Link>
+        <Link to="/schedules">← All schedules</Link>
       </p>
       <section aria-labelledby={aboutId} className="card">
         <h2 id={aboutId}>When it runs</h2>

@@ -46,7 +46,7 @@ function Row({ schedule }: { schedule: Schedule }) {
   return (
     <tr>
       <th scope="row" data-label="Name">
-        <Link to={`/agents/schedules/${encodeURIComponent(schedule.id)}`}>{schedule.name}</Link>
+        <Link to={`/schedules/${encodeURIComponent(schedule.id)}`}>{schedule.name}</Link>
       </th>
       <td data-label="Agent">
         <Link to={`/agents/${encodeURIComponent(schedule.agent.id)}`}>{schedule.agent.name}</Link>
@@ -135,7 +135,7 @@ export function SchedulesPage() {
         <SelectField
           label="Of agent"
           value={agentId}
-          onChange={(e) => navigate(e.target.value ? `/agents/schedules?agent=${encodeURIComponent(e.target.value)}` : "/agents/schedules", { replace: true })}
+          onChange={(e) => navigate(e.target.value ? `/schedules?agent=${encodeURIComponent(e.target.value)}` : "/schedules", { replace: true })}
         >
           <option value="">All agents</option>
           {agentId && !agent ? <option value={agentId}>{agentId}</option> : null}

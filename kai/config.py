@@ -210,6 +210,21 @@ class Settings(BaseSettings):
     # reach although they are not public: loopback, private, link-local, shared, ...
     # Unset: loopback in development (a local Ollama or vLLM), nothing in production.
     egress_allowed_networks: Annotated[list[str] | None, NoDecode] = None
+    # Webhooks per user; the delays between attempts (comma-separated seconds, each
+    # jittered by a fifth; then FAILED); one attempt's timeout; a sender's hold on a
+    # delivery; deliveries in flight per process and per endpoint; the circuit breaker
+    # (failed attempts in a row, then no attempt for this long, doubling); the senders' look.
+    quota_webhooks_per_user: int = Field(default=20, ge=0)
+    webhook_retry_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_concurrency: int = Field(default=16, gt=0)
+    webhook_endpoint_concurrency: int = Field(default=4, gt=0)
+    webhook_breaker_failures: int = Field(default=5, gt=0)
+    webhook_breaker_seconds: float = Field(default=60.0, gt=0)
+    webhook_poll_seconds: float = Field(default=0.5, gt=0)
 
     @field_validator(
         "allowed_origins",
@@ -218,6 +233,7 @@ class Settings(BaseSettings):
         "trusted_proxies",
         "egress_allowed_networks",
         "trusted_documents",
+        "webhook_retry_seconds",
         mode="before",
     )
     @classmethod

@@ -44,6 +44,9 @@ from kai.services.shared import Services
 from kai.services.task import TaskService
 from kai.services.task_shares import TaskShares
 from kai.services.user import UserService
+from kai.services.webhook import WebhookService
+from kai.services.webhook_delivery import DeliveryQueue, DeliveryRules
+from kai.services.webhook_secrets import SecretBox
 from kai.storage import from_settings
 from kai.storage.text_process import ExtractionLimits
 from kai.workers.dispatch import LocalDispatcher
@@ -91,6 +94,7 @@ def build_services(settings: Settings) -> Services:
     runtimes = build_runtimes(settings, hub)
     # Cursors are signed with the JWT key material: every replica reads every other's.
     pager = Pager(str(settings.signing_keys()[0]))
+    box = SecretBox(str(settings.signing_keys()[0]))
     agents = build_agents(settings, sessionmaker, runtimes, events, pager)
     dispatcher = build_dispatcher(settings, hub)
     tasks = build_tasks(settings, sessionmaker, events, dispatcher, pager)
@@ -131,6 +135,8 @@ def build_services(settings: Settings) -> Services:
         ),
         tasks=tasks,
         schedules=build_schedules(settings, sessionmaker, pager, agents, tasks, events),
+        webhooks=build_webhooks(settings, sessionmaker, pager, events, box),
+        webhook_deliveries=build_deliveries(settings, sessionmaker),
         dispatcher=dispatcher,
         files=files,
         persisted_documents=build_persisted_documents(settings, sessionmaker),
@@ -151,6 +157,37 @@ def build_agents(
         events=events,
         pager=pager,
         agents_per_user=settings.quota_agents_per_user,
+    )
+
+
+def build_webhooks(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    pager: Pager,
+    events: EventLog,
+    box: SecretBox,
+) -> WebhookService:
+    return WebhookService(
+        sessionmaker=sessionmaker,
+        pager=pager,
+        events=events,
+        box=box,
+        egress=EgressPolicy(settings.resolved_egress_allowed_networks),
+        per_user=settings.quota_webhooks_per_user,
+    )
+
+
+def build_deliveries(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> DeliveryQueue:
+    return DeliveryQueue(
+        sessionmaker=sessionmaker,
+        rules=DeliveryRules(
+            retry_seconds=tuple(settings.webhook_retry_seconds),
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+            breaker_failures=settings.webhook_breaker_failures,
+            breaker_seconds=settings.webhook_breaker_seconds,
+        ),
     )
 
 

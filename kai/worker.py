@@ -26,6 +26,7 @@ from kai.workers.redis_stream_broker import KaiStreamBroker
 from kai.workers.runner import TaskRunner
 from kai.workers.sweeper import run_schedules_forever, sweep_forever
 from kai.workers.taskiq_dispatch import RUN_NEXT, TaskiqDispatcher
+from kai.workers.webhook_sender import sender_for
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
         ticker = asyncio.create_task(
             run_schedules_forever(services.schedules, every=settings.schedule_tick_seconds)
         )
+        sending = asyncio.create_task(sender_for(services).run())
         giving_back = asyncio.create_task(_give_back_after(stop, now, grace_seconds, runner))
         counting = asyncio.create_task(count_tasks_forever(services.tasks))
         log.info("kai worker %s ready: %d tasks at once", runner.worker_id, concurrency)
@@ -87,7 +89,9 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
             await receiver.listen(stop)
         finally:
             stop.set()
-            await _stop(runner, broker, background=(sweeper, ticker, giving_back, counting))
+            await _stop(
+                runner, broker, background=(sweeper, ticker, sending, giving_back, counting)
+            )
 
 
 async def _stop(

@@ -44,6 +44,11 @@ class EgressPolicy:
                 return None  # the IPv4 address inside, judged above, is the destination
         return _kind(ip)
 
+    def allow_listed(self, address: str) -> bool:
+        """Named by the operator's allow-list (not merely public): what plain-http webhook
+        endpoints must be, since only development servers should take them."""
+        return self._allows(ipaddress.ip_address(address))
+
     def _allows(self, ip: Address) -> bool:
         candidates: list[Address] = [ip]
         if isinstance(ip, ipaddress.IPv6Address) and (ip.ipv4_mapped or ip in _NAT64):

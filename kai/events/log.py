@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from kai.db import changed_rows, transaction
 from kai.events.hub import EventHub, Interrupted
+from kai.events.webhook_outbox import queue_deliveries
 from kai.lru import LRU
 from kai.models.agent import Agent
 from kai.models.agent_event import AgentEvent, AgentEventType
@@ -69,16 +70,18 @@ async def append_event(
     The increment locks the agent row until commit, so concurrent writers take
     turns and numbers are consecutive; a rollback takes its number back with it.
     """
-    seq = (
+    seq, owner_id = (
         await session.execute(
             update(Agent)
             .where(col(Agent.id) == agent_id)
             .values(last_event_seq=col(Agent.last_event_seq) + 1)
-            .returning(col(Agent.last_event_seq))
+            .returning(col(Agent.last_event_seq), col(Agent.owner_id))
         )
-    ).scalar_one()
+    ).one()
     event = AgentEvent(agent_id=agent_id, seq=seq, type=type, data=data, timestamp=utcnow())
     session.add(event)
+    # The owner's webhooks that want it get their delivery in this same transaction.
+    await queue_deliveries(session, event, owner_id)
     return event
 
 

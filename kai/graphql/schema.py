@@ -39,6 +39,7 @@ from kai.resolvers.schedule import ScheduleMutation, ScheduleQuery
 from kai.resolvers.system import SystemQuery
 from kai.resolvers.task import TaskMutation, TaskQuery, TaskSubscription
 from kai.resolvers.user import UserMutation, UserQuery
+from kai.resolvers.webhook import WebhookMutation, WebhookQuery
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
@@ -59,6 +60,7 @@ class Query(
     AgentQuery,
     TaskQuery,
     ScheduleQuery,
+    WebhookQuery,
     FileQuery,
     SystemQuery,
     NodeQuery,
@@ -75,6 +77,7 @@ class Mutation(
     RemoteMutation,
     TaskMutation,
     ScheduleMutation,
+    WebhookMutation,
     FileMutation,
 ):
     pass

@@ -16,6 +16,7 @@ from kai.models.schedule import Schedule
 from kai.models.session import AuthSession
 from kai.models.task import Task, TaskState
 from kai.models.user import Role, User
+from kai.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
 metadata = SQLModel.metadata
 
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "CommandRecord",
+    "DeliveryState",
     "LogLevel",
     "MagicLink",
     "PersistedDocument",
@@ -40,5 +42,7 @@ __all__ = [
     "Task",
     "TaskState",
     "User",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
 ]

@@ -69,3 +69,25 @@ def _json_array_has_sqlite(element: JsonArrayHas, compiler: Any, **kw: Any) -> s
     value = compiler.process(element.value, **kw)
     # Both are compiled SQL (a column and a bound parameter), never client text.
     return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"  # noqa: S608
+
+
+class NewId(ColumnElement[str]):
+    """A new opaque id made by the database (`new_id`'s shape), for rows inserted by one
+    INSERT ... SELECT (an event's webhook deliveries)."""
+
+    inherit_cache = True
+    type = String()
+
+    def __init__(self, prefix: str):
+        self.prefix = bindparam(None, f"{prefix}_", type_=String())
+
+
+@compiles(NewId, "postgresql")
+def _new_id_postgresql(element: NewId, compiler: Any, **kw: Any) -> str:
+    prefix = compiler.process(element.prefix, **kw)
+    return f"({prefix} || replace(CAST(gen_random_uuid() AS TEXT), '-', ''))"
+
+
+@compiles(NewId)
+def _new_id_sqlite(element: NewId, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.prefix, **kw)} || lower(hex(randomblob(16))))"

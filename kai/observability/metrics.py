@@ -60,6 +60,18 @@ SCHEDULE_CLAIMS_LOST = Counter(
     "unique due time of the task (duplicate).",
     ["by"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "kai_webhook_deliveries_total",
+    "Webhook delivery attempts this process made, by outcome: delivered, retry (to be "
+    "tried again), failed (retries used up), gone (the endpoint answered 410).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPTS = Counter("kai_webhook_attempts_total", "Webhook requests this process sent.")
+WEBHOOK_LAG_SECONDS = Histogram(
+    "kai_webhook_delivery_lag_seconds",
+    "From an event to its webhook delivery (the endpoint's 2xx), retries included.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 86400),
+)
 UPLOAD_BYTES = Counter("kai_upload_bytes_total", "Bytes of files stored by uploadFile.")
 UPLOADS_REFUSED = Counter("kai_uploads_refused_total", "Uploads refused, by error code.", ["code"])
 RATE_LIMITED = Counter(

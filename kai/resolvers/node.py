@@ -13,6 +13,7 @@ from kai.resolvers.agent import load_agent
 from kai.resolvers.file import load_file
 from kai.resolvers.schedule import load_schedule
 from kai.resolvers.task import load_task
+from kai.resolvers.webhook import load_delivery, load_webhook
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
 from kai.schema.audit import AuditEntry
@@ -21,6 +22,7 @@ from kai.schema.node import Node
 from kai.schema.schedule import Schedule
 from kai.schema.task import Task
 from kai.schema.user import User
+from kai.schema.webhook import Webhook, WebhookDelivery
 from kai.services.audit import entry_number
 
 
@@ -75,6 +77,14 @@ async def _schedule(info: Info, node_id: str) -> Node:
     return Schedule.from_row(row)
 
 
+async def _webhook(info: Info, node_id: str) -> Node:
+    return Webhook.from_row(await load_webhook(info, node_id))
+
+
+async def _delivery(info: Info, node_id: str) -> Node:
+    return WebhookDelivery.from_row(await load_delivery(info, node_id))
+
+
 RESOLVERS = {
     "usr": _user,
     "key": _api_key,
@@ -82,6 +92,8 @@ RESOLVERS = {
     "agt": _agent,
     "tsk": _task,
     "sch": _schedule,
+    "whk": _webhook,
+    "whd": _delivery,
     "fil": _file,
 }
 

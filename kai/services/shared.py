@@ -28,6 +28,8 @@ from kai.services.remote import RemoteService
 from kai.services.schedule import ScheduleService
 from kai.services.task import TaskService
 from kai.services.user import UserService
+from kai.services.webhook import WebhookService
+from kai.services.webhook_delivery import DeliveryQueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class Services:
     remote: RemoteService
     tasks: TaskService
     schedules: ScheduleService
+    webhooks: WebhookService
+    webhook_deliveries: DeliveryQueue
     dispatcher: Dispatcher
     files: FileService
     persisted_documents: PersistedDocumentService

@@ -12,6 +12,7 @@ from kai.services.shared import Services
 from kai.workers.dispatch import LocalDispatcher
 from kai.workers.runner import TaskRunner
 from kai.workers.sweeper import run_schedules_forever, sweep_forever
+from kai.workers.webhook_sender import sender_for
 
 
 @asynccontextmanager
@@ -20,10 +21,13 @@ async def run_tasks_here(services: Services) -> AsyncIterator[TaskRunner | None]
     settings = services.settings
     runner: TaskRunner | None = None
     dispatcher = services.dispatcher
+    housekeeping: list[asyncio.Task[None]] = []
     if isinstance(dispatcher, LocalDispatcher):
         runner = TaskRunner.for_services(services)
         await runner.start()
         dispatcher.start(runner.run_next)
+        # Webhooks are sent where tasks run: here in the embedded setup, else by workers.
+        housekeeping.append(asyncio.create_task(sender_for(services).run()))
     sweeper = asyncio.create_task(
         sweep_forever(
             services.tasks,
@@ -31,16 +35,19 @@ async def run_tasks_here(services: Services) -> AsyncIterator[TaskRunner | None]
             every=settings.task_sweep_seconds,
         )
     )
-    ticker = asyncio.create_task(
-        run_schedules_forever(services.schedules, every=settings.schedule_tick_seconds)
+    housekeeping.append(
+        asyncio.create_task(
+            run_schedules_forever(services.schedules, every=settings.schedule_tick_seconds)
+        )
     )
+    housekeeping.append(sweeper)
     try:
         yield runner
     finally:
-        for housekeeping in (ticker, sweeper):
-            housekeeping.cancel()
+        for task in housekeeping:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+                await task
         if isinstance(dispatcher, LocalDispatcher):
             await dispatcher.stop()
         if runner is not None:

@@ -52,6 +52,7 @@ from .enums import (
     AgentEventType,
     AgentOrderField,
     AgentState,
+    DeliveryState,
     ErrorCode,
     FileOrderField,
     HealthState,
@@ -117,6 +118,8 @@ from .input_types import (
     TaskInput,
     TaskOrder,
     UserFilter,
+    WebhookInput,
+    WebhookPatch,
 )
 from .login import Login, LoginLogin
 from .logout import Logout
@@ -240,6 +243,7 @@ __all__ = [
     "DeleteAgent",
     "DeleteFile",
     "DeleteSchedule",
+    "DeliveryState",
     "EnqueueTask",
     "EnqueueTaskEnqueueTask",
     "ErrorCode",
@@ -351,4 +355,6 @@ __all__ = [
     "UsersUsersPageInfo",
     "VerifyMagicLink",
     "VerifyMagicLinkVerifyMagicLink",
+    "WebhookInput",
+    "WebhookPatch",
 ]

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
+    AgentEventType,
     AgentOrderField,
     AgentState,
     FileOrderField,
@@ -247,3 +248,33 @@ class UserFilter(BaseModel):
     "Only enabled (true) or disabled (false) accounts."
     email_contains: str | None = Field(alias="emailContains", default=None)
     "Case-insensitive substring of the email address."
+
+
+class WebhookInput(BaseModel):
+    """A new webhook."""
+
+    url: str
+    "https:// (http:// only to addresses KAI_EGRESS_ALLOWED_NETWORKS names)."
+    description: str | None = None
+    "Up to 500 characters."
+    event_types: list[AgentEventType] | None = Field(alias="eventTypes", default_factory=lambda: [])
+    "Event types to deliver; empty or null: all."
+    agent_ids: list[str] | None = Field(alias="agentIds", default=None)
+    "Your agents to watch (up to 100); null or empty: all of them."
+    active: bool | None = True
+    "False: made switched off."
+
+
+class WebhookPatch(BaseModel):
+    """Changes to a webhook; what is left out stays."""
+
+    url: str | None = None
+    "A new endpoint."
+    description: str | None = None
+    "A new note."
+    event_types: list[AgentEventType] | None = Field(alias="eventTypes", default=None)
+    "New event types; empty: all."
+    agent_ids: list[str] | None = Field(alias="agentIds", default=None)
+    "New agents to watch; empty: all of yours."
+    active: bool | None = None
+    "Switch it off, or on again (which also forgets a 410)."

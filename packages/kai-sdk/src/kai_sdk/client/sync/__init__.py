@@ -51,6 +51,7 @@ from .enums import (
     AgentEventType,
     AgentOrderField,
     AgentState,
+    DeliveryState,
     ErrorCode,
     FileOrderField,
     HealthState,
@@ -116,6 +117,8 @@ from .input_types import (
     TaskInput,
     TaskOrder,
     UserFilter,
+    WebhookInput,
+    WebhookPatch,
 )
 from .login import Login, LoginLogin
 from .logout import Logout
@@ -234,6 +237,7 @@ __all__ = [
     "DeleteAgent",
     "DeleteFile",
     "DeleteSchedule",
+    "DeliveryState",
     "EnqueueTask",
     "EnqueueTaskEnqueueTask",
     "ErrorCode",
@@ -342,4 +346,6 @@ __all__ = [
     "UsersUsersPageInfo",
     "VerifyMagicLink",
     "VerifyMagicLinkVerifyMagicLink",
+    "WebhookInput",
+    "WebhookPatch",
 ]

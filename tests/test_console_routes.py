@@ -31,12 +31,15 @@ CONSOLE_PATHS = (
     "/agents/agt_1",
     "/schedules",
     "/schedules/sch_1",
+    "/webhooks",
+    "/webhooks/whk_1",
     "/admin/audit",
 )
 NOT_CONSOLE_PATHS = (
     "/nope",
     "/agents/",
     "/schedules/",
+    "/webhooks/",
     "/files/x/",
     "/graphql/",
     "/healthz/",

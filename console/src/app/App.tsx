@@ -15,6 +15,8 @@ import { TasksPage } from "./pages/TasksPage";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { SchedulePage } from "./pages/schedules/SchedulePage";
 import { SchedulesPage } from "./pages/schedules/SchedulesPage";
+import { WebhookPage } from "./pages/webhooks/WebhookPage";
+import { WebhooksPage } from "./pages/webhooks/WebhooksPage";
 import { AuditPage } from "./pages/admin/AuditPage";
 import { UsersPage } from "./pages/admin/UsersPage";
 import { Link, RouteParams, matchRoute, navigate, useRoute } from "./router";
@@ -31,6 +33,8 @@ const ROUTES: readonly RouteDef[] = [
   { path: "/agents/:id", page: () => <AgentPage /> },
   { path: "/schedules", page: () => <SchedulesPage /> },
   { path: "/schedules/:id", page: () => <SchedulePage /> },
+  { path: "/webhooks", page: () => <WebhooksPage /> },
+  { path: "/webhooks/:id", page: () => <WebhookPage /> },
   { path: "/tasks", page: () => <TasksPage /> },
   { path: "/files", page: () => <FilesPage /> },
   // Every user's own keys (apiKeys lists the caller's; apikey.manage is USER's too).
@@ -60,6 +64,7 @@ function Header() {
               <li><Link to="/agents">Agents</Link></li>
               <li><Link to="/tasks">Tasks</Link></li>
               <li><Link to="/schedules">Schedules</Link></li>
+              <li><Link to="/webhooks">Webhooks</Link></li>
               <li><Link to="/files">Files</Link></li>
               <li><Link to="/api-keys">API keys</Link></li>
               {user.role === "ADMIN" ? (

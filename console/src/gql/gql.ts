@@ -65,6 +65,19 @@ type Documents = {
     "\n  mutation SchedulesPageUpdate($id: ID!, $input: SchedulePatch!) {\n    updateSchedule(id: $id, input: $input) {\n      ...SchedulesPageSchedule\n    }\n  }\n": typeof types.SchedulesPageUpdateDocument,
     "\n  mutation SchedulesPageDelete($id: ID!) {\n    deleteSchedule(id: $id)\n  }\n": typeof types.SchedulesPageDeleteDocument,
     "\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.SchedulesPageRunNowDocument,
+    "\n  query WebhooksPageDeliveries($id: ID!, $failedOnly: Boolean, $first: Int, $after: String) {\n    webhook(id: $id) {\n      id\n      deliveries(failedOnly: $failedOnly, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...WebhooksPageDelivery\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        totalCount\n      }\n    }\n  }\n": typeof types.WebhooksPageDeliveriesDocument,
+    "\n  query WebhooksPageWebhook($id: ID!) {\n    webhook(id: $id) {\n      ...WebhooksPageWebhook\n    }\n  }\n": typeof types.WebhooksPageWebhookDocument,
+    "\n  query WebhooksPageWebhooks($first: Int, $after: String) {\n    webhooks(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhooksPageWebhook\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n": typeof types.WebhooksPageWebhooksDocument,
+    "\n  fragment WebhooksPageWebhook on Webhook {\n    id\n    url\n    description\n    eventTypes\n    active\n    createdAt\n    agents {\n      id\n      name\n    }\n  }\n": typeof types.WebhooksPageWebhookFragmentDoc,
+    "\n  fragment WebhooksPageDelivery on WebhookDelivery {\n    id\n    eventSeq\n    eventType\n    state\n    attempts\n    lastStatusCode\n    lastError\n    nextAttemptAt\n    createdAt\n    deliveredAt\n    agent {\n      id\n      name\n    }\n  }\n": typeof types.WebhooksPageDeliveryFragmentDoc,
+    "\n  query WebhooksPageAgents($ownerId: ID!) {\n    agents(filter: { ownerId: $ownerId }, orderBy: { field: NAME, direction: ASC }, first: 500) {\n      edges {\n        node {\n          id\n          name\n          type\n        }\n      }\n    }\n  }\n": typeof types.WebhooksPageAgentsDocument,
+    "\n  mutation WebhooksPageCreate($input: WebhookInput!) {\n    createWebhook(input: $input) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n": typeof types.WebhooksPageCreateDocument,
+    "\n  mutation WebhooksPageUpdate($id: ID!, $input: WebhookPatch!) {\n    updateWebhook(id: $id, input: $input) {\n      ...WebhooksPageWebhook\n    }\n  }\n": typeof types.WebhooksPageUpdateDocument,
+    "\n  mutation WebhooksPageDelete($id: ID!) {\n    deleteWebhook(id: $id)\n  }\n": typeof types.WebhooksPageDeleteDocument,
+    "\n  mutation WebhooksPageRotate($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n": typeof types.WebhooksPageRotateDocument,
+    "\n  mutation WebhooksPageTest($id: ID!) {\n    testWebhook(id: $id) {\n      ...WebhooksPageDelivery\n    }\n  }\n": typeof types.WebhooksPageTestDocument,
+    "\n  mutation WebhooksPageRedeliver($deliveryId: ID!) {\n    redeliverWebhook(deliveryId: $deliveryId) {\n      ...WebhooksPageDelivery\n    }\n  }\n": typeof types.WebhooksPageRedeliverDocument,
+    "\n  mutation WebhooksPageReplay($id: ID!, $agentId: ID!, $after: Int!) {\n    replayWebhook(id: $id, agentId: $agentId, after: $after)\n  }\n": typeof types.WebhooksPageReplayDocument,
     "\n  mutation ConsoleLogin($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": typeof types.ConsoleLoginDocument,
     "\n  mutation ConsoleRegister($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": typeof types.ConsoleRegisterDocument,
     "\n  mutation ConsoleVerifyMagicLink($token: String!) {\n    verifyMagicLink(token: $token) {\n      ...AuthPayloadFields\n    }\n  }\n": typeof types.ConsoleVerifyMagicLinkDocument,
@@ -124,6 +137,19 @@ const documents: Documents = {
     "\n  mutation SchedulesPageUpdate($id: ID!, $input: SchedulePatch!) {\n    updateSchedule(id: $id, input: $input) {\n      ...SchedulesPageSchedule\n    }\n  }\n": types.SchedulesPageUpdateDocument,
     "\n  mutation SchedulesPageDelete($id: ID!) {\n    deleteSchedule(id: $id)\n  }\n": types.SchedulesPageDeleteDocument,
     "\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": types.SchedulesPageRunNowDocument,
+    "\n  query WebhooksPageDeliveries($id: ID!, $failedOnly: Boolean, $first: Int, $after: String) {\n    webhook(id: $id) {\n      id\n      deliveries(failedOnly: $failedOnly, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...WebhooksPageDelivery\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        totalCount\n      }\n    }\n  }\n": types.WebhooksPageDeliveriesDocument,
+    "\n  query WebhooksPageWebhook($id: ID!) {\n    webhook(id: $id) {\n      ...WebhooksPageWebhook\n    }\n  }\n": types.WebhooksPageWebhookDocument,
+    "\n  query WebhooksPageWebhooks($first: Int, $after: String) {\n    webhooks(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhooksPageWebhook\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n": types.WebhooksPageWebhooksDocument,
+    "\n  fragment WebhooksPageWebhook on Webhook {\n    id\n    url\n    description\n    eventTypes\n    active\n    createdAt\n    agents {\n      id\n      name\n    }\n  }\n": types.WebhooksPageWebhookFragmentDoc,
+    "\n  fragment WebhooksPageDelivery on WebhookDelivery {\n    id\n    eventSeq\n    eventType\n    state\n    attempts\n    lastStatusCode\n    lastError\n    nextAttemptAt\n    createdAt\n    deliveredAt\n    agent {\n      id\n      name\n    }\n  }\n": types.WebhooksPageDeliveryFragmentDoc,
+    "\n  query WebhooksPageAgents($ownerId: ID!) {\n    agents(filter: { ownerId: $ownerId }, orderBy: { field: NAME, direction: ASC }, first: 500) {\n      edges {\n        node {\n          id\n          name\n          type\n        }\n      }\n    }\n  }\n": types.WebhooksPageAgentsDocument,
+    "\n  mutation WebhooksPageCreate($input: WebhookInput!) {\n    createWebhook(input: $input) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n": types.WebhooksPageCreateDocument,
+    "\n  mutation WebhooksPageUpdate($id: ID!, $input: WebhookPatch!) {\n    updateWebhook(id: $id, input: $input) {\n      ...WebhooksPageWebhook\n    }\n  }\n": types.WebhooksPageUpdateDocument,
+    "\n  mutation WebhooksPageDelete($id: ID!) {\n    deleteWebhook(id: $id)\n  }\n": types.WebhooksPageDeleteDocument,
+    "\n  mutation WebhooksPageRotate($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n": types.WebhooksPageRotateDocument,
+    "\n  mutation WebhooksPageTest($id: ID!) {\n    testWebhook(id: $id) {\n      ...WebhooksPageDelivery\n    }\n  }\n": types.WebhooksPageTestDocument,
+    "\n  mutation WebhooksPageRedeliver($deliveryId: ID!) {\n    redeliverWebhook(deliveryId: $deliveryId) {\n      ...WebhooksPageDelivery\n    }\n  }\n": types.WebhooksPageRedeliverDocument,
+    "\n  mutation WebhooksPageReplay($id: ID!, $agentId: ID!, $after: Int!) {\n    replayWebhook(id: $id, agentId: $agentId, after: $after)\n  }\n": types.WebhooksPageReplayDocument,
     "\n  mutation ConsoleLogin($input: LoginInput!) {\n    login(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": types.ConsoleLoginDocument,
     "\n  mutation ConsoleRegister($input: RegisterInput!) {\n    register(input: $input) {\n      ...AuthPayloadFields\n    }\n  }\n": types.ConsoleRegisterDocument,
     "\n  mutation ConsoleVerifyMagicLink($token: String!) {\n    verifyMagicLink(token: $token) {\n      ...AuthPayloadFields\n    }\n  }\n": types.ConsoleVerifyMagicLinkDocument,
@@ -350,6 +376,58 @@ export function graphql(source: "\n  mutation SchedulesPageDelete($id: ID!) {\n 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n"): (typeof documents)["\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WebhooksPageDeliveries($id: ID!, $failedOnly: Boolean, $first: Int, $after: String) {\n    webhook(id: $id) {\n      id\n      deliveries(failedOnly: $failedOnly, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...WebhooksPageDelivery\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        totalCount\n      }\n    }\n  }\n"): (typeof documents)["\n  query WebhooksPageDeliveries($id: ID!, $failedOnly: Boolean, $first: Int, $after: String) {\n    webhook(id: $id) {\n      id\n      deliveries(failedOnly: $failedOnly, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...WebhooksPageDelivery\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        totalCount\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WebhooksPageWebhook($id: ID!) {\n    webhook(id: $id) {\n      ...WebhooksPageWebhook\n    }\n  }\n"): (typeof documents)["\n  query WebhooksPageWebhook($id: ID!) {\n    webhook(id: $id) {\n      ...WebhooksPageWebhook\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WebhooksPageWebhooks($first: Int, $after: String) {\n    webhooks(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhooksPageWebhook\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n"): (typeof documents)["\n  query WebhooksPageWebhooks($first: Int, $after: String) {\n    webhooks(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhooksPageWebhook\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment WebhooksPageWebhook on Webhook {\n    id\n    url\n    description\n    eventTypes\n    active\n    createdAt\n    agents {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  fragment WebhooksPageWebhook on Webhook {\n    id\n    url\n    description\n    eventTypes\n    active\n    createdAt\n    agents {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment WebhooksPageDelivery on WebhookDelivery {\n    id\n    eventSeq\n    eventType\n    state\n    attempts\n    lastStatusCode\n    lastError\n    nextAttemptAt\n    createdAt\n    deliveredAt\n    agent {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  fragment WebhooksPageDelivery on WebhookDelivery {\n    id\n    eventSeq\n    eventType\n    state\n    attempts\n    lastStatusCode\n    lastError\n    nextAttemptAt\n    createdAt\n    deliveredAt\n    agent {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WebhooksPageAgents($ownerId: ID!) {\n    agents(filter: { ownerId: $ownerId }, orderBy: { field: NAME, direction: ASC }, first: 500) {\n      edges {\n        node {\n          id\n          name\n          type\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query WebhooksPageAgents($ownerId: ID!) {\n    agents(filter: { ownerId: $ownerId }, orderBy: { field: NAME, direction: ASC }, first: 500) {\n      edges {\n        node {\n          id\n          name\n          type\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WebhooksPageCreate($input: WebhookInput!) {\n    createWebhook(input: $input) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation WebhooksPageCreate($input: WebhookInput!) {\n    createWebhook(input: $input) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WebhooksPageUpdate($id: ID!, $input: WebhookPatch!) {\n    updateWebhook(id: $id, input: $input) {\n      ...WebhooksPageWebhook\n    }\n  }\n"): (typeof documents)["\n  mutation WebhooksPageUpdate($id: ID!, $input: WebhookPatch!) {\n    updateWebhook(id: $id, input: $input) {\n      ...WebhooksPageWebhook\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WebhooksPageDelete($id: ID!) {\n    deleteWebhook(id: $id)\n  }\n"): (typeof documents)["\n  mutation WebhooksPageDelete($id: ID!) {\n    deleteWebhook(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WebhooksPageRotate($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation WebhooksPageRotate($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      secret\n      webhook {\n        ...WebhooksPageWebhook\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WebhooksPageTest($id: ID!) {\n    testWebhook(id: $id) {\n      ...WebhooksPageDelivery\n    }\n  }\n"): (typeof documents)["\n  mutation WebhooksPageTest($id: ID!) {\n    testWebhook(id: $id) {\n      ...WebhooksPageDelivery\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WebhooksPageRedeliver($deliveryId: ID!) {\n    redeliverWebhook(deliveryId: $deliveryId) {\n      ...WebhooksPageDelivery\n    }\n  }\n"): (typeof documents)["\n  mutation WebhooksPageRedeliver($deliveryId: ID!) {\n    redeliverWebhook(deliveryId: $deliveryId) {\n      ...WebhooksPageDelivery\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WebhooksPageReplay($id: ID!, $agentId: ID!, $after: Int!) {\n    replayWebhook(id: $id, agentId: $agentId, after: $after)\n  }\n"): (typeof documents)["\n  mutation WebhooksPageReplay($id: ID!, $agentId: ID!, $after: Int!) {\n    replayWebhook(id: $id, agentId: $agentId, after: $after)\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

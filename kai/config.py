@@ -224,7 +224,7 @@ class Settings(BaseSettings):
     webhook_endpoint_concurrency: int = Field(default=4, gt=0)
     webhook_breaker_failures: int = Field(default=5, gt=0)
     webhook_breaker_seconds: float = Field(default=60.0, gt=0)
-    webhook_poll_seconds: float = Field(default=0.5, gt=0)
+    webhook_poll_seconds: float = Field(default=0.25, gt=0)
 
     @field_validator(
         "allowed_origins",

@@ -79,6 +79,7 @@ QUICK = {
         ],
     ),
     "upload.py": ((), ["     size | kAI MiB/s | local MiB/s | ratio |", "memory: "]),
+    "webhooks.py": ((), ["  side | deliveries/s | kAI / bare", "  kAI  |", "  bare |"]),
 }
 
 

@@ -47,6 +47,8 @@ class Claimed:
     # Sealed secrets to sign with: the current one, and the previous during a rotation.
     secrets: tuple[str, ...]
     attempt: int
+    # Its webhook had failed attempts in a row when claimed: a success resets the breaker.
+    endpoint_failing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,38 +106,82 @@ class DeliveryQueue:
             query = query.where(col(Webhook.id).not_in(sorted(busy)))
         async with self._sessionmaker() as session:
             candidates = (await session.execute(query)).all()
-        claimed: list[Claimed] = []
-        seen: set[tuple[str, str]] = set()
+        chosen: dict[str, tuple[WebhookDelivery, Webhook]] = {}
+        lanes: set[tuple[str, str]] = set()
         for delivery, webhook in candidates:
             lane = (delivery.webhook_id, delivery.agent_id)
-            if len(claimed) >= limit or (lane in seen and delivery.event_seq > 0):
+            if len(chosen) >= limit or (lane in lanes and delivery.event_seq > 0):
                 continue  # one event per agent and webhook at a time: the order holds
-            seen.add(lane)
-            if await self._hold(delivery, now):
-                claimed.append(
-                    Claimed(
-                        delivery=delivery,
-                        url=webhook.url,
-                        secrets=_secrets(webhook, now),
-                        attempt=delivery.attempts + 1,
-                    )
-                )
-        return claimed
+            lanes.add(lane)
+            chosen[delivery.id] = (delivery, webhook)
+        held = await self._hold(list(chosen), now) if chosen else {}
+        return [
+            Claimed(
+                delivery=delivery,
+                url=webhook.url,
+                secrets=_secrets(webhook, now),
+                attempt=held[delivery.id],
+                endpoint_failing=webhook.failures_in_a_row > 0 or webhook.open_until is not None,
+            )
+            for delivery, webhook in chosen.values()
+            if delivery.id in held
+        ]
 
-    async def _hold(self, delivery: WebhookDelivery, now: datetime) -> bool:
+    async def next_in_lane(self, done: Claimed) -> Claimed | None:
+        """The next event of the same agent for the same webhook, held, if it is due: what
+        a sender takes on as soon as one is done, with one indexed lookup instead of a
+        claim's look over every pending delivery."""
+        now = utcnow()
+        head = (
+            select(WebhookDelivery, Webhook)
+            .join(Webhook, col(Webhook.id) == col(WebhookDelivery.webhook_id))
+            .where(
+                col(WebhookDelivery.webhook_id) == done.delivery.webhook_id,
+                col(WebhookDelivery.agent_id) == done.delivery.agent_id,
+                col(WebhookDelivery.state) == DeliveryState.PENDING,
+                col(WebhookDelivery.event_seq) > 0,
+            )
+            .order_by(col(WebhookDelivery.event_seq))
+            .limit(1)
+        )
+        async with self._sessionmaker() as session:
+            found = (await session.execute(head)).first()
+        if found is None:
+            return None
+        delivery, webhook = found
+        due = delivery.next_attempt_at is not None and delivery.next_attempt_at <= now
+        usable = webhook.active and (webhook.open_until is None or webhook.open_until <= now)
+        if not (due and usable):
+            return None
+        held = await self._hold([delivery.id], now)
+        if delivery.id not in held:
+            return None
+        return Claimed(
+            delivery=delivery,
+            url=webhook.url,
+            secrets=_secrets(webhook, now),
+            attempt=held[delivery.id],
+            endpoint_failing=webhook.failures_in_a_row > 0 or webhook.open_until is not None,
+        )
+
+    async def _hold(self, delivery_ids: list[str], now: datetime) -> dict[str, int]:
+        """Holds those no other sender holds, in one statement; their attempt numbers."""
         async with transaction(self._sessionmaker) as session:
-            held = await changed_rows(
-                session,
+            rows = await session.execute(
                 update(WebhookDelivery)
                 .where(
-                    col(WebhookDelivery.id) == delivery.id,
+                    col(WebhookDelivery.id).in_(delivery_ids),
                     col(WebhookDelivery.state) == DeliveryState.PENDING,
-                    col(WebhookDelivery.attempts) == delivery.attempts,
                     _unheld(now),
                 )
-                .values(attempts=delivery.attempts + 1, lease_until=now + self.rules.lease),
+                .values(
+                    attempts=col(WebhookDelivery.attempts) + 1,
+                    lease_until=now + self.rules.lease,
+                )
+                .returning(col(WebhookDelivery.id), col(WebhookDelivery.attempts))
+                .execution_options(synchronize_session=False)
             )
-        return held == 1
+            return {str(delivery_id): int(attempts) for delivery_id, attempts in rows.all()}
 
     async def record(self, claimed: Claimed, outcome: Outcome) -> DeliveryState:
         """Writes the attempt's outcome, if this sender still holds the delivery (its lease
@@ -166,16 +212,24 @@ class DeliveryQueue:
                 .values(values),
             )
             if mine:
-                await self._endpoint_was(session, delivery.webhook_id, outcome, now)
+                await self._endpoint_was(
+                    session, delivery.webhook_id, outcome, now, claimed.endpoint_failing
+                )
         return DeliveryState(values.get("state", DeliveryState.PENDING))
 
     async def _endpoint_was(
-        self, session: AsyncSession, webhook_id: str, outcome: Outcome, now: datetime
+        self,
+        session: AsyncSession,
+        webhook_id: str,
+        outcome: Outcome,
+        now: datetime,
+        endpoint_failing: bool,
     ) -> None:
         """The webhook's circuit breaker, and 410's switch-off."""
         row = update(Webhook).where(col(Webhook.id) == webhook_id)
         if outcome.delivered:
-            await session.execute(row.values(failures_in_a_row=0, open_until=None))
+            if endpoint_failing:  # else there is nothing to reset: no write
+                await session.execute(row.values(failures_in_a_row=0, open_until=None))
             return
         if outcome.gone:
             await session.execute(row.values(active=False, disabled_reason=GONE_REASON))

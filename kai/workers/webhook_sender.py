@@ -53,6 +53,10 @@ class WebhookSender:
         self._poll = poll_seconds
         self._in_flight: set[asyncio.Task[None]] = set()
         self._per_endpoint: Counter[str] = Counter()
+        # Set when an attempt ends: its room, and the next event of its agent (which waited
+        # for it, in seq order), are claimed at once rather than at the next look.
+        self._ended = asyncio.Event()
+        self._stopping = False
 
     async def run(self) -> None:
         """Until cancelled; an outage of the database is waited out, not fatal."""
@@ -72,8 +76,10 @@ class WebhookSender:
                         log.warning("could not claim webhook deliveries: %r", exc)
                 for one in claimed:
                     self._start(one)
-                if len(claimed) < max(room, 1):
-                    await asyncio.sleep(self._poll)
+                if len(claimed) < max(room, 1):  # nothing more is due: wait for a change
+                    self._ended.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._ended.wait(), self._poll)
         finally:
             await self._stop()
 
@@ -84,6 +90,7 @@ class WebhookSender:
         self._in_flight.add(task)
 
         def done(_: asyncio.Task[None]) -> None:
+            self._ended.set()
             self._in_flight.discard(task)
             self._per_endpoint[webhook_id] -= 1
             if self._per_endpoint[webhook_id] <= 0:
@@ -92,13 +99,26 @@ class WebhookSender:
         task.add_done_callback(done)
 
     async def _attempt(self, claimed: Claimed) -> None:
+        """One attempt; when it ends the delivery, the agent's next event for the same
+        webhook (which waited for it) is taken on in the same task."""
+        current: Claimed | None = claimed
+        while current is not None:
+            state = await self._attempt_one(current)
+            current = None
+            if state is DeliveryState.DELIVERED and not self._stopping:
+                try:
+                    current = await self._queue.next_in_lane(claimed)
+                except Exception as exc:  # the next claim finds it
+                    log.warning("could not take the next delivery: %r", exc)
+
+    async def _attempt_one(self, claimed: Claimed) -> DeliveryState | None:
         outcome = await self.send(claimed)
         WEBHOOK_ATTEMPTS.inc()
         try:
             state = await self._queue.record(claimed, outcome)
         except Exception as exc:  # its lease runs out and it is sent again: at least once
             log.warning("could not record delivery %s: %r", claimed.delivery.id, exc)
-            return
+            return None
         if state is DeliveryState.DELIVERED:
             WEBHOOK_DELIVERIES.labels("delivered").inc()
             WEBHOOK_LAG_SECONDS.observe(_lag(claimed))
@@ -106,6 +126,7 @@ class WebhookSender:
             WEBHOOK_DELIVERIES.labels("gone" if outcome.gone else "failed").inc()
         else:
             WEBHOOK_DELIVERIES.labels("retry").inc()
+        return state
 
     async def send(self, claimed: Claimed) -> Outcome:
         """One signed POST; what came of it, in a few words for the delivery's lastError."""
@@ -138,6 +159,7 @@ class WebhookSender:
 
     async def _stop(self) -> None:
         """In-flight attempts get their timeout to finish; the rest are sent again later."""
+        self._stopping = True
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=15)
         for task in list(self._in_flight):

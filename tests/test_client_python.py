@@ -5,12 +5,13 @@ block on it from the test's thread while the async client shares nothing with it
 each scenario runs with KaiClient and with AsyncKaiClient: signing in, with an API key
 too; the refresh token's rotation, on expiry and on UNAUTHENTICATED; an agent's
 lifecycle and its commands; paging through agents with cursors; a task enqueued and
-watched to its end; schedules made, listed, run now, changed and deleted; uploads and
-signed downloads; agentEvents resumed with nothing missed
-or repeated after the server restarts and drops every socket (a real `kai serve` process
-for the sync client); and error codes raised as their exception classes. Without a
-server: every ErrorCode of graphql.schema has its class, and the wheel's `client` extra
-installs what the client imports.
+watched to its end; schedules made, listed, run now, changed and deleted; webhooks
+made, delivered to a loopback endpoint that checks their signatures, rotated, tested,
+redelivered, replayed, changed and deleted; uploads and signed downloads; agentEvents
+resumed with nothing missed or repeated after the server restarts and drops every socket
+(a real `kai serve` process for the sync client); and error codes raised as their
+exception classes. Without a server: every ErrorCode of graphql.schema has its class, and
+the wheel's `client` extra installs what the client imports.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ from kai_sdk.client import (
 from kai_sdk.client.errors import ERRORS
 from tests.support.servers import ROOT, clean_env, free_port, kai_serve, serve_app
 from tests.support.settings import make_settings
+from tests.support.webhook_receiver import webhook_receiver
+from tests.support.webhook_thread import arrived, receiver_on_a_thread
 
 WAIT = 20.0
 EMAIL = "ada@example.com"
@@ -503,6 +506,105 @@ async def test_schedules_async(akai: AsyncKaiClient) -> None:
     assert changed.cron == "30 * * * *" and changed.run_at is None and changed.task.retries == 2
     assert every == [made.id]
     assert refused.value.field == "input.cron"
+
+
+# --- webhooks ---------------------------------------------------------------------------
+
+
+def test_webhooks_sync(kai: KaiClient) -> None:
+    agent = kai.create_agent(echo()).create_agent
+    with receiver_on_a_thread() as receiver:
+        results = sync.WebhookInput(
+            url=f"{receiver.url}/sync",
+            description="results",
+            event_types=[sync.AgentEventType.COMMAND_RESULT],
+            agent_ids=[agent.id],
+        )
+        made = kai.create_webhook(results).create_webhook
+        receiver.secrets.append(made.secret)
+        every = kai.create_webhook(sync.WebhookInput(url=f"{receiver.url}/every", active=False))
+        kai.command(agent.id, "ping")
+        (got,) = arrived(lambda: receiver.at("/sync"))
+        webhook_id = made.webhook.id
+        listed = [w.id for w in kai.iter_webhooks(page_size=1)]
+        shown = kai.webhook(webhook_id, with_deliveries=True).webhook
+        plain = kai.webhook(webhook_id).webhook
+        rotated = kai.rotate_webhook_secret(webhook_id).rotate_webhook_secret
+        receiver.secrets.append(rotated.secret)
+        tested = kai.test_webhook(webhook_id).test_webhook
+        arrived(lambda: len(receiver.at("/sync")) == 2)
+        again = kai.redeliver_webhook(tested.id).redeliver_webhook
+        arrived(lambda: len(receiver.at("/sync")) == 3)
+        replayed = kai.replay_webhook(webhook_id, agent.id, 0).replay_webhook
+        arrived(lambda: len(receiver.at("/sync")) == 3 + replayed)
+        patch = sync.WebhookPatch(active=False, description="", event_types=[])
+        paused = kai.update_webhook(webhook_id, patch).update_webhook
+
+    assert made.secret.startswith("whsec_") and rotated.secret.startswith("whsec_")
+    assert rotated.secret != made.secret and rotated.webhook.id == webhook_id
+    assert made.webhook.event_types == [sync.AgentEventType.COMMAND_RESULT]
+    assert [(a.id, a.name) for a in made.webhook.agents or []] == [(agent.id, "helper")]
+    assert (made.webhook.description, made.webhook.active) == ("results", True)
+    assert got.body["type"] == "COMMAND_RESULT" and got.verified_by == [made.secret]
+    assert listed == [every.create_webhook.webhook.id, webhook_id]  # newest first
+    assert shown is not None and shown.deliveries is not None
+    (delivery,) = [edge.node for edge in shown.deliveries.edges]
+    assert (delivery.id, delivery.event_seq) == (got.webhook_id, got.seq)
+    assert delivery.state == sync.DeliveryState.DELIVERED and delivery.attempts == 1
+    assert delivery.last_status_code == 200 and delivery.agent.id == agent.id
+    assert plain is not None and plain.deliveries is None  # deliveries only when asked for
+    assert tested.event_seq == 0 and tested.webhook.id == webhook_id
+    test_event, redelivered = receiver.at("/sync")[1:3]
+    assert test_event.webhook_id == redelivered.webhook_id == tested.id == again.id
+    assert sorted(redelivered.verified_by) == sorted([made.secret, rotated.secret])
+    assert replayed == 1 and receiver.at("/sync")[3].seq == got.seq
+    assert paused.active is False and paused.description is None and paused.event_types == []
+    assert kai.delete_webhook(webhook_id).delete_webhook == webhook_id
+    with pytest.raises(NotFoundError):
+        kai.webhook(webhook_id)
+    with pytest.raises(NotFoundError):
+        kai.redeliver_webhook(tested.id)  # its deliveries went with it
+
+
+async def test_webhooks_async(akai: AsyncKaiClient) -> None:
+    agent = (await akai.create_agent(aecho())).create_agent
+    with pytest.raises(BadUserInputError) as refused:
+        await akai.create_webhook(aio.WebhookInput(url="http://10.0.0.7/hook"))
+    async with webhook_receiver() as receiver:
+        made = (
+            await akai.create_webhook(aio.WebhookInput(url=f"{receiver.url}/a", active=False))
+        ).create_webhook
+        receiver.secrets.append(made.secret)
+        await akai.command(agent.id, "ignored")  # paused: nothing is queued
+        patch = aio.WebhookPatch(
+            active=True, event_types=[aio.AgentEventType.COMMAND_RESULT], agent_ids=[agent.id]
+        )
+        changed = (await akai.update_webhook(made.webhook.id, patch)).update_webhook
+        await akai.command(agent.id, "ping")
+        await receiver.wait_for(lambda: len(receiver.at("/a")) == 1)
+        async with aclosing(akai.iter_webhooks()) as webhooks:
+            every = [webhook.id async for webhook in webhooks]
+        shown = (await akai.webhook(made.webhook.id, with_deliveries=True)).webhook
+        failed = (
+            await akai.webhook(made.webhook.id, with_deliveries=True, failed_only=True)
+        ).webhook
+        with pytest.raises(BadUserInputError) as negative:
+            await akai.replay_webhook(made.webhook.id, agent.id, -1)
+        deleted = (await akai.delete_webhook(made.webhook.id)).delete_webhook
+
+    assert refused.value.field == "input.url"
+    assert made.webhook.active is False and made.webhook.agents is None
+    assert changed.active is True and changed.event_types == [aio.AgentEventType.COMMAND_RESULT]
+    assert [a.id for a in changed.agents or []] == [agent.id]
+    (got,) = receiver.at("/a")
+    assert got.body["data"]["data"]["command"] == "ping" and got.verified_by == [made.secret]
+    assert every == [made.webhook.id]
+    assert shown is not None and shown.deliveries is not None
+    assert shown.deliveries.total_count == 1
+    assert failed is not None and failed.deliveries is not None
+    assert failed.deliveries.edges == [] and failed.deliveries.total_count == 0
+    assert negative.value.field == "after"
+    assert deleted == made.webhook.id
 
 
 # --- files ------------------------------------------------------------------------------

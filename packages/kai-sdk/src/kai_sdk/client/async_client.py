@@ -3,8 +3,9 @@
 Every operation of packages/kai-sdk/graphql is a method of the generated
 `AsyncGraphQLClient` (kai_sdk.client.aio), with pydantic models for its variables and
 its result. This class adds, by hand: signing in and out, pages of a list followed
-to their end, uploads from a path or bytes, downloads checked against the file's
-checksum, and subscriptions that resume by themselves after a dropped connection.
+to their end (inherited from kai_sdk.client.async_lists), uploads from a path or bytes,
+downloads checked against the file's checksum, and subscriptions that resume by
+themselves after a dropped connection.
 
     async with AsyncKaiClient("http://127.0.0.1:8000") as kai:
         await kai.sign_in("ada@example.com", "correct horse battery staple")
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 from kai_sdk.client._support import (
     TERMINAL_TASK_STATES,
@@ -32,53 +33,24 @@ from kai_sdk.client._support import (
 )
 from kai_sdk.client.aio import (
     AgentCommandInput,
-    AgentFilter,
-    AgentOrder,
-    AsyncGraphQLClient,
-    FileFilter,
-    FileOrder,
     LoginInput,
-    LogLevel,
     RegisterInput,
     StreamPromptInput,
-    TaskFilter,
-    TaskOrder,
     Upload,
-    UserFilter,
 )
 from kai_sdk.client.aio.fragments import (
     AgentEventFields,
-    AgentFields,
-    ApiKeyFields,
-    AuditEntryFields,
     CommandResultFields,
     FileFields,
-    LogEntryFields,
-    PageInfoFields,
-    ScheduleFields,
     StreamChunkFields,
     TaskFields,
     UserFields,
 )
+from kai_sdk.client.async_lists import AsyncListingClient
 from kai_sdk.client.errors import KaiConnectionError, KaiProtocolError, NotFoundError
 
-T = TypeVar("T")
-Page = tuple[list[T], PageInfoFields]
 
-
-async def _every(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> AsyncGenerator[T, None]:
-    """Every node of a connection, a page at a time, following `pageInfo.endCursor`."""
-    after: str | None = None
-    while True:
-        nodes, page_info = await fetch(after)
-        for node in nodes:
-            yield node
-        if not page_info.has_next_page or page_info.end_cursor is None:
-            return
-        after = page_info.end_cursor
-
-
-class AsyncKaiClient(AsyncGraphQLClient):
+class AsyncKaiClient(AsyncListingClient):
     """kAI's async client. See the module's documentation, and kai_sdk.client.transport
     for what every request does (credentials, refresh, typed errors)."""
 
@@ -123,129 +95,6 @@ class AsyncKaiClient(AsyncGraphQLClient):
             idempotency_key=idempotency_key,
         )
         return sent.send_command
-
-    # --- lists, to their end -------------------------------------------------------------
-
-    async def iter_agents(
-        self,
-        filter_: AgentFilter | None = None,
-        order_by: AgentOrder | None = None,
-        *,
-        page_size: int = 100,
-    ) -> AsyncGenerator[AgentFields, None]:
-        """Every agent the filter keeps, in order, `page_size` a request."""
-
-        async def page(after: str | None) -> Page[AgentFields]:
-            agents = (
-                await self.agents(filter_=filter_, order_by=order_by, first=page_size, after=after)
-            ).agents
-            return [edge.node for edge in agents.edges], agents.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for agent in nodes:
-                yield agent
-
-    async def iter_tasks(
-        self,
-        filter_: TaskFilter | None = None,
-        order_by: TaskOrder | None = None,
-        *,
-        page_size: int = 100,
-    ) -> AsyncGenerator[TaskFields, None]:
-        async def page(after: str | None) -> Page[TaskFields]:
-            tasks = (
-                await self.tasks(filter_=filter_, order_by=order_by, first=page_size, after=after)
-            ).tasks
-            return [edge.node for edge in tasks.edges], tasks.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for task in nodes:
-                yield task
-
-    async def iter_files(
-        self,
-        filter_: FileFilter | None = None,
-        order_by: FileOrder | None = None,
-        *,
-        page_size: int = 100,
-    ) -> AsyncGenerator[FileFields, None]:
-        async def page(after: str | None) -> Page[FileFields]:
-            files = (
-                await self.files(filter_=filter_, order_by=order_by, first=page_size, after=after)
-            ).files
-            return [edge.node for edge in files.edges], files.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for file in nodes:
-                yield file
-
-    async def iter_users(
-        self, filter_: UserFilter | None = None, *, page_size: int = 100
-    ) -> AsyncGenerator[UserFields, None]:
-        async def page(after: str | None) -> Page[UserFields]:
-            users = (await self.users(filter_=filter_, first=page_size, after=after)).users
-            return [edge.node for edge in users.edges], users.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for user in nodes:
-                yield user
-
-    async def iter_api_keys(
-        self, *, include_revoked: bool = False, page_size: int = 100
-    ) -> AsyncGenerator[ApiKeyFields, None]:
-        async def page(after: str | None) -> Page[ApiKeyFields]:
-            keys = (
-                await self.api_keys(include_revoked=include_revoked, first=page_size, after=after)
-            ).api_keys
-            return [edge.node for edge in keys.edges], keys.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for key in nodes:
-                yield key
-
-    async def iter_audit_log(
-        self,
-        *,
-        user_id: str | None = None,
-        action: str | None = None,
-        granted: bool | None = None,
-        page_size: int = 100,
-    ) -> AsyncGenerator[AuditEntryFields, None]:
-        async def page(after: str | None) -> Page[AuditEntryFields]:
-            log = (
-                await self.audit_log(
-                    user_id=user_id, action=action, granted=granted, first=page_size, after=after
-                )
-            ).audit_log
-            return [edge.node for edge in log.edges], log.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for entry in nodes:
-                yield entry
-
-    async def iter_agent_logs(
-        self, agent_id: str, *, level: LogLevel | None = None, page_size: int = 100
-    ) -> AsyncGenerator[LogEntryFields, None]:
-        async def page(after: str | None) -> Page[LogEntryFields]:
-            logs = (
-                await self.agent_logs(agent_id, level=level, first=page_size, after=after)
-            ).agent_logs
-            return [edge.node for edge in logs.edges], logs.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for line in nodes:
-                yield line
-
-    async def iter_schedules(
-        self, agent_id: str | None = None, *, page_size: int = 100
-    ) -> AsyncGenerator[ScheduleFields, None]:
-        async def page(after: str | None) -> Page[ScheduleFields]:
-            found = (await self.schedules(agent_id, first=page_size, after=after)).schedules
-            return [edge.node for edge in found.edges], found.page_info
-
-        async with aclosing(_every(page)) as nodes:
-            async for schedule in nodes:
-                yield schedule
 
     # --- files -----------------------------------------------------------------------------
 

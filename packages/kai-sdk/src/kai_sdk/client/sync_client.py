@@ -5,9 +5,9 @@ Every query and mutation of packages/kai-sdk/graphql is a method of the generate
 result. ariadne-codegen writes subscriptions for async clients only, so this class
 sends the subscriptions (sync/subscriptions.py holds their generated documents) over
 graphql-transport-ws itself, and adds, as AsyncKaiClient does: signing in and out, pages
-of a list followed to their end, uploads from a path or bytes, downloads checked
-against the file's checksum, and subscriptions that resume by themselves after a
-dropped connection.
+of a list followed to their end (inherited from kai_sdk.client.sync_lists), uploads from
+a path or bytes, downloads checked against the file's checksum, and subscriptions that
+resume by themselves after a dropped connection.
 
     with KaiClient("http://127.0.0.1:8000") as kai:
         kai.sign_in("ada@example.com", "correct horse battery staple")
@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Generator
 from contextlib import closing
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 from kai_sdk.client._support import (
     TERMINAL_TASK_STATES,
@@ -36,53 +36,25 @@ from kai_sdk.client._support import (
 from kai_sdk.client.errors import KaiConnectionError, KaiProtocolError, NotFoundError
 from kai_sdk.client.sync import (
     AgentCommandInput,
-    AgentFilter,
-    AgentOrder,
-    FileFilter,
-    FileOrder,
-    GraphQLClient,
     LoginInput,
-    LogLevel,
     RegisterInput,
     StreamPromptInput,
-    TaskFilter,
-    TaskOrder,
     Upload,
-    UserFilter,
 )
 from kai_sdk.client.sync.base_model import UNSET, UnsetType
 from kai_sdk.client.sync.fragments import (
     AgentEventFields,
-    AgentFields,
-    ApiKeyFields,
-    AuditEntryFields,
     CommandResultFields,
     FileFields,
-    LogEntryFields,
-    PageInfoFields,
-    ScheduleFields,
     StreamChunkFields,
     TaskFields,
     UserFields,
 )
 from kai_sdk.client.sync.subscriptions import AGENT_EVENTS, STREAM_PROMPT, TASK_UPDATES
-
-T = TypeVar("T")
-Page = tuple[list[T], PageInfoFields]
+from kai_sdk.client.sync_lists import ListingClient
 
 
-def _every(fetch: Callable[[str | None], Page[T]]) -> Generator[T, None, None]:
-    """Every node of a connection, a page at a time, following `pageInfo.endCursor`."""
-    after: str | None = None
-    while True:
-        nodes, page_info = fetch(after)
-        yield from nodes
-        if not page_info.has_next_page or page_info.end_cursor is None:
-            return
-        after = page_info.end_cursor
-
-
-class KaiClient(GraphQLClient):
+class KaiClient(ListingClient):
     """kAI's sync client. See the module's documentation, and kai_sdk.client.transport
     for what every request does (credentials, refresh, typed errors)."""
 
@@ -125,105 +97,6 @@ class KaiClient(GraphQLClient):
             idempotency_key=idempotency_key,
         )
         return sent.send_command
-
-    # --- lists, to their end -------------------------------------------------------------
-
-    def iter_agents(
-        self,
-        filter_: AgentFilter | None = None,
-        order_by: AgentOrder | None = None,
-        *,
-        page_size: int = 100,
-    ) -> Generator[AgentFields, None, None]:
-        """Every agent the filter keeps, in order, `page_size` a request."""
-
-        def page(after: str | None) -> Page[AgentFields]:
-            agents = self.agents(
-                filter_=filter_, order_by=order_by, first=page_size, after=after
-            ).agents
-            return [edge.node for edge in agents.edges], agents.page_info
-
-        return _every(page)
-
-    def iter_tasks(
-        self,
-        filter_: TaskFilter | None = None,
-        order_by: TaskOrder | None = None,
-        *,
-        page_size: int = 100,
-    ) -> Generator[TaskFields, None, None]:
-        def page(after: str | None) -> Page[TaskFields]:
-            tasks = self.tasks(filter_=filter_, order_by=order_by, first=page_size, after=after)
-            return [edge.node for edge in tasks.tasks.edges], tasks.tasks.page_info
-
-        return _every(page)
-
-    def iter_files(
-        self,
-        filter_: FileFilter | None = None,
-        order_by: FileOrder | None = None,
-        *,
-        page_size: int = 100,
-    ) -> Generator[FileFields, None, None]:
-        def page(after: str | None) -> Page[FileFields]:
-            files = self.files(filter_=filter_, order_by=order_by, first=page_size, after=after)
-            return [edge.node for edge in files.files.edges], files.files.page_info
-
-        return _every(page)
-
-    def iter_users(
-        self, filter_: UserFilter | None = None, *, page_size: int = 100
-    ) -> Generator[UserFields, None, None]:
-        def page(after: str | None) -> Page[UserFields]:
-            users = self.users(filter_=filter_, first=page_size, after=after).users
-            return [edge.node for edge in users.edges], users.page_info
-
-        return _every(page)
-
-    def iter_api_keys(
-        self, *, include_revoked: bool = False, page_size: int = 100
-    ) -> Generator[ApiKeyFields, None, None]:
-        def page(after: str | None) -> Page[ApiKeyFields]:
-            keys = self.api_keys(
-                include_revoked=include_revoked, first=page_size, after=after
-            ).api_keys
-            return [edge.node for edge in keys.edges], keys.page_info
-
-        return _every(page)
-
-    def iter_audit_log(
-        self,
-        *,
-        user_id: str | None = None,
-        action: str | None = None,
-        granted: bool | None = None,
-        page_size: int = 100,
-    ) -> Generator[AuditEntryFields, None, None]:
-        def page(after: str | None) -> Page[AuditEntryFields]:
-            log = self.audit_log(
-                user_id=user_id, action=action, granted=granted, first=page_size, after=after
-            ).audit_log
-            return [edge.node for edge in log.edges], log.page_info
-
-        return _every(page)
-
-    def iter_agent_logs(
-        self, agent_id: str, *, level: LogLevel | None = None, page_size: int = 100
-    ) -> Generator[LogEntryFields, None, None]:
-        def page(after: str | None) -> Page[LogEntryFields]:
-            logs = self.agent_logs(agent_id, level=level, first=page_size, after=after)
-            return [edge.node for edge in logs.agent_logs.edges], logs.agent_logs.page_info
-
-        return _every(page)
-
-    def iter_schedules(
-        self, agent_id: str | None = None, *, page_size: int = 100
-    ) -> Generator[ScheduleFields, None, None]:
-        def page(after: str | None) -> Page[ScheduleFields]:
-            found = self.schedules(agent_id, first=page_size, after=after).schedules
-            return [edge.node for edge in found.edges], found.page_info
-
-        return _every(page)
 
     # --- files -----------------------------------------------------------------------------
 

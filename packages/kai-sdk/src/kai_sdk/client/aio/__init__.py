@@ -44,9 +44,15 @@ from .create_api_key import (
     CreateApiKeyCreateApiKeyApiKey,
 )
 from .create_schedule import CreateSchedule, CreateScheduleCreateSchedule
+from .create_webhook import (
+    CreateWebhook,
+    CreateWebhookCreateWebhook,
+    CreateWebhookCreateWebhookWebhook,
+)
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
+from .delete_webhook import DeleteWebhook
 from .enqueue_task import EnqueueTask, EnqueueTaskEnqueueTask
 from .enums import (
     AgentEventType,
@@ -98,6 +104,10 @@ from .fragments import (
     TaskFields,
     TaskFieldsAgent,
     UserFields,
+    WebhookDeliveryFields,
+    WebhookDeliveryFieldsAgent,
+    WebhookFields,
+    WebhookFieldsAgents,
 )
 from .input_types import (
     AgentCommandInput,
@@ -124,11 +134,22 @@ from .input_types import (
 from .login import Login, LoginLogin
 from .logout import Logout
 from .me import Me, MeMe
+from .redeliver_webhook import (
+    RedeliverWebhook,
+    RedeliverWebhookRedeliverWebhook,
+    RedeliverWebhookRedeliverWebhookWebhook,
+)
 from .refresh_token import RefreshToken, RefreshTokenRefreshToken
 from .register import Register, RegisterRegistered
+from .replay_webhook import ReplayWebhook
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent, RestartAgentRestartAgent
 from .revoke_api_key import RevokeApiKey, RevokeApiKeyRevokeApiKey
+from .rotate_webhook_secret import (
+    RotateWebhookSecret,
+    RotateWebhookSecretRotateWebhookSecret,
+    RotateWebhookSecretRotateWebhookSecretWebhook,
+)
 from .run_schedule_now import RunScheduleNow, RunScheduleNowRunScheduleNow
 from .schedule import (
     Schedule,
@@ -162,8 +183,14 @@ from .tasks import (
     TasksTasksEdgesNode,
     TasksTasksPageInfo,
 )
+from .test_webhook import (
+    TestWebhook,
+    TestWebhookTestWebhook,
+    TestWebhookTestWebhookWebhook,
+)
 from .update_agent import UpdateAgent, UpdateAgentUpdateAgent
 from .update_schedule import UpdateSchedule, UpdateScheduleUpdateSchedule
+from .update_webhook import UpdateWebhook, UpdateWebhookUpdateWebhook
 from .upload_file import UploadFile, UploadFileUploadFile
 from .users import (
     Users,
@@ -173,6 +200,21 @@ from .users import (
     UsersUsersPageInfo,
 )
 from .verify_magic_link import VerifyMagicLink, VerifyMagicLinkVerifyMagicLink
+from .webhook import (
+    Webhook,
+    WebhookWebhook,
+    WebhookWebhookDeliveries,
+    WebhookWebhookDeliveriesEdges,
+    WebhookWebhookDeliveriesEdgesNode,
+    WebhookWebhookDeliveriesPageInfo,
+)
+from .webhooks import (
+    Webhooks,
+    WebhooksWebhooks,
+    WebhooksWebhooksEdges,
+    WebhooksWebhooksEdgesNode,
+    WebhooksWebhooksPageInfo,
+)
 
 __all__ = [
     "Agent",
@@ -240,9 +282,13 @@ __all__ = [
     "CreateApiKeyCreateApiKeyApiKey",
     "CreateSchedule",
     "CreateScheduleCreateSchedule",
+    "CreateWebhook",
+    "CreateWebhookCreateWebhook",
+    "CreateWebhookCreateWebhookWebhook",
     "DeleteAgent",
     "DeleteFile",
     "DeleteSchedule",
+    "DeleteWebhook",
     "DeliveryState",
     "EnqueueTask",
     "EnqueueTaskEnqueueTask",
@@ -272,11 +318,15 @@ __all__ = [
     "MeMe",
     "OrderDirection",
     "PageInfoFields",
+    "RedeliverWebhook",
+    "RedeliverWebhookRedeliverWebhook",
+    "RedeliverWebhookRedeliverWebhookWebhook",
     "RefreshToken",
     "RefreshTokenRefreshToken",
     "Register",
     "RegisterInput",
     "RegisterRegistered",
+    "ReplayWebhook",
     "RequestMagicLink",
     "ResourcesInput",
     "RestartAgent",
@@ -284,6 +334,9 @@ __all__ = [
     "RevokeApiKey",
     "RevokeApiKeyRevokeApiKey",
     "Role",
+    "RotateWebhookSecret",
+    "RotateWebhookSecretRotateWebhookSecret",
+    "RotateWebhookSecretRotateWebhookSecretWebhook",
     "RunScheduleNow",
     "RunScheduleNowRunScheduleNow",
     "ScanStatus",
@@ -339,10 +392,15 @@ __all__ = [
     "TasksTasksEdges",
     "TasksTasksEdgesNode",
     "TasksTasksPageInfo",
+    "TestWebhook",
+    "TestWebhookTestWebhook",
+    "TestWebhookTestWebhookWebhook",
     "UpdateAgent",
     "UpdateAgentUpdateAgent",
     "UpdateSchedule",
     "UpdateScheduleUpdateSchedule",
+    "UpdateWebhook",
+    "UpdateWebhookUpdateWebhook",
     "Upload",
     "UploadFile",
     "UploadFileUploadFile",
@@ -355,6 +413,21 @@ __all__ = [
     "UsersUsersPageInfo",
     "VerifyMagicLink",
     "VerifyMagicLinkVerifyMagicLink",
+    "Webhook",
+    "WebhookDeliveryFields",
+    "WebhookDeliveryFieldsAgent",
+    "WebhookFields",
+    "WebhookFieldsAgents",
     "WebhookInput",
     "WebhookPatch",
+    "WebhookWebhook",
+    "WebhookWebhookDeliveries",
+    "WebhookWebhookDeliveriesEdges",
+    "WebhookWebhookDeliveriesEdgesNode",
+    "WebhookWebhookDeliveriesPageInfo",
+    "Webhooks",
+    "WebhooksWebhooks",
+    "WebhooksWebhooksEdges",
+    "WebhooksWebhooksEdgesNode",
+    "WebhooksWebhooksPageInfo",
 ]

@@ -19,9 +19,11 @@ from .config import Config
 from .create_agent import CreateAgent
 from .create_api_key import CreateApiKey
 from .create_schedule import CreateSchedule
+from .create_webhook import CreateWebhook
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
+from .delete_webhook import DeleteWebhook
 from .enqueue_task import EnqueueTask
 from .enums import LogLevel, Role
 from .file import File
@@ -43,15 +45,20 @@ from .input_types import (
     TaskInput,
     TaskOrder,
     UserFilter,
+    WebhookInput,
+    WebhookPatch,
 )
 from .login import Login
 from .logout import Logout
 from .me import Me
+from .redeliver_webhook import RedeliverWebhook
 from .refresh_token import RefreshToken
 from .register import Register
+from .replay_webhook import ReplayWebhook
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent
 from .revoke_api_key import RevokeApiKey
+from .rotate_webhook_secret import RotateWebhookSecret
 from .run_schedule_now import RunScheduleNow
 from .schedule import Schedule
 from .schedules import Schedules
@@ -64,11 +71,15 @@ from .set_user_role import SetUserRole
 from .stop_agent import StopAgent
 from .task import Task
 from .tasks import Tasks
+from .test_webhook import TestWebhook
 from .update_agent import UpdateAgent
 from .update_schedule import UpdateSchedule
+from .update_webhook import UpdateWebhook
 from .upload_file import UploadFile
 from .users import Users
 from .verify_magic_link import VerifyMagicLink
+from .webhook import Webhook
+from .webhooks import Webhooks
 
 
 def gql(q: str) -> str:
@@ -1675,3 +1686,329 @@ class GraphQLClient(BaseClient):
         )
         data = self.get_data(response)
         return CancelTask.model_validate(data)
+
+    def webhooks(
+        self,
+        first: int | UnsetType | None = UNSET,
+        after: str | UnsetType | None = UNSET,
+        with_total: bool | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Webhooks:
+        query = gql("""
+            query Webhooks($first: Int, $after: String, $withTotal: Boolean = false) {
+              webhooks(first: $first, after: $after) {
+                edges {
+                  cursor
+                  node {
+                    ...WebhookFields
+                  }
+                }
+                pageInfo {
+                  ...PageInfoFields
+                }
+                totalCount @include(if: $withTotal)
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+
+            fragment WebhookFields on Webhook {
+              id
+              url
+              description
+              eventTypes
+              active
+              createdAt
+              agents {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "first": first,
+            "after": after,
+            "withTotal": with_total,
+        }
+        response = self.execute(
+            query=query, operation_name="Webhooks", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Webhooks.model_validate(data)
+
+    def webhook(
+        self,
+        id: str,
+        with_deliveries: bool | UnsetType | None = UNSET,
+        failed_only: bool | UnsetType | None = UNSET,
+        recent_deliveries: int | UnsetType | None = UNSET,
+        deliveries_after: str | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Webhook:
+        query = gql("""
+            query Webhook($id: ID!, $withDeliveries: Boolean = false, $failedOnly: Boolean = false, $recentDeliveries: Int = 20, $deliveriesAfter: String) {
+              webhook(id: $id) {
+                ...WebhookFields
+                deliveries(
+                  failedOnly: $failedOnly
+                  first: $recentDeliveries
+                  after: $deliveriesAfter
+                ) @include(if: $withDeliveries) {
+                  edges {
+                    cursor
+                    node {
+                      ...WebhookDeliveryFields
+                    }
+                  }
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  totalCount
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+
+            fragment WebhookDeliveryFields on WebhookDelivery {
+              id
+              eventSeq
+              eventType
+              state
+              attempts
+              lastStatusCode
+              lastError
+              nextAttemptAt
+              createdAt
+              deliveredAt
+              agent {
+                id
+                name
+              }
+            }
+
+            fragment WebhookFields on Webhook {
+              id
+              url
+              description
+              eventTypes
+              active
+              createdAt
+              agents {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "id": id,
+            "withDeliveries": with_deliveries,
+            "failedOnly": failed_only,
+            "recentDeliveries": recent_deliveries,
+            "deliveriesAfter": deliveries_after,
+        }
+        response = self.execute(
+            query=query, operation_name="Webhook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Webhook.model_validate(data)
+
+    def create_webhook(self, input: WebhookInput, **kwargs: Any) -> CreateWebhook:
+        query = gql("""
+            mutation CreateWebhook($input: WebhookInput!) {
+              createWebhook(input: $input) {
+                secret
+                webhook {
+                  ...WebhookFields
+                }
+              }
+            }
+
+            fragment WebhookFields on Webhook {
+              id
+              url
+              description
+              eventTypes
+              active
+              createdAt
+              agents {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="CreateWebhook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CreateWebhook.model_validate(data)
+
+    def update_webhook(self, id: str, input: WebhookPatch, **kwargs: Any) -> UpdateWebhook:
+        query = gql("""
+            mutation UpdateWebhook($id: ID!, $input: WebhookPatch!) {
+              updateWebhook(id: $id, input: $input) {
+                ...WebhookFields
+              }
+            }
+
+            fragment WebhookFields on Webhook {
+              id
+              url
+              description
+              eventTypes
+              active
+              createdAt
+              agents {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "input": input}
+        response = self.execute(
+            query=query, operation_name="UpdateWebhook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpdateWebhook.model_validate(data)
+
+    def delete_webhook(self, id: str, **kwargs: Any) -> DeleteWebhook:
+        query = gql("""
+            mutation DeleteWebhook($id: ID!) {
+              deleteWebhook(id: $id)
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="DeleteWebhook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteWebhook.model_validate(data)
+
+    def rotate_webhook_secret(self, id: str, **kwargs: Any) -> RotateWebhookSecret:
+        query = gql("""
+            mutation RotateWebhookSecret($id: ID!) {
+              rotateWebhookSecret(id: $id) {
+                secret
+                webhook {
+                  ...WebhookFields
+                }
+              }
+            }
+
+            fragment WebhookFields on Webhook {
+              id
+              url
+              description
+              eventTypes
+              active
+              createdAt
+              agents {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query,
+            operation_name="RotateWebhookSecret",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return RotateWebhookSecret.model_validate(data)
+
+    def test_webhook(self, id: str, **kwargs: Any) -> TestWebhook:
+        query = gql("""
+            mutation TestWebhook($id: ID!) {
+              testWebhook(id: $id) {
+                ...WebhookDeliveryFields
+                webhook {
+                  id
+                  active
+                }
+              }
+            }
+
+            fragment WebhookDeliveryFields on WebhookDelivery {
+              id
+              eventSeq
+              eventType
+              state
+              attempts
+              lastStatusCode
+              lastError
+              nextAttemptAt
+              createdAt
+              deliveredAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="TestWebhook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return TestWebhook.model_validate(data)
+
+    def redeliver_webhook(self, delivery_id: str, **kwargs: Any) -> RedeliverWebhook:
+        query = gql("""
+            mutation RedeliverWebhook($deliveryId: ID!) {
+              redeliverWebhook(deliveryId: $deliveryId) {
+                ...WebhookDeliveryFields
+                webhook {
+                  id
+                  active
+                }
+              }
+            }
+
+            fragment WebhookDeliveryFields on WebhookDelivery {
+              id
+              eventSeq
+              eventType
+              state
+              attempts
+              lastStatusCode
+              lastError
+              nextAttemptAt
+              createdAt
+              deliveredAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"deliveryId": delivery_id}
+        response = self.execute(
+            query=query,
+            operation_name="RedeliverWebhook",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return RedeliverWebhook.model_validate(data)
+
+    def replay_webhook(self, id: str, agent_id: str, after: int, **kwargs: Any) -> ReplayWebhook:
+        query = gql("""
+            mutation ReplayWebhook($id: ID!, $agentId: ID!, $after: Int!) {
+              replayWebhook(id: $id, agentId: $agentId, after: $after)
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "agentId": agent_id, "after": after}
+        response = self.execute(
+            query=query, operation_name="ReplayWebhook", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ReplayWebhook.model_validate(data)

@@ -10,6 +10,7 @@ from .base_model import BaseModel
 from .enums import (
     AgentEventType,
     AgentState,
+    DeliveryState,
     HealthState,
     LogLevel,
     Role,
@@ -226,5 +227,39 @@ class TaskFields(BaseModel):
 
 
 class TaskFieldsAgent(BaseModel):
+    id: str
+    name: str
+
+
+class WebhookDeliveryFields(BaseModel):
+    id: str
+    event_seq: int = Field(alias="eventSeq")
+    event_type: AgentEventType = Field(alias="eventType")
+    state: DeliveryState
+    attempts: int
+    last_status_code: int | None = Field(alias="lastStatusCode")
+    last_error: str | None = Field(alias="lastError")
+    next_attempt_at: datetime | None = Field(alias="nextAttemptAt")
+    created_at: datetime = Field(alias="createdAt")
+    delivered_at: datetime | None = Field(alias="deliveredAt")
+    agent: "WebhookDeliveryFieldsAgent"
+
+
+class WebhookDeliveryFieldsAgent(BaseModel):
+    id: str
+    name: str
+
+
+class WebhookFields(BaseModel):
+    id: str
+    url: str
+    description: str | None
+    event_types: list[AgentEventType] = Field(alias="eventTypes")
+    active: bool
+    created_at: datetime = Field(alias="createdAt")
+    agents: list["WebhookFieldsAgents"] | None
+
+
+class WebhookFieldsAgents(BaseModel):
     id: str
     name: str

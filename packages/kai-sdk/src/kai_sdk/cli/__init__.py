@@ -1,7 +1,7 @@
 """`kai`'s commands for people using a kAI server, on kai_sdk.client.KaiClient:
 `kai login`, `kai agents list`, `kai send`, `kai prompt`, `kai events --follow`,
-`kai tasks watch`, `kai schedules create`, `kai files upload`, `kai keys`, `kai users`,
-`kai audit`, ...
+`kai tasks watch`, `kai schedules create`, `kai webhooks create`, `kai files upload`,
+`kai keys`, `kai users`, `kai audit`, ...
 
 They need the client extra (`pip install 'kai-sdk[client]'`). The server's `kai` command
 mounts them beside its own (kai/cli.py); with the SDK alone, `python -m kai_sdk.cli`
@@ -21,7 +21,13 @@ from kai_sdk.cli.define import Commands, Formatter
 def add_commands(subparsers: Any, listing: list[tuple[str, str]]) -> None:
     """Adds the commands for people to `subparsers` (an argparse subparsers action);
     `listing` receives each top-level command's (name, summary)."""
-    from kai_sdk.cli import parse_admin, parse_agents, parse_schedules, parse_work
+    from kai_sdk.cli import (
+        parse_admin,
+        parse_agents,
+        parse_schedules,
+        parse_webhooks,
+        parse_work,
+    )
 
     commands = Commands(subparsers, listing)
     parse_agents.add_session(commands)
@@ -29,6 +35,7 @@ def add_commands(subparsers: Any, listing: list[tuple[str, str]]) -> None:
     parse_agents.add_live(commands)
     parse_work.add_tasks(commands)
     parse_schedules.add_schedules(commands)
+    parse_webhooks.add_webhooks(commands)
     parse_work.add_files(commands)
     parse_admin.add_keys(commands)
     parse_admin.add_users(commands)

@@ -167,8 +167,11 @@ class Bench:
             KAI_ACCESS_TOKEN_TTL_SECONDS=str(6 * 3600),
             KAI_QDRANT_URL=":memory:",
             # Housekeeping that would run during the measurement and that the baseline
-            # does not have: delayed tasks are looked for hourly instead of every second.
+            # does not have: delayed tasks, due schedules and webhook deliveries are looked
+            # for hourly instead of every second.
             KAI_TASK_SWEEP_SECONDS="3600",
+            KAI_SCHEDULE_TICK_SECONDS="3600",
+            KAI_WEBHOOK_POLL_SECONDS="3600",
             # Far above the load: nothing is ever refused (the limiter still runs).
             **{
                 f"KAI_RATE_LIMIT_{family}_PER_MINUTE": HUGE_BUDGET

@@ -142,8 +142,10 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
         jwt_secret=SECRET,
         qdrant_url=":memory:",
         log_level="WARNING",
-        # No background sweep while statements are counted: it would be counted too.
+        # No background housekeeping while statements are counted: it would be counted too.
         task_sweep_seconds=3600,
+        schedule_tick_seconds=3600,
+        webhook_poll_seconds=3600,
         rate_limit_query_per_minute=HIGH,
         rate_limit_mutation_per_minute=HIGH,
         rate_limit_upload_per_minute=HIGH,

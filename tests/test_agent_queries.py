@@ -11,7 +11,7 @@ from kai.config import Settings
 from kai.models.agent_log import LogLevel
 from tests.support.agents import COMMAND, create_echo, signed_in
 from tests.support.graphql_client import GraphQLClient, nodes
-from tests.support.settings import make_settings
+from tests.support.settings import QUIET_HOUSEKEEPING, make_settings
 from tests.support.statements import counting_statements
 
 NESTED_AGENTS = """
@@ -41,7 +41,7 @@ mutation Enqueue($agentId: ID!, $input: TaskInput!) {
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     # No background sweep while statements are counted: it would be counted too.
-    return make_settings(database_url, tmp_path / "data", task_sweep_seconds=3600)
+    return make_settings(database_url, tmp_path / "data", **QUIET_HOUSEKEEPING)
 
 
 async def statements_for_agents(app: Any, client: GraphQLClient, token: str, n: int) -> int:

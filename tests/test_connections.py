@@ -23,7 +23,7 @@ from kai.models.base import utcnow
 from tests.support.agents import create_echo, signed_in
 from tests.support.files import PNG
 from tests.support.graphql_client import GraphQLClient
-from tests.support.settings import make_settings
+from tests.support.settings import QUIET_HOUSEKEEPING, make_settings
 from tests.support.statements import counting_statements
 from tests.support.uploads import upload
 
@@ -81,8 +81,8 @@ STOP = "mutation Stop($id: ID!) { stopAgent(id: $id) { id state } }"
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    # No background sweep while statements are counted: it would be counted too.
-    return make_settings(database_url, tmp_path / "data", task_sweep_seconds=3600)
+    # No background housekeeping while statements are counted: it would be counted too.
+    return make_settings(database_url, tmp_path / "data", **QUIET_HOUSEKEEPING)
 
 
 async def every_page(

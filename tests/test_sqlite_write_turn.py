@@ -20,7 +20,7 @@ from kai.models.base import utcnow
 from kai.models.session import AuthSession
 from tests.support.agents import COMMAND, create_echo, signed_in
 from tests.support.apps import client_at, running_app
-from tests.support.settings import make_settings
+from tests.support.settings import QUIET_HOUSEKEEPING, make_settings
 
 ENQUEUE = """
 mutation Enqueue($agentId: ID!, $input: TaskInput!) {
@@ -52,7 +52,7 @@ def writes_outside_the_turn(app: Any) -> Iterator[list[str]]:
 async def test_every_write_of_a_clients_work_takes_the_write_turn(
     sqlite_url: str, tmp_path: Any
 ) -> None:
-    settings = make_settings(sqlite_url, tmp_path / "data", task_sweep_seconds=3600)
+    settings = make_settings(sqlite_url, tmp_path / "data", **QUIET_HOUSEKEEPING)
     async with running_app(settings) as app, client_at(app) as client:
         token = await signed_in(client)
         agent = await create_echo(client, token)

@@ -26,6 +26,7 @@ from kai.workers.runner import TaskRunner
 from tests.support.agents import create_echo, signed_in
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
+from tests.support.settings import QUIET_HOUSEKEEPING
 from tests.support.statements import counting_statements
 from tests.support.tasks import ENQUEUE, enqueue, row_in, task_settings
 
@@ -61,7 +62,7 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
         runtimes_extra=["tests.test_task_progress:ReportingRuntime"],
         # No sweeps or looks for system tasks meanwhile: the statements counted are the
         # test's own.
-        task_sweep_seconds=3600,
+        **QUIET_HOUSEKEEPING,
     )
     async with running_app(settings) as application:
         yield application

@@ -18,6 +18,7 @@ from kai.lru import LRU
 from kai.models.agent import Agent
 from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.base import utcnow
+from kai.models.webhook import Webhook
 
 REPLAY_BATCH = 500
 
@@ -70,18 +71,26 @@ async def append_event(
     The increment locks the agent row until commit, so concurrent writers take
     turns and numbers are consecutive; a rollback takes its number back with it.
     """
-    seq, owner_id = (
+    # Whether the owner has an active webhook comes with the number, in the same statement:
+    # an event whose owner has none (the usual case) costs no outbox statement at all.
+    hooked = (
+        select(col(Webhook.id))
+        .where(col(Webhook.owner_id) == col(Agent.owner_id), col(Webhook.active).is_(True))
+        .exists()
+    )
+    seq, owner_id, has_webhooks = (
         await session.execute(
             update(Agent)
             .where(col(Agent.id) == agent_id)
             .values(last_event_seq=col(Agent.last_event_seq) + 1)
-            .returning(col(Agent.last_event_seq), col(Agent.owner_id))
+            .returning(col(Agent.last_event_seq), col(Agent.owner_id), hooked)
         )
     ).one()
     event = AgentEvent(agent_id=agent_id, seq=seq, type=type, data=data, timestamp=utcnow())
     session.add(event)
-    # The owner's webhooks that want it get their delivery in this same transaction.
-    await queue_deliveries(session, event, owner_id)
+    if has_webhooks:
+        # The owner's webhooks that want it get their delivery in this same transaction.
+        await queue_deliveries(session, event, owner_id)
     return event
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, DateTime, String, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 
@@ -51,6 +52,12 @@ class JsonArrayHas(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
+    # What the statement cache keys on: without these, a statement holding one was
+    # compiled again at every execution (no cache key at all).
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("value", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, column: Any, value: str):
         self.column = column
@@ -77,6 +84,7 @@ class NewId(ColumnElement[str]):
 
     inherit_cache = True
     type = String()
+    _traverse_internals = [("prefix", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, prefix: str):
         self.prefix = bindparam(None, f"{prefix}_", type_=String())

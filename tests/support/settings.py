@@ -10,6 +10,13 @@ from kai.config import Settings
 from tests.support.redis_server import redis_url_or_skip
 
 TEST_SECRET = "test-secret-" + "x" * 40
+# Housekeeping that would run, and send statements, while a test counts its own: the task
+# sweep, the schedule tick and the webhook senders' look, each once at start, then hourly.
+QUIET_HOUSEKEEPING: dict[str, Any] = {
+    "task_sweep_seconds": 3600,
+    "schedule_tick_seconds": 3600,
+    "webhook_poll_seconds": 3600,
+}
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:

@@ -44,7 +44,7 @@ DELETE = "mutation X($id: ID!) { deleteWebhook(id: $id) }"
 WEBHOOK = """
 query W($id: ID!, $failedOnly: Boolean) {
   webhook(id: $id) {
-    id active
+    id active disabledReason previousSecretValidUntil pausedUntil
     deliveries(failedOnly: $failedOnly, first: 100) {
       totalCount
       edges {
@@ -194,6 +194,8 @@ async def test_410_switches_the_webhook_off(
     await eventually(switched_off)
     failed = await deliveries(client, token, made["webhook"]["id"], failedOnly=True)
     assert len(failed) == 1 and failed[0]["lastStatusCode"] == 410
+    seen = (await client.execute(WEBHOOK, {"id": made["webhook"]["id"]}, token=token)).ok()
+    assert seen["webhook"]["disabledReason"] == "the endpoint answered 410 Gone"
     async with services.sessionmaker() as session:
         before = await session.scalar(select(func.count()).select_from(WebhookDelivery))
     await command(client, token, agent["id"])  # nothing is queued for a webhook that is off
@@ -235,6 +237,8 @@ async def test_rotation_signs_with_both_secrets_and_test_webhook_sends_a_synthet
     new = rotated["rotateWebhookSecret"]["secret"]
     assert new != old
     receiver.secrets.append(new)
+    seen = (await client.execute(WEBHOOK, {"id": made["webhook"]["id"]}, token=token)).ok()
+    assert seen["webhook"]["previousSecretValidUntil"] is not None
     tested = (await client.execute(TEST, {"id": made["webhook"]["id"]}, token=token)).ok()
     delivery = tested["testWebhook"]
     assert delivery["eventSeq"] == 0 and delivery["agent"] == {"id": agent["id"]}
@@ -394,3 +398,49 @@ async def test_W5_a_redirect_is_an_answer_not_followed(
     (row,) = await deliveries(client, token, made["webhook"]["id"])
     assert row["state"] == "PENDING" and row["lastStatusCode"] == 307
     assert row["lastError"] == "answered HTTP 307"
+
+
+async def test_the_circuit_opens_after_failures_in_a_row_and_nothing_is_tried_meanwhile(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    from tests.support.apps import client_at, running_app
+
+    async def down(_: int) -> int:
+        return 503
+
+    receiver.answers["/down"] = down
+    settings = task_settings(
+        database_url,
+        tmp_path / "data",
+        webhook_poll_seconds=0.05,
+        webhook_retry_seconds=[0.05] * 20,
+        webhook_breaker_failures=3,
+        webhook_breaker_seconds=3600,
+    )
+    async with running_app(settings) as app, client_at(app) as client:
+        token = await signed_in(client)
+        agent = await create_echo(client, token)
+        made = await create(client, token, receiver, "/down", eventTypes=["COMMAND_RESULT"])
+        await command(client, token, agent["id"])
+        await receiver.wait_for(lambda: receiver.counts.get("/down", 0) >= 3)
+
+        async def paused() -> dict[str, Any] | None:
+            result = await client.execute(WEBHOOK, {"id": made["webhook"]["id"]}, token=token)
+            found = result.ok()["webhook"]
+            return found if found["pausedUntil"] else None
+
+        seen = await eventually(paused)
+        (row,) = seen["deliveries"]["edges"]
+        await command(client, token, agent["id"])  # queued, but not tried while it is open
+        await asyncio.sleep(0.5)
+        assert receiver.counts["/down"] == 3 and row["node"]["attempts"] == 3
+        assert row["node"]["state"] == "PENDING"
+
+
+async def test_a_test_event_needs_an_agent_to_come_from(
+    client: GraphQLClient, services: Services, receiver: Receiver
+) -> None:
+    token = await signed_in(client)
+    made = await create(client, token, receiver, "/lonely")
+    result = await client.execute(TEST, {"id": made["webhook"]["id"]}, token=token)
+    assert result.codes == ["BAD_USER_INPUT"]

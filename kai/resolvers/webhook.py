@@ -124,13 +124,18 @@ class WebhookMutation:
 
     @strawberry.mutation(
         description="Sends a synthetic event now (seq 0, data.test true, as one of its agents') "
-        "and returns its delivery."
+        "and returns its delivery; BAD_USER_INPUT when it has no agent to send it as. A "
+        "switched-off webhook's deliveries wait until it is active again."
     )
     async def test_webhook(self, info: Info, id: WebhookId) -> WebhookDelivery:
         row = await load_webhook(info, str(id))
         return WebhookDelivery.from_row(await info.context.services.webhooks.test(webhook=row))
 
-    @strawberry.mutation(description="Sends a delivery again, now, with the same webhook-id.")
+    @strawberry.mutation(
+        description="Sends a delivery again, now, with the same webhook-id: one more attempt "
+        "(attempts keeps counting, so one whose retries were used up is not retried again "
+        "if this attempt fails too)."
+    )
     async def redeliver_webhook(
         self,
         info: Info,
@@ -142,8 +147,9 @@ class WebhookMutation:
 
     @strawberry.mutation(
         description="Queues every stored event of the agent with seq > after for this webhook "
-        "again; returns how many. It reaches as far back as the event log's retention "
-        "(KAI_EVENT_RETENTION_SECONDS, KAI_EVENT_RETENTION_COUNT)."
+        "again; returns how many. Each is a new delivery with a new webhook-id: a receiver "
+        "recognises a replayed event by its agentId and seq. It reaches as far back as the "
+        "event log's retention (KAI_EVENT_RETENTION_SECONDS, KAI_EVENT_RETENTION_COUNT)."
     )
     async def replay_webhook(
         self,

@@ -8,6 +8,7 @@ import strawberry
 from kai.context import Info, list_field
 from kai.errors import NotFound
 from kai.models.agent_event import AgentEventType as AgentEventTypeValue
+from kai.models.base import utcnow
 from kai.models.webhook import DeliveryState as DeliveryStateValue
 from kai.models.webhook import Webhook as WebhookRow
 from kai.models.webhook import WebhookDelivery as DeliveryRow
@@ -47,6 +48,18 @@ class Webhook(Node):
         "the endpoint answered 410 Gone)."
     )
     created_at: datetime = strawberry.field(description="When it was registered.")
+    disabled_reason: str | None = strawberry.field(
+        description="Why the server switched it off (the endpoint answered 410 Gone); null "
+        "while active, or when its owner switched it off."
+    )
+    previous_secret_valid_until: datetime | None = strawberry.field(
+        description="After rotateWebhookSecret: until when the previous secret still signs "
+        "beside the new one; null when only one secret signs."
+    )
+    paused_until: datetime | None = strawberry.field(
+        description="Its circuit breaker is open (attempts kept failing): no delivery is tried "
+        "before this time; null when closed."
+    )
     row: strawberry.Private[WebhookRow]
 
     @strawberry.field(description="Agents watched; null means all of the owner's agents.")
@@ -86,8 +99,16 @@ class Webhook(Node):
             event_types=[AgentEventTypeValue(kind) for kind in row.event_types or []],
             active=row.active,
             created_at=row.created_at,
+            disabled_reason=row.disabled_reason if not row.active else None,
+            previous_secret_valid_until=_still(row.previous_secret_until),
+            paused_until=_still(row.open_until),
             row=row,
         )
+
+
+def _still(moment: datetime | None) -> datetime | None:
+    """`moment` if it is still ahead, else None."""
+    return moment if moment is not None and moment > utcnow() else None
 
 
 @strawberry.type(description="A new webhook, or a webhook with a new secret.")

@@ -240,7 +240,10 @@ class WebhookService:
                 query = query.where(col(Agent.id).in_(webhook.agent_ids))
             agent_id = await session.scalar(query.order_by(col(Agent.created_at).desc()).limit(1))
         if agent_id is None:
-            raise NotFound("Agent")
+            raise BadUserInput(
+                "A test event is sent as one of the webhook's agents: create an agent first.",
+                field="id",
+            )
         return str(agent_id)
 
     async def _reread(self, webhook_id: str) -> Webhook:

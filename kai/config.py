@@ -212,7 +212,7 @@ class Settings(BaseSettings):
     egress_allowed_networks: Annotated[list[str] | None, NoDecode] = None
     # Webhooks per user; the delays between attempts (comma-separated seconds, each
     # jittered by a fifth; then FAILED); one attempt's timeout; a sender's hold on a
-    # delivery; deliveries in flight per process and per endpoint; the circuit breaker
+    # delivery; deliveries in flight per process, endpoint and owner; the circuit breaker
     # (failed attempts in a row, then no attempt for this long, doubling); the senders' look.
     quota_webhooks_per_user: int = Field(default=20, ge=0)
     webhook_retry_seconds: Annotated[list[float], NoDecode] = Field(
@@ -222,6 +222,7 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_concurrency: int = Field(default=16, gt=0)
     webhook_endpoint_concurrency: int = Field(default=4, gt=0)
+    webhook_owner_concurrency: int = Field(default=8, gt=0)
     webhook_breaker_failures: int = Field(default=5, gt=0)
     webhook_breaker_seconds: float = Field(default=60.0, gt=0)
     webhook_poll_seconds: float = Field(default=0.25, gt=0)

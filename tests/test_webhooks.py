@@ -444,3 +444,45 @@ async def test_a_test_event_needs_an_agent_to_come_from(
     made = await create(client, token, receiver, "/lonely")
     result = await client.execute(TEST, {"id": made["webhook"]["id"]}, token=token)
     assert result.codes == ["BAD_USER_INPUT"]
+
+
+async def test_one_users_stuck_endpoints_take_only_their_share_of_the_senders_slots(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """(Q2) Four slots, two per user: a user whose endpoints hold every request leaves
+    the other two slots to everyone else."""
+    from tests.support.apps import client_at, running_app
+
+    release = asyncio.Event()
+
+    async def stuck(_: int) -> int:
+        await release.wait()
+        return 200
+
+    receiver.answers["/stuck1"] = receiver.answers["/stuck2"] = stuck
+    settings = task_settings(
+        database_url,
+        tmp_path / "data",
+        webhook_poll_seconds=0.05,
+        webhook_concurrency=4,
+        webhook_owner_concurrency=2,
+    )
+    async with running_app(settings) as app, client_at(app) as client:
+        hog = await signed_in(client, "hog@example.com")
+        other = await signed_in(client, "other@example.com")
+        for path in ("/stuck1", "/stuck2"):
+            await create(client, hog, receiver, path, eventTypes=["COMMAND_RESULT"])
+        await create(client, other, receiver, "/free", eventTypes=["COMMAND_RESULT"])
+        hogs = [await create_echo(client, hog, name=f"h{n}") for n in range(3)]
+        for agent in hogs:
+            await command(client, hog, agent["id"])
+        theirs = await create_echo(client, other)
+        for number in range(3):
+            await command(client, other, theirs["id"], f"c{number}")
+        await receiver.wait_for(lambda: len(receiver.at("/free")) == 3)
+        held = receiver.counts.get("/stuck1", 0) + receiver.counts.get("/stuck2", 0)
+        assert held == 2  # six deliveries could be tried at once; the hog's share is two
+        release.set()
+        await receiver.wait_for(
+            lambda: len(receiver.at("/stuck1")) + len(receiver.at("/stuck2")) == 6
+        )

@@ -12,7 +12,8 @@ is open), so its backlog costs nothing meanwhile and slows no other endpoint.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,7 @@ class Claimed:
     """A delivery a sender holds for one attempt, with what it needs to send it."""
 
     delivery: WebhookDelivery
+    owner_id: str
     url: str
     # Sealed secrets to sign with: the current one, and the previous during a rotation.
     secrets: tuple[str, ...]
@@ -72,57 +74,35 @@ class DeliveryQueue:
         self._sessionmaker = sessionmaker
         self.rules = rules
 
-    async def claim(self, *, limit: int, busy: set[str]) -> list[Claimed]:
+    async def claim(
+        self,
+        *,
+        limit: int,
+        busy: Collection[str],
+        owner_room: Callable[[str], int] = lambda _: 1 << 30,
+    ) -> list[Claimed]:
         """Up to `limit` due deliveries, each now held by this sender; `busy`: webhooks
-        this sender has no room for now (its per-endpoint limit)."""
+        this sender has no room for now (its per-endpoint limit); `owner_room`: how many
+        more the sender may take for one user's webhooks (their share of its slots)."""
         now = utcnow()
-        earlier = aliased(WebhookDelivery)
-        waits_its_turn = (
-            select(col(earlier.id))
-            .where(
-                col(earlier.webhook_id) == col(WebhookDelivery.webhook_id),
-                col(earlier.agent_id) == col(WebhookDelivery.agent_id),
-                col(earlier.state) == DeliveryState.PENDING,
-                col(earlier.event_seq) > 0,
-                col(earlier.event_seq) < col(WebhookDelivery.event_seq),
-            )
-            .exists()
-        )
-        query = (
-            select(WebhookDelivery, Webhook)
-            .join(Webhook, col(Webhook.id) == col(WebhookDelivery.webhook_id))
-            .where(
-                col(WebhookDelivery.state) == DeliveryState.PENDING,
-                col(WebhookDelivery.next_attempt_at) <= now,
-                _unheld(now),
-                col(Webhook.active).is_(True),
-                or_(col(Webhook.open_until).is_(None), col(Webhook.open_until) <= now),
-                ~waits_its_turn,
-            )
-            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.event_seq))
-            .limit(limit * 4)
-        )
-        if busy:
-            query = query.where(col(Webhook.id).not_in(sorted(busy)))
+        query = _due(now, limit * 4, busy)
         async with self._sessionmaker() as session:
             candidates = (await session.execute(query)).all()
         chosen: dict[str, tuple[WebhookDelivery, Webhook]] = {}
         lanes: set[tuple[str, str]] = set()
+        taken: Counter[str] = Counter()
         for delivery, webhook in candidates:
             lane = (delivery.webhook_id, delivery.agent_id)
             if len(chosen) >= limit or (lane in lanes and delivery.event_seq > 0):
                 continue  # one event per agent and webhook at a time: the order holds
+            if taken[webhook.owner_id] >= owner_room(webhook.owner_id):
+                continue  # this user's webhooks have their share of the slots
             lanes.add(lane)
+            taken[webhook.owner_id] += 1
             chosen[delivery.id] = (delivery, webhook)
         held = await self._hold(list(chosen), now) if chosen else {}
         return [
-            Claimed(
-                delivery=delivery,
-                url=webhook.url,
-                secrets=_secrets(webhook, now),
-                attempt=held[delivery.id],
-                endpoint_failing=webhook.failures_in_a_row > 0 or webhook.open_until is not None,
-            )
+            _claimed(delivery, webhook, now, held[delivery.id])
             for delivery, webhook in chosen.values()
             if delivery.id in held
         ]
@@ -156,13 +136,7 @@ class DeliveryQueue:
         held = await self._hold([delivery.id], now)
         if delivery.id not in held:
             return None
-        return Claimed(
-            delivery=delivery,
-            url=webhook.url,
-            secrets=_secrets(webhook, now),
-            attempt=held[delivery.id],
-            endpoint_failing=webhook.failures_in_a_row > 0 or webhook.open_until is not None,
-        )
+        return _claimed(delivery, webhook, now, held[delivery.id])
 
     async def _hold(self, delivery_ids: list[str], now: datetime) -> dict[str, int]:
         """Holds those no other sender holds, in one statement; their attempt numbers."""
@@ -251,6 +225,51 @@ class DeliveryQueue:
                 select(func.count()).where(col(WebhookDelivery.state) == DeliveryState.PENDING)
             )
         return int(count or 0)
+
+
+def _due(now: datetime, limit: int, busy: Collection[str]) -> Any:
+    """Due deliveries no sender holds, each the earliest pending event of its agent for its
+    webhook, of webhooks that are on, with their circuit closed and not in `busy`."""
+    earlier = aliased(WebhookDelivery)
+    waits_its_turn = (
+        select(col(earlier.id))
+        .where(
+            col(earlier.webhook_id) == col(WebhookDelivery.webhook_id),
+            col(earlier.agent_id) == col(WebhookDelivery.agent_id),
+            col(earlier.state) == DeliveryState.PENDING,
+            col(earlier.event_seq) > 0,
+            col(earlier.event_seq) < col(WebhookDelivery.event_seq),
+        )
+        .exists()
+    )
+    query = (
+        select(WebhookDelivery, Webhook)
+        .join(Webhook, col(Webhook.id) == col(WebhookDelivery.webhook_id))
+        .where(
+            col(WebhookDelivery.state) == DeliveryState.PENDING,
+            col(WebhookDelivery.next_attempt_at) <= now,
+            _unheld(now),
+            col(Webhook.active).is_(True),
+            or_(col(Webhook.open_until).is_(None), col(Webhook.open_until) <= now),
+            ~waits_its_turn,
+        )
+        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.event_seq))
+        .limit(limit)
+    )
+    if busy:
+        query = query.where(col(Webhook.id).not_in(sorted(busy)))
+    return query
+
+
+def _claimed(delivery: WebhookDelivery, webhook: Webhook, now: datetime, attempt: int) -> Claimed:
+    return Claimed(
+        delivery=delivery,
+        owner_id=webhook.owner_id,
+        url=webhook.url,
+        secrets=_secrets(webhook, now),
+        attempt=attempt,
+        endpoint_failing=webhook.failures_in_a_row > 0 or webhook.open_until is not None,
+    )
 
 
 def _unheld(now: datetime) -> Any:

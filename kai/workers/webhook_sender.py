@@ -42,6 +42,7 @@ class WebhookSender:
         timeout_seconds: float,
         concurrency: int,
         endpoint_concurrency: int,
+        owner_concurrency: int,
         poll_seconds: float,
     ):
         self._queue = queue
@@ -50,9 +51,11 @@ class WebhookSender:
         self._client = egress_client(egress, timeout=httpx.Timeout(timeout_seconds))
         self._concurrency = concurrency
         self._endpoint_concurrency = endpoint_concurrency
+        self._owner_concurrency = owner_concurrency
         self._poll = poll_seconds
         self._in_flight: set[asyncio.Task[None]] = set()
         self._per_endpoint: Counter[str] = Counter()
+        self._per_owner: Counter[str] = Counter()
         # Set when an attempt ends: its room, and the next event of its agent (which waited
         # for it, in seq order), are claimed at once rather than at the next look.
         self._ended = asyncio.Event()
@@ -71,7 +74,9 @@ class WebhookSender:
                         if count >= self._endpoint_concurrency
                     }
                     try:
-                        claimed = await self._queue.claim(limit=room, busy=busy)
+                        claimed = await self._queue.claim(
+                            limit=room, busy=busy, owner_room=self._owner_room
+                        )
                     except Exception as exc:
                         log.warning("could not claim webhook deliveries: %r", exc)
                 for one in claimed:
@@ -83,18 +88,25 @@ class WebhookSender:
         finally:
             await self._stop()
 
+    def _owner_room(self, owner_id: str) -> int:
+        """No user's webhooks take more than their share of the slots (Q2): one user's
+        several slow endpoints leave room for everyone else's."""
+        return max(0, self._owner_concurrency - self._per_owner[owner_id])
+
     def _start(self, claimed: Claimed) -> None:
-        webhook_id = claimed.delivery.webhook_id
+        webhook_id, owner_id = claimed.delivery.webhook_id, claimed.owner_id
         self._per_endpoint[webhook_id] += 1
+        self._per_owner[owner_id] += 1
         task = asyncio.create_task(self._attempt(claimed))
         self._in_flight.add(task)
 
         def done(_: asyncio.Task[None]) -> None:
             self._ended.set()
             self._in_flight.discard(task)
-            self._per_endpoint[webhook_id] -= 1
-            if self._per_endpoint[webhook_id] <= 0:
-                del self._per_endpoint[webhook_id]
+            for counter, key in ((self._per_endpoint, webhook_id), (self._per_owner, owner_id)):
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]
 
         task.add_done_callback(done)
 
@@ -178,6 +190,7 @@ def sender_for(services: Services) -> WebhookSender:
         timeout_seconds=settings.webhook_timeout_seconds,
         concurrency=settings.webhook_concurrency,
         endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        owner_concurrency=settings.webhook_owner_concurrency,
         poll_seconds=settings.webhook_poll_seconds,
     )
 

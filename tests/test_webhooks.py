@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 from sqlalchemy import func, select
 from sqlmodel import col
 
 from kai.config import Settings
+from kai.db import transaction
 from kai.models.agent_event import AgentEventType
-from kai.models.webhook import WebhookDelivery
+from kai.models.webhook import Webhook, WebhookDelivery
 from kai.services.shared import Services
+from kai.services.webhook_secrets import SecretBox, new_secret
 from tests.support.agents import COMMAND, create_echo, signed_in
 from tests.support.apps import services_of
 from tests.support.graphql_client import GraphQLClient
@@ -486,3 +489,33 @@ async def test_one_users_stuck_endpoints_take_only_their_share_of_the_senders_sl
         await receiver.wait_for(
             lambda: len(receiver.at("/stuck1")) + len(receiver.at("/stuck2")) == 6
         )
+
+
+async def test_a_secret_sealed_under_other_keys_sends_nothing_until_rotated(
+    client: GraphQLClient, services: Services, receiver: Receiver
+) -> None:
+    """After the server's JWT key material changed, a stored secret cannot be opened:
+    nothing goes out unsigned, the delivery says why, and a rotation sends it."""
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    made = await create(client, token, receiver, "/resealed", eventTypes=["COMMAND_RESULT"])
+    webhook_id = made["webhook"]["id"]
+    async with transaction(services.sessionmaker) as session:
+        foreign = SecretBox("other key material").seal(new_secret())
+        await session.execute(
+            sqlalchemy.update(Webhook).where(col(Webhook.id) == webhook_id).values(secret=foreign)
+        )
+    await command(client, token, agent["id"])
+
+    async def unreadable() -> list[dict[str, Any]]:
+        rows = await deliveries(client, token, webhook_id)
+        return [row for row in rows if "cannot be read" in (row["lastError"] or "")]
+
+    (refused, *_) = await eventually(unreadable)
+    assert receiver.counts.get("/resealed", 0) == 0
+    rotated = (await client.execute(ROTATE, {"id": webhook_id}, token=token)).ok()
+    receiver.secrets.append(rotated["rotateWebhookSecret"]["secret"])
+    # Its fast retries may all be used up by now: sent again by hand, as a person would.
+    (await client.execute(REDELIVER, {"id": refused["id"]}, token=token)).ok()
+    await receiver.wait_for(lambda: len(receiver.at("/resealed")) == 1)
+    assert receiver.at("/resealed")[0].verified_by == [rotated["rotateWebhookSecret"]["secret"]]

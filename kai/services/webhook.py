@@ -131,6 +131,9 @@ class WebhookService:
                     secret=self.box.seal(secret),
                     previous_secret=webhook.secret,
                     previous_secret_until=utcnow() + ROTATION_OVERLAP,
+                    # Its owner acted on it: its circuit closes, for the next attempt to tell.
+                    failures_in_a_row=0,
+                    open_until=None,
                 )
             )
         return await self._reread(webhook.id), secret
@@ -183,8 +186,14 @@ class WebhookService:
         return delivery
 
     async def redeliver(self, *, delivery: WebhookDelivery) -> WebhookDelivery:
-        """Queued to be sent again now (same id, so receivers that took it ignore it)."""
+        """Queued to be sent again now (same id, so receivers that took it ignore it); its
+        webhook's circuit closes, since its owner asked for an attempt now."""
         async with transaction(self._sessionmaker) as session:
+            await session.execute(
+                update(Webhook)
+                .where(col(Webhook.id) == delivery.webhook_id)
+                .values(open_until=None)
+            )
             await session.execute(
                 update(WebhookDelivery)
                 .where(col(WebhookDelivery.id) == delivery.id)

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import datetime
 
 import httpx
+from cryptography.exceptions import InvalidTag
 
 from kai.egress.client import egress_client
 from kai.egress.policy import EgressPolicy, EgressRefused
@@ -143,11 +144,18 @@ class WebhookSender:
     async def send(self, claimed: Claimed) -> Outcome:
         """One signed POST; what came of it, in a few words for the delivery's lastError."""
         body = json.dumps(claimed.delivery.body, separators=(",", ":")).encode()
+        current = self._open(claimed.secrets[0])
+        if current is None:
+            # Sealed under other key material (KAI_JWT_SECRET changed since): nothing is sent
+            # unsigned; its owner rotates the secret.
+            return Outcome(None, "its signing secret cannot be read here: rotate it")
+        # A previous secret that cannot be read is left out of the signatures.
+        previous = [opened for sealed in claimed.secrets[1:] if (opened := self._open(sealed))]
         headers = signed_headers(
             delivery_id=claimed.delivery.id,
             timestamp=utcnow(),
             body=body,
-            secrets_in_use=[self._box.open(secret) for secret in claimed.secrets],
+            secrets_in_use=[current, *previous],
         )
         try:
             async with self._client.stream(
@@ -168,6 +176,12 @@ class WebhookSender:
         if 200 <= status < 300:
             return Outcome(status, None)
         return Outcome(status, f"answered HTTP {status}")
+
+    def _open(self, sealed: str) -> str | None:
+        try:
+            return self._box.open(sealed)
+        except (InvalidTag, ValueError):
+            return None
 
     async def _stop(self) -> None:
         """In-flight attempts get their timeout to finish; the rest are sent again later."""

@@ -272,6 +272,16 @@ async def test_replay_queues_every_stored_event_after_a_seq_again(
     assert replayed.ok()["replayWebhook"] == last
     await receiver.wait_for(lambda: len(receiver.at("/replayed")) == last)
     assert [r.seq for r in receiver.at("/replayed")] == list(range(1, last + 1))
+    # A replay that would leave more pending than the cap queues nothing at all.
+    services.webhooks.replay_cap = last - 1
+    async with services.sessionmaker() as session:
+        before = await session.scalar(select(func.count()).select_from(WebhookDelivery))
+    too_many = await client.execute(
+        REPLAY, {"id": made["webhook"]["id"], "agentId": agent["id"], "after": 0}, token=token
+    )
+    assert too_many.codes == ["QUOTA_EXCEEDED"]
+    async with services.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == before
     stranger = await signed_in(client, "stranger@example.com")
     theirs = await create_echo(client, stranger)
     refused = await client.execute(

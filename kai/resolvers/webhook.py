@@ -149,7 +149,8 @@ class WebhookMutation:
         description="Queues every stored event of the agent with seq > after for this webhook "
         "again; returns how many. Each is a new delivery with a new webhook-id: a receiver "
         "recognises a replayed event by its agentId and seq. It reaches as far back as the "
-        "event log's retention (KAI_EVENT_RETENTION_SECONDS, KAI_EVENT_RETENTION_COUNT)."
+        "event log's retention (KAI_EVENT_RETENTION_SECONDS, KAI_EVENT_RETENTION_COUNT). "
+        "QUOTA_EXCEEDED, queueing none, when the webhook would have over 10,000 pending."
     )
     async def replay_webhook(
         self,

@@ -22,7 +22,7 @@ from kai.errors import BadUserInput, NotFound, QuotaExceeded
 from kai.events.log import EventLog
 from kai.events.webhook_outbox import delivery_body
 from kai.models.agent import Agent
-from kai.models.agent_event import AgentEventType
+from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.base import new_id, utcnow
 from kai.models.webhook import DeliveryState, Webhook, WebhookDelivery
 from kai.security.principal import Principal
@@ -68,6 +68,7 @@ class WebhookService:
         box: SecretBox,
         egress: EgressPolicy,
         per_user: int,
+        replay_cap: int = 10_000,
     ):
         self._sessionmaker = sessionmaker
         self._pager = pager
@@ -75,6 +76,8 @@ class WebhookService:
         self.box = box
         self._egress = egress
         self._per_user = per_user
+        # Deliveries one webhook may have pending after a replay.
+        self.replay_cap = replay_cap
 
     async def get(self, *, webhook_id: str) -> Webhook | None:
         async with self._sessionmaker() as session:
@@ -210,7 +213,11 @@ class WebhookService:
 
     async def replay(self, *, webhook: Webhook, agent_id: str, after: int) -> int:
         """A new delivery for each stored event of the agent with seq > after that the
-        webhook wants; how many. As far back as the event log's retention keeps."""
+        webhook wants; how many. As far back as the event log's retention keeps. All or
+        nothing: QUOTA_EXCEEDED, queueing none, when the webhook would have more than
+        `replay_cap` deliveries pending (replays asked again and again would otherwise
+        fill the table)."""
+        await self._room_for_replay(webhook, agent_id, after)
         queued = 0
         while True:
             events = await self._events.after(agent_id=agent_id, after=after)
@@ -241,6 +248,28 @@ class WebhookService:
             async with transaction(self._sessionmaker) as session:
                 session.add_all(rows)
             queued += len(rows)
+
+    async def _room_for_replay(self, webhook: Webhook, agent_id: str, after: int) -> None:
+        wanted = [
+            col(AgentEvent.agent_id) == agent_id,
+            col(AgentEvent.seq) > after,
+        ]
+        if webhook.event_types is not None:
+            wanted.append(col(AgentEvent.type).in_(webhook.event_types))
+        async with self._sessionmaker() as session:
+            events = await session.scalar(select(func.count()).where(*wanted))
+            pending = await session.scalar(
+                select(func.count()).where(
+                    col(WebhookDelivery.webhook_id) == webhook.id,
+                    col(WebhookDelivery.state) == DeliveryState.PENDING,
+                )
+            )
+        if (events or 0) + (pending or 0) > self.replay_cap:
+            raise QuotaExceeded(
+                "deliveries pending for this webhook, with this replay,",
+                quota="webhookPendingDeliveries",
+                limit=self.replay_cap,
+            )
 
     async def _an_agent_of(self, webhook: Webhook) -> str:
         async with self._sessionmaker() as session:

@@ -88,7 +88,10 @@ class Webhook(Node):
         page = await info.context.services.webhooks.deliveries(
             webhook_id=self.row.id, failed_only=bool(failed_only), first=first, after=after
         )
-        return WebhookDeliveryConnection.of(page, WebhookDeliveryEdge, WebhookDelivery.from_row)
+        # Each delivery answers `webhook` with this row: no statement per delivery.
+        return WebhookDeliveryConnection.of(
+            page, WebhookDeliveryEdge, lambda row: WebhookDelivery.from_row(row, webhook=self.row)
+        )
 
     @classmethod
     def from_row(cls, row: WebhookRow) -> Webhook:
@@ -145,10 +148,13 @@ class WebhookDelivery(Node):
     created_at: datetime = strawberry.field(description="When it was queued.")
     delivered_at: datetime | None = strawberry.field(description="When the endpoint took it.")
     row: strawberry.Private[DeliveryRow]
+    webhook_row: strawberry.Private[WebhookRow | None] = None
 
     @strawberry.field(description="The webhook it is for.")
     async def webhook(self, info: Info) -> Webhook:
-        row = await info.context.services.webhooks.get(webhook_id=self.row.webhook_id)
+        row = self.webhook_row or await info.context.services.webhooks.get(
+            webhook_id=self.row.webhook_id
+        )
         if row is None:
             raise NotFound("Webhook")
         return Webhook.from_row(row)
@@ -170,7 +176,7 @@ class WebhookDelivery(Node):
         return Agent.from_row(row)
 
     @classmethod
-    def from_row(cls, row: DeliveryRow) -> WebhookDelivery:
+    def from_row(cls, row: DeliveryRow, *, webhook: WebhookRow | None = None) -> WebhookDelivery:
         return cls(
             id=strawberry.ID(row.id),
             event_seq=row.event_seq,
@@ -185,6 +191,7 @@ class WebhookDelivery(Node):
             created_at=row.created_at,
             delivered_at=row.delivered_at,
             row=row,
+            webhook_row=webhook,
         )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -218,13 +218,6 @@ class DeliveryQueue:
         if over >= 0:
             pause = self.rules.breaker_seconds * 2 ** min(over, MAX_BREAKER_DOUBLINGS)
             await session.execute(row.values(open_until=now + timedelta(seconds=pause)))
-
-    async def pending(self) -> int:
-        async with self._sessionmaker() as session:
-            count = await session.scalar(
-                select(func.count()).where(col(WebhookDelivery.state) == DeliveryState.PENDING)
-            )
-        return int(count or 0)
 
 
 def _due(now: datetime, limit: int, busy: Collection[str]) -> Any:

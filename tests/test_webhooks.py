@@ -526,6 +526,9 @@ async def test_a_secret_sealed_under_other_keys_sends_nothing_until_rotated(
     rotated = (await client.execute(ROTATE, {"id": webhook_id}, token=token)).ok()
     receiver.secrets.append(rotated["rotateWebhookSecret"]["secret"])
     # Its fast retries may all be used up by now: sent again by hand, as a person would.
+    # If one was still due, it may go out too: the same delivery twice, at least once.
     (await client.execute(REDELIVER, {"id": refused["id"]}, token=token)).ok()
-    await receiver.wait_for(lambda: len(receiver.at("/resealed")) == 1)
-    assert receiver.at("/resealed")[0].verified_by == [rotated["rotateWebhookSecret"]["secret"]]
+    await receiver.wait_for(lambda: len(receiver.at("/resealed")) >= 1)
+    came = receiver.at("/resealed")
+    assert {r.webhook_id for r in came} == {refused["id"]}
+    assert all(r.verified_by == [rotated["rotateWebhookSecret"]["secret"]] for r in came)

@@ -13,13 +13,12 @@ from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from kai.database_urls import with_async_driver
 from kai.jwt_secret import (
-    MIN_SECRET_BYTES,
-    PLACEHOLDER_SECRETS,
     UnsafeSettingsError,
     development_secret,
 )
 from kai.networks import Network, parse_networks
-from kai.origins import ANY_ORIGIN, BrowserOrigins
+from kai.origins import BrowserOrigins
+from kai.production_settings import unsafe_production_settings
 
 # What users' URLs may reach in development when KAI_EGRESS_ALLOWED_NETWORKS is unset.
 DEVELOPMENT_EGRESS = ("127.0.0.0/8", "::1/128")
@@ -282,37 +281,7 @@ class Settings(BaseSettings):
         return self
 
     def unsafe_production_settings(self) -> list[str]:
-        problems: list[str] = []
-        if self.jwt_algorithm.startswith("HS"):
-            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
-            if len(secret.encode()) < MIN_SECRET_BYTES or secret.lower() in PLACEHOLDER_SECRETS:
-                problems.append(
-                    f"KAI_JWT_SECRET must be set to at least {MIN_SECRET_BYTES} random bytes"
-                )
-        elif not (self.jwt_private_key and self.jwt_public_key):
-            problems.append("KAI_JWT_PRIVATE_KEY and KAI_JWT_PUBLIC_KEY are required")
-        if not self.database_url or self.database_url.startswith("sqlite"):
-            problems.append("KAI_DATABASE_URL must point at PostgreSQL, not SQLite")
-        if not self.public_url.startswith("https://"):
-            problems.append("KAI_PUBLIC_URL must be an https:// URL")
-        if self.broadcast_url.startswith("memory"):
-            problems.append(
-                "KAI_BROADCAST_URL (or KAI_REDIS_URL) must name a shared broker, not memory://: "
-                "replicas and workers would not see each other's events"
-            )
-        if self.metrics_enabled and not self.metrics_token:
-            problems.append(
-                "KAI_METRICS_TOKEN must be set to serve /metrics (or KAI_METRICS_ENABLED=false)"
-            )
-        if self.scanner != "none" and not self.clamd_url:
-            problems.append("KAI_CLAMD_URL must point at clamd (or KAI_SCANNER=none, deliberately)")
-        if self.schedule_clock_file is not None:
-            problems.append("KAI_SCHEDULE_CLOCK_FILE is for tests: schedules must keep real time")
-        if ANY_ORIGIN in self.allowed_origins:
-            problems.append(
-                "KAI_ALLOWED_ORIGINS must name origins, not *: any web page could call the API"
-            )
-        return problems
+        return unsafe_production_settings(self)
 
     @property
     def scanning_enabled(self) -> bool:

@@ -50,9 +50,6 @@ NOT_YET_SERVED: dict[tuple[str, str], str] = {
     ("Agent", "threads"): APPROVALS,
     ("AgentConfigInput", "approvalPolicy"): APPROVALS,
     ("AgentConfigPatch", "approvalPolicy"): APPROVALS,
-    ("AgentEventType", "APPROVAL_DECIDED"): APPROVALS,
-    ("AgentEventType", "APPROVAL_REQUESTED"): APPROVALS,
-    ("AgentEventType", "MESSAGE"): APPROVALS,
     ("CommandResult", "approval"): APPROVALS,
 }
 

@@ -129,10 +129,17 @@ def test_k3_pattern_covers_itself(pattern: str) -> None:
     assert pattern_covers(pattern, pattern)
 
 
-@given(role_patterns=PATTERNS, key_patterns=PATTERNS, requested=PATTERN, data=st.data())
+@given(role_patterns=st.lists(PATTERN, min_size=1, max_size=4), data=st.data())
 def test_k4_pattern_a_grant_covers_never_exceeds_the_grant(
-    role_patterns: list[str], key_patterns: list[str], requested: str, data: st.DataObject
+    role_patterns: list[str], data: st.DataObject
 ) -> None:
+    # Keys often narrowed to the role's own patterns, and requests often one the grant
+    # holds: drawn blindly, nearly every input was filtered away (a failed health check).
+    key_patterns = data.draw(
+        st.one_of(st.none(), PATTERNS, st.lists(st.sampled_from(role_patterns), max_size=4))
+    )
+    held = key_patterns or role_patterns
+    requested = data.draw(st.one_of(PATTERN, st.sampled_from(held)))
     grant = Grant(role_patterns, key_patterns)
     assume(grant.covers(requested))
 

@@ -36,6 +36,18 @@ AgentEventType = described_enum(
             "One of its tasks reached a terminal state; "
             "data: {taskId, type, state, progress, attempts, result, error}."
         ),
+        "APPROVAL_REQUESTED": (
+            "Work of the agent waits for a person; "
+            "data: {approvalId, kind, subject, requestedBy, expiresAt}."
+        ),
+        "APPROVAL_DECIDED": (
+            "An approval was decided or expired; "
+            "data: {approvalId, kind, state, reason, decidedBy}."
+        ),
+        "MESSAGE": (
+            "A message of one of its threads was stored (its seq is the message's); "
+            "data: {threadId, messageId, role, content, usage, interrupted}."
+        ),
     },
 )
 

@@ -30,6 +30,8 @@ CATALOGUE: tuple[str, ...] = (
     "schedule.read",
     "schedule.manage",
     "webhook.manage",
+    "thread.use",
+    "approval.decide",
     "config.read",
     "config.write",
     "user.read",
@@ -53,6 +55,8 @@ _USER = (
     "schedule.read",
     "schedule.manage",
     "webhook.manage",
+    "thread.use",
+    "approval.decide",
 )
 
 DEFAULT_MATRIX: dict[str, tuple[str, ...]] = {
@@ -68,6 +72,8 @@ DEFAULT_MATRIX: dict[str, tuple[str, ...]] = {
         "apikey.*",
         "schedule.*",
         "webhook.*",
+        "thread.*",
+        "approval.*",
     ),
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -59,3 +59,32 @@ async def stop_tasks(
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=0.05)
     return pending
+
+
+async def until_stopped(
+    items: AsyncGenerator[T, None], stop: asyncio.Event
+) -> AsyncGenerator[T, None]:
+    """`items` until they end or `stop` is set, whichever comes first: a step waiting on
+    `items` when `stop` is set is cancelled (the generator then gets CancelledError where
+    it waits, and is closed by its owner)."""
+    stopped = asyncio.ensure_future(stop.wait())
+    step: asyncio.Future[T] | None = None
+    try:
+        while not stop.is_set():
+            step = asyncio.ensure_future(anext(items))
+            await asyncio.wait({step, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                return
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            step = None
+            yield item
+    finally:
+        stopped.cancel()
+        if step is not None and not step.done():
+            step.cancel()
+            await asyncio.wait({step})  # its end, without raising what it raised
+            if not step.cancelled():
+                step.exception()  # retrieved: not logged as never retrieved

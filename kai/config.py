@@ -225,6 +225,14 @@ class Settings(BaseSettings):
     webhook_breaker_failures: int = Field(default=5, gt=0)
     webhook_breaker_seconds: float = Field(default=60.0, gt=0)
     webhook_poll_seconds: float = Field(default=0.25, gt=0)
+    # Threads (docs/threads.md).
+    quota_threads_per_user: int = Field(default=1000, ge=0)
+    quota_messages_per_thread: int = Field(default=10_000, gt=0)
+    max_message_chars: int = Field(default=100_000, gt=0, le=1_000_000)
+    # What an llm agent is sent of a thread's history, in tokens (oldest dropped first).
+    thread_history_tokens: int = Field(default=8000, gt=0)
+    # How long a thread stays busy after the process answering it stopped renewing.
+    thread_run_lease_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator(
         "allowed_origins",

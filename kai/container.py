@@ -32,6 +32,7 @@ from kai.services.api_key import ApiKeyService
 from kai.services.audit import AuditService
 from kai.services.auth import AuthService
 from kai.services.command import CommandService
+from kai.services.conversation import ConversationLimits, ConversationService
 from kai.services.dispatch import Dispatcher
 from kai.services.file import INDEX_TASK, FileService
 from kai.services.mail import build_mailer
@@ -43,6 +44,8 @@ from kai.services.schedule_clock import schedule_clock
 from kai.services.shared import Services
 from kai.services.task import TaskService
 from kai.services.task_shares import TaskShares
+from kai.services.thread import ThreadService
+from kai.services.thread_runs import ThreadRuns
 from kai.services.user import UserService
 from kai.services.webhook import WebhookService
 from kai.services.webhook_delivery import DeliveryQueue, DeliveryRules
@@ -119,12 +122,7 @@ def build_services(settings: Settings) -> Services:
         hub=hub,
         events=events,
         agents=agents,
-        commands=CommandService(
-            sessionmaker=sessionmaker,
-            runtimes=runtimes,
-            events=events,
-            timeout_seconds=settings.command_timeout_seconds,
-        ),
+        commands=build_commands(settings, sessionmaker, runtimes, events),
         agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events, pager=pager),
         agent_status=AgentStatusService(sessionmaker=sessionmaker),
         remote=RemoteService(
@@ -137,6 +135,8 @@ def build_services(settings: Settings) -> Services:
         schedules=build_schedules(settings, sessionmaker, pager, agents, tasks, events),
         webhooks=build_webhooks(settings, sessionmaker, pager, events, box),
         webhook_deliveries=build_deliveries(settings, sessionmaker),
+        threads=build_threads(settings, sessionmaker, pager),
+        conversations=build_conversations(settings, sessionmaker, runtimes, events, hub),
         dispatcher=dispatcher,
         files=files,
         persisted_documents=build_persisted_documents(settings, sessionmaker),
@@ -187,6 +187,50 @@ def build_deliveries(
             lease=timedelta(seconds=settings.webhook_lease_seconds),
             breaker_failures=settings.webhook_breaker_failures,
             breaker_seconds=settings.webhook_breaker_seconds,
+        ),
+    )
+
+
+def build_commands(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtimes: RuntimeRegistry,
+    events: EventLog,
+) -> CommandService:
+    return CommandService(
+        sessionmaker=sessionmaker,
+        runtimes=runtimes,
+        events=events,
+        timeout_seconds=settings.command_timeout_seconds,
+    )
+
+
+def build_threads(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], pager: Pager
+) -> ThreadService:
+    return ThreadService(
+        sessionmaker=sessionmaker, pager=pager, per_user=settings.quota_threads_per_user
+    )
+
+
+def build_conversations(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtimes: RuntimeRegistry,
+    events: EventLog,
+    hub: EventHub,
+) -> ConversationService:
+    return ConversationService(
+        sessionmaker=sessionmaker,
+        runtimes=runtimes,
+        events=events,
+        runs=ThreadRuns(
+            sessionmaker=sessionmaker, hub=hub, lease_seconds=settings.thread_run_lease_seconds
+        ),
+        limits=ConversationLimits(
+            max_chars=settings.max_message_chars,
+            per_thread=settings.quota_messages_per_thread,
+            history_tokens=settings.thread_history_tokens,
         ),
     )
 

@@ -38,6 +38,7 @@ from kai.resolvers.remote import RemoteMutation, RemoteSubscription
 from kai.resolvers.schedule import ScheduleMutation, ScheduleQuery
 from kai.resolvers.system import SystemQuery
 from kai.resolvers.task import TaskMutation, TaskQuery, TaskSubscription
+from kai.resolvers.thread import ThreadMutation, ThreadQuery, ThreadSubscription
 from kai.resolvers.user import UserMutation, UserQuery
 from kai.resolvers.webhook import WebhookMutation, WebhookQuery
 from kai.schema.agent import Agent
@@ -61,6 +62,7 @@ class Query(
     TaskQuery,
     ScheduleQuery,
     WebhookQuery,
+    ThreadQuery,
     FileQuery,
     SystemQuery,
     NodeQuery,
@@ -78,13 +80,14 @@ class Mutation(
     TaskMutation,
     ScheduleMutation,
     WebhookMutation,
+    ThreadMutation,
     FileMutation,
 ):
     pass
 
 
 @strawberry.type(description="Everything a client can follow live, over WebSocket.")
-class Subscription(AgentSubscription, RemoteSubscription, TaskSubscription):
+class Subscription(AgentSubscription, RemoteSubscription, TaskSubscription, ThreadSubscription):
     pass
 
 

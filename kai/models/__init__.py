@@ -15,6 +15,7 @@ from kai.models.remote import RemoteMessage
 from kai.models.schedule import Schedule
 from kai.models.session import AuthSession
 from kai.models.task import Task, TaskState
+from kai.models.thread import Message, MessageRole, Thread
 from kai.models.user import Role, User
 from kai.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
@@ -33,6 +34,8 @@ __all__ = [
     "DeliveryState",
     "LogLevel",
     "MagicLink",
+    "Message",
+    "MessageRole",
     "PersistedDocument",
     "RemoteMessage",
     "Role",
@@ -41,6 +44,7 @@ __all__ = [
     "StoredFile",
     "Task",
     "TaskState",
+    "Thread",
     "User",
     "Webhook",
     "WebhookDelivery",

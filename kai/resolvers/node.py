@@ -13,6 +13,7 @@ from kai.resolvers.agent import load_agent
 from kai.resolvers.file import load_file
 from kai.resolvers.schedule import load_schedule
 from kai.resolvers.task import load_task
+from kai.resolvers.thread import load_message, load_thread
 from kai.resolvers.webhook import load_delivery, load_webhook
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
@@ -21,6 +22,7 @@ from kai.schema.file import File
 from kai.schema.node import Node
 from kai.schema.schedule import Schedule
 from kai.schema.task import Task
+from kai.schema.thread import Message, Thread
 from kai.schema.user import User
 from kai.schema.webhook import Webhook, WebhookDelivery
 from kai.services.audit import entry_number
@@ -85,6 +87,14 @@ async def _delivery(info: Info, node_id: str) -> Node:
     return WebhookDelivery.from_row(await load_delivery(info, node_id))
 
 
+async def _thread(info: Info, node_id: str) -> Node:
+    return Thread.from_row(await load_thread(info, node_id))
+
+
+async def _message(info: Info, node_id: str) -> Node:
+    return Message.from_row(await load_message(info, node_id))
+
+
 RESOLVERS = {
     "usr": _user,
     "key": _api_key,
@@ -94,6 +104,8 @@ RESOLVERS = {
     "sch": _schedule,
     "whk": _webhook,
     "whd": _delivery,
+    "thr": _thread,
+    "msg": _message,
     "fil": _file,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -86,6 +87,62 @@ class ConfiguredTaskTypes(Protocol):
     """A runtime whose task types depend on the agent (remote: its configuration)."""
 
     def task_types_for(self, agent: AgentHandle) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One message of a thread as a runtime sees it: role `system`, `user`, `assistant`
+    or `tool` (OpenAI's names), and its text."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A thread to answer: its messages oldest first, the one to answer last."""
+
+    thread_id: str
+    turns: tuple[Turn, ...]
+
+    @property
+    def last(self) -> str:
+        return self.turns[-1].content if self.turns else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens an answer took, as the endpoint reported them (None: not reported)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@runtime_checkable
+class Conversational(Protocol):
+    """A runtime that answers a whole thread, not only its newest message. It yields
+    text deltas, and may yield one Usage (at the end, when the endpoint reports it)."""
+
+    def converse(
+        self, agent: AgentHandle, conversation: Conversation, options: dict[str, Any] | None
+    ) -> AsyncGenerator[str | Usage, None]: ...
+
+
+async def converse(
+    runtime: Runtime,
+    agent: AgentHandle,
+    conversation: Conversation,
+    options: dict[str, Any] | None,
+) -> AsyncGenerator[str | Usage, None]:
+    """The runtime's answer to a thread: the whole thread where it takes one, else its
+    answer to the newest message alone (a runtime from KAI_RUNTIMES_EXTRA may not)."""
+    if isinstance(runtime, Conversational):
+        answer = runtime.converse(agent, conversation, options)
+    else:
+        answer = runtime.prompt(agent, conversation.last, options)
+    async with aclosing(answer) as parts:
+        async for part in parts:
+            yield part
 
 
 def accepted_task_types(runtime: Runtime, agent: AgentHandle) -> tuple[str, ...]:

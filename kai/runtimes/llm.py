@@ -18,9 +18,11 @@ from kai.openai_errors import short_reason, structured_message
 from kai.runtimes.base import (
     AgentHandle,
     CommandFailed,
+    Conversation,
     HealthSample,
     Progress,
     RuntimeUnavailable,
+    Usage,
 )
 
 CONNECT_TIMEOUT = 5.0
@@ -126,6 +128,20 @@ class LlmRuntime:
         body = _request(agent.configuration, messages, options or {}, where="options", stream=True)
         async with self._post(agent, body) as response, aclosing(_deltas(response)) as deltas:
             async for delta in deltas:
+                if isinstance(delta, str):
+                    yield delta
+
+    async def converse(
+        self, agent: AgentHandle, conversation: Conversation, options: dict[str, Any] | None
+    ) -> AsyncGenerator[str | Usage, None]:
+        """The thread as chat messages (kAI trimmed it to the history budget), the system
+        prompt first; the usage the endpoint reports at the end is passed on."""
+        messages = [{"role": turn.role, "content": turn.content} for turn in conversation.turns]
+        body = _request(agent.configuration, messages, options or {}, where="options", stream=True)
+        # Without it a streaming endpoint reports no usage (OpenAI, vLLM, llama.cpp).
+        body["stream_options"] = {"include_usage": True}
+        async with self._post(agent, body) as response, aclosing(_deltas(response)) as deltas:
+            async for delta in deltas:
                 yield delta
 
     async def run_task(
@@ -148,7 +164,8 @@ class LlmRuntime:
         parts: list[str] = []
         async with self._post(agent, body) as response, aclosing(_deltas(response)) as deltas:
             async for delta in deltas:
-                parts.append(delta)
+                if isinstance(delta, str):
+                    parts.append(delta)
         await progress(1.0)
         return "".join(parts)
 
@@ -230,8 +247,9 @@ def _messages(value: Any, *, where: str) -> list[dict[str, Any]]:
     return out
 
 
-async def _deltas(response: httpx.Response) -> AsyncGenerator[str, None]:
-    """Text deltas of a server-sent-events completion stream, up to `data: [DONE]`."""
+async def _deltas(response: httpx.Response) -> AsyncGenerator[str | Usage, None]:
+    """Text deltas of a server-sent-events completion stream, up to `data: [DONE]`, and
+    the usage the stream reports, if it does."""
     if not response.headers.get("content-type", "").startswith("text/event-stream"):
         # A server that ignores `stream: true` answers the whole completion at once.
         answer = _json(await _read(response, MAX_BODY_BYTES))
@@ -239,6 +257,9 @@ async def _deltas(response: httpx.Response) -> AsyncGenerator[str, None]:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str) and content:
             yield content
+        usage = _usage(answer.get("usage"))
+        if usage is not None:
+            yield usage
         return
     finished = False
     async with aclosing(_lines(response, MAX_BODY_BYTES)) as lines:
@@ -249,6 +270,9 @@ async def _deltas(response: httpx.Response) -> AsyncGenerator[str, None]:
             if data == "[DONE]":
                 return
             chunk = _json(data.encode())
+            usage = _usage(chunk.get("usage"))
+            if usage is not None:
+                yield usage
             choices = chunk.get("choices")
             if not isinstance(choices, list):
                 raise CommandFailed(
@@ -302,6 +326,20 @@ def _json(raw: bytes) -> dict[str, Any]:
         message = error.get("message") if isinstance(error, dict) else error
         raise CommandFailed(f"The LLM endpoint reported an error: {short_reason(str(message))}")
     return value
+
+
+def _usage(value: Any) -> Usage | None:
+    """OpenAI's usage object, counts that are not whole non-negative numbers left out."""
+    if not isinstance(value, dict):
+        return None
+
+    def count(name: str) -> int | None:
+        number = value.get(name)
+        ok = isinstance(number, int) and not isinstance(number, bool) and number >= 0
+        return number if ok else None
+
+    usage = Usage(count("prompt_tokens"), count("completion_tokens"))
+    return usage if usage != Usage() else None
 
 
 def _first_choice(answer: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from kai.models.base import new_id, utcnow
 from kai.runtimes.base import (
     AgentHandle,
     CommandFailed,
+    Conversation,
     HealthSample,
     Progress,
     RuntimeUnavailable,
@@ -180,10 +181,29 @@ class RemoteRuntime:
                     raise CommandFailed(str(answer["error"]))
                 return answer.get("result")
 
-    async def prompt(
+    def prompt(
         self, agent: AgentHandle, prompt: str, options: dict[str, Any] | None
     ) -> AsyncGenerator[str, None]:
-        payload = {"prompt": prompt, "options": options}
+        return self._answer(agent, {"prompt": prompt, "options": options})
+
+    def converse(
+        self, agent: AgentHandle, conversation: Conversation, options: dict[str, Any] | None
+    ) -> AsyncGenerator[str, None]:
+        """A PROMPT whose payload also holds the thread: its id and its messages (trimmed
+        to the history budget, oldest first, the one to answer last); the SDK hands them
+        to the handler."""
+        messages = [{"role": turn.role, "content": turn.content} for turn in conversation.turns]
+        payload = {
+            "prompt": conversation.last,
+            "options": options,
+            "threadId": conversation.thread_id,
+            "messages": messages,
+        }
+        return self._answer(agent, payload)
+
+    async def _answer(
+        self, agent: AgentHandle, payload: dict[str, Any]
+    ) -> AsyncGenerator[str, None]:
         async with self._exchange(agent, InboxKind.PROMPT, payload) as exchange:
             while True:
                 answer = await exchange.next(self._idle_timeout)

@@ -23,6 +23,7 @@ from kai.services.agent_config import redact
 
 if TYPE_CHECKING:
     from kai.schema.file import File
+    from kai.schema.thread import ThreadConnection
 
 
 @strawberry.type(description="An agent: its configuration, state and work.")
@@ -111,6 +112,32 @@ class Agent(Node):
             return by_state.get(state, 0) if state is not None else sum(by_state.values())
 
         return TaskConnection.of(page, TaskEdge, Task.from_row, count=count)
+
+    @strawberry.field(
+        description="The caller's threads with it (every one for ADMIN), newest first.",
+        graphql_type=Annotated["ThreadConnection", strawberry.lazy("kai.schema.thread")],
+    )
+    async def threads(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many, 1 to 500; 20 when left out.")
+        ] = 20,
+        after: After = None,
+    ) -> ThreadConnection:
+        from kai.schema.thread import Thread, ThreadConnection, ThreadEdge
+
+        principal = await info.context.authorize(
+            "thread.use",
+            resource=f"agent:{self.row.id}",
+            owner_id=self.row.owner_id,
+            agent_id=self.row.id,
+            fold=list_field(info),
+        )
+        page = await info.context.services.threads.page(
+            principal=principal, agent_id=self.row.id, first=first, after=after
+        )
+        return ThreadConnection.of(page, ThreadEdge, Thread.from_row)
 
     @strawberry.field(
         description="Files uploaded for it, newest first.",

@@ -49,11 +49,23 @@ class PageInfo:
         description="Pass as `after` to get the next page; null on an empty page."
     )
 
+    has_previous_page: bool = strawberry.field(
+        default=False,
+        description="Whether more come before this page: known when paging backwards "
+        "(`last`, `before`, where a list takes them); false when paging forwards.",
+    )
+    start_cursor: str | None = strawberry.field(
+        default=None,
+        description="Pass as `before` to get the page before; null on an empty page.",
+    )
+
     @classmethod
     def of(cls, page: Page[Any]) -> PageInfo:
         return cls(
             has_next_page=page.has_next_page,
             end_cursor=page.cursors[-1] if page.cursors else None,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.cursors[0] if page.cursors else None,
         )
 
 

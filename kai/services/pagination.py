@@ -149,6 +149,8 @@ class Page(Generic[T]):
     # How many rows the whole list holds, filters applied: a statement of its own,
     # run only when asked for (None where the list has no totalCount).
     count: Callable[[], Awaitable[int]] | None = field(default=None, compare=False)
+    # Whether rows come before this page (known when paging backwards, with `last`).
+    has_previous_page: bool = False
 
 
 class Pager:

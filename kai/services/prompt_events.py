@@ -22,8 +22,17 @@ STORED_CHUNK_SECONDS = 1.0
 
 
 class StreamRecorder:
-    def __init__(self, events: EventLog, *, agent_id: str, stream_id: str):
+    def __init__(
+        self,
+        events: EventLog,
+        *,
+        agent_id: str,
+        stream_id: str,
+        extra: dict[str, str] | None = None,
+    ):
         self._events = events
+        # More for each event's data: the thread an answer is for.
+        self._extra = extra or {}
         self._agent_id = agent_id
         self._stream_id = stream_id
         self._parts: list[str] = []
@@ -55,7 +64,13 @@ class StreamRecorder:
         await self._events.record(
             agent_id=self._agent_id,
             type=AgentEventType.STREAM_CHUNK,
-            data={"streamId": self._stream_id, "index": index, "delta": delta, "done": done},
+            data={
+                "streamId": self._stream_id,
+                **self._extra,
+                "index": index,
+                "delta": delta,
+                "done": done,
+            },
         )
         self._parts, self._size = [], 0
         self._last_stored = time.monotonic()

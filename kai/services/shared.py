@@ -20,6 +20,7 @@ from kai.services.api_key import ApiKeyService
 from kai.services.audit import AuditService
 from kai.services.auth import AuthService
 from kai.services.command import CommandService
+from kai.services.conversation import ConversationService
 from kai.services.dispatch import Dispatcher, SystemTask
 from kai.services.file import FileService
 from kai.services.mail import BackgroundMailer
@@ -27,6 +28,7 @@ from kai.services.persisted_document import PersistedDocumentService
 from kai.services.remote import RemoteService
 from kai.services.schedule import ScheduleService
 from kai.services.task import TaskService
+from kai.services.thread import ThreadService
 from kai.services.user import UserService
 from kai.services.webhook import WebhookService
 from kai.services.webhook_delivery import DeliveryQueue
@@ -57,6 +59,8 @@ class Services:
     schedules: ScheduleService
     webhooks: WebhookService
     webhook_deliveries: DeliveryQueue
+    threads: ThreadService
+    conversations: ConversationService
     dispatcher: Dispatcher
     files: FileService
     persisted_documents: PersistedDocumentService

@@ -129,7 +129,18 @@ class FakeOpenAI:
         if self.truncated:
             return
         yield _event(body, {}, finish_reason="stop")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            # As OpenAI sends it: a last chunk with no choices and the whole answer's usage.
+            usage = {"prompt_tokens": prompt_tokens(body), "completion_tokens": len(self.chunks)}
+            chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": []}
+            yield f"data: {json.dumps({**chunk, 'usage': usage})}\n\n"
         yield "data: [DONE]\n\n"
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """What the fake reports a request's prompt cost: a word per token, plus one per message."""
+    messages = body.get("messages") or []
+    return sum(1 + len(str(m.get("content", "")).split()) for m in messages)
 
 
 def _event(body: dict[str, Any], delta: dict[str, Any], finish_reason: str | None = None) -> str:

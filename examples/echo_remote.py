@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from kai_sdk import RemoteAgent
+from kai_sdk.threads import Thread
 
 agent = RemoteAgent()
 
@@ -54,8 +55,16 @@ async def fail(params: dict[str, Any]) -> Any:
 
 
 @agent.prompt
-async def answer(prompt: str, options: dict[str, Any] | None) -> AsyncIterator[str]:
-    """Streams the prompt back word by word (upper-cased with options {"shout": true})."""
+async def answer(
+    prompt: str, options: dict[str, Any] | None, thread: Thread | None
+) -> AsyncIterator[str]:
+    """Streams the prompt back word by word (upper-cased with options {"shout": true});
+    on a thread, with options {"history": true}, recites the thread it was sent instead."""
+    if thread is not None and (options or {}).get("history"):
+        yield f"{len(thread.messages)} messages:"
+        for message in thread.messages:
+            yield f" {message.role}: {message.content} |"
+        return
     words = prompt.split()
     shout = bool((options or {}).get("shout"))
     for index, word in enumerate(words):

@@ -131,9 +131,9 @@ class FakeOpenAI:
         yield _event(body, {}, finish_reason="stop")
         if (body.get("stream_options") or {}).get("include_usage"):
             # As OpenAI sends it: a last chunk with no choices and the whole answer's usage.
-            usage = {"prompt_tokens": prompt_tokens(body), "completion_tokens": len(self.chunks)}
-            chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": []}
-            yield f"data: {json.dumps({**chunk, 'usage': usage})}\n\n"
+            counts = {"prompt_tokens": prompt_tokens(body), "completion_tokens": len(self.chunks)}
+            last: dict[str, Any] = {"id": "chatcmpl-1", "object": "chat.completion.chunk"}
+            yield f"data: {json.dumps({**last, 'choices': [], 'usage': counts})}\n\n"
         yield "data: [DONE]\n\n"
 
 

@@ -40,6 +40,7 @@ from typing import Any, Protocol, TypeVar
 from websockets.exceptions import WebSocketException
 
 from kai_sdk.documents import CHUNK, HEARTBEAT, INBOX, LOG, REPLY, TASK_PROGRESS
+from kai_sdk.threads import takes_thread, thread_of
 from kai_sdk.transport import (
     ConnectionLost,
     Refused,
@@ -53,7 +54,8 @@ from kai_sdk.usage import CpuMeter, memory_fraction
 log = logging.getLogger("kai_sdk")
 
 CommandHandler = Callable[[dict[str, Any]], Any]
-PromptHandler = Callable[[str, dict[str, Any] | None], AsyncIterator[str]]
+# handler(prompt, options) or handler(prompt, options, thread): see kai_sdk.threads.
+PromptHandler = Callable[..., AsyncIterator[str]]
 TaskProgress = Callable[[float], Awaitable[None]]
 TaskHandler = Callable[[Any, TaskProgress], Any]
 C = TypeVar("C", bound=CommandHandler)
@@ -108,7 +110,9 @@ class RemoteAgent:
         return register
 
     def prompt(self, handler: P) -> P:
-        """Registers `handler(prompt, options)`, an async generator of text chunks."""
+        """Registers `handler(prompt, options)`, an async generator of text chunks; a
+        handler of three parameters also gets the thread a message was posted to
+        (`kai_sdk.threads.Thread`, None for a plain prompt)."""
         self._prompt = handler
         return handler
 
@@ -315,7 +319,11 @@ class RemoteAgent:
             return
         prompt = str(payload.get("prompt") or "")
         options = payload.get("options")
-        stream = self._prompt(prompt, options if isinstance(options, dict) else None)
+        options = options if isinstance(options, dict) else None
+        if takes_thread(self._prompt):
+            stream = self._prompt(prompt, options, thread_of(payload))
+        else:
+            stream = self._prompt(prompt, options)
         try:
             while True:
                 try:

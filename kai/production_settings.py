@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import SecretStr
 
 from kai.jwt_secret import MIN_SECRET_BYTES, PLACEHOLDER_SECRETS
 from kai.origins import ANY_ORIGIN
 
-if TYPE_CHECKING:
-    from kai.config import Settings
+
+class Checked(Protocol):
+    """What the checks read of kai.config.Settings (which imports this module)."""
+
+    @property
+    def jwt_algorithm(self) -> str: ...
+    @property
+    def jwt_secret(self) -> SecretStr | None: ...
+    @property
+    def jwt_private_key(self) -> SecretStr | None: ...
+    @property
+    def jwt_public_key(self) -> str | None: ...
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def public_url(self) -> str: ...
+    @property
+    def broadcast_url(self) -> str: ...
+    @property
+    def metrics_enabled(self) -> bool | None: ...
+    @property
+    def metrics_token(self) -> SecretStr | None: ...
+    @property
+    def scanner(self) -> str | None: ...
+    @property
+    def clamd_url(self) -> str | None: ...
+    @property
+    def schedule_clock_file(self) -> Path | None: ...
+    @property
+    def allowed_origins(self) -> list[str]: ...
 
 
-def unsafe_production_settings(settings: Settings) -> list[str]:
+def unsafe_production_settings(settings: Checked) -> list[str]:
     """What makes these settings unfit for production, one sentence each (empty: none)."""
     problems: list[str] = []
     if settings.jwt_algorithm.startswith("HS"):

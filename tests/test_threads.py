@@ -264,6 +264,32 @@ async def test_a_busy_thread_rejects_queues_or_interrupts(
     ]
 
 
+async def test_queued_messages_are_answered_in_the_order_they_came_interrupt_first(
+    fake: FakeOpenAI, client: GraphQLClient
+) -> None:
+    fake.chunk_delay = 0.2
+    token = await signed_in(client)
+    agent_id = await create_llm(client, token, fake)
+    thread_id = await create_thread(client, token, agent_id)
+    running = asyncio.create_task(post(client, token, thread_id, "running"))
+    await _busy(client, token, thread_id)
+
+    waiting = []
+    for n in range(4):
+        waiting.append(asyncio.create_task(post(client, token, thread_id, f"q{n}", onBusy="QUEUE")))
+        await asyncio.sleep(0.1)  # each one waiting before the next comes
+    cutting = asyncio.create_task(post(client, token, thread_id, "now", onBusy="INTERRUPT"))
+    for answer in await asyncio.gather(running, cutting, *waiting):
+        answer.ok()
+
+    asked = [
+        text
+        for role, text in contents(await messages(client, token, thread_id, first=100))
+        if role == "USER"
+    ]
+    assert asked == ["running", "now", "q0", "q1", "q2", "q3"]
+
+
 async def _busy(client: GraphQLClient, token: str, thread_id: str) -> None:
     for _ in range(200):
         result = await client.execute(MESSAGES, {"id": thread_id}, token=token)
@@ -326,7 +352,9 @@ async def test_history_paged_backwards_meets_agent_events_with_no_gap(
     assert [e.data["content"] for e in stored] == ["later", "later"]
 
 
-async def test_caps_and_bad_input_name_their_limit(database_url: str, tmp_path: Path) -> None:
+async def test_Q1_thread_caps_and_message_sizes_hold_and_write_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
     from tests.support.apps import client_at, running_app
 
     settings = make_settings(
@@ -347,6 +375,9 @@ async def test_caps_and_bad_input_name_their_limit(database_url: str, tmp_path: 
         too_long = await post(client, token, thread_id, "x" * 51)
         assert too_long.codes == ["BAD_USER_INPUT"]
         assert too_long.errors[0]["extensions"]["field"] == "input.content"
+        long_title = {"agentId": agent["id"], "title": "t" * 201}
+        refused = await client.execute(CREATE, {"input": long_title}, token=token)
+        assert refused.errors[0]["extensions"]["field"] == "input.title"
         blank = await post(client, token, thread_id, "   ")
         assert blank.codes == ["BAD_USER_INPUT"]
         options = await post(client, token, thread_id, "hi", options=[1])

@@ -146,7 +146,7 @@ class ConversationService:
                     "be answered after it, or INTERRUPT to cut it short."
                 )
             return
-        await self._runs.wait_and_claim(thread_id, run_id)
+        await self._runs.wait_and_claim(thread_id, run_id, first=on_busy is BusyPolicy.INTERRUPT)
 
     async def _run(
         self, thread: Thread, agent: Agent, question: Message, options: Any, run_id: str

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import weakref
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -56,6 +59,10 @@ class ThreadRuns:
         self._sessionmaker = sessionmaker
         self._hub = hub
         self._lease = timedelta(seconds=lease_seconds)
+        # This process's waiting messages, per thread: a line each (gone when no one
+        # holds it), and how many must go first.
+        self._lines: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._jumping: Counter[str] = Counter()
 
     async def claim(self, thread_id: str, run_id: str) -> bool:
         """The thread is `run_id`'s until released (or its lease runs out); False when
@@ -73,13 +80,34 @@ class ThreadRuns:
             )
         return claimed == 1
 
-    async def wait_and_claim(self, thread_id: str, run_id: str) -> None:
-        """Claims the thread once its running answer ends (QUEUE, INTERRUPT); as long as
-        the caller stays. Runs end on any replica: their end is heard on the thread's
-        channel, and polled for should that message be lost."""
+    async def wait_and_claim(self, thread_id: str, run_id: str, *, first: bool = False) -> None:
+        """Claims the thread once its running answer ends; as long as the caller stays.
+
+        Waiters of one process take turns in the order they came (QUEUE), behind any that
+        must go `first` (INTERRUPT, which asked the running answer to stop for it); across
+        processes, whoever claims first. Runs end on any replica: their end is heard on
+        the thread's channel, and polled for should that message be lost."""
+        if first:
+            self._jumping[thread_id] += 1
+            try:
+                await self._claim_when_free(thread_id, run_id, yielding=False)
+            finally:
+                self._jumping[thread_id] -= 1
+                if not self._jumping[thread_id]:
+                    del self._jumping[thread_id]
+            return
+        line = self._lines.get(thread_id)
+        if line is None:
+            line = self._lines[thread_id] = asyncio.Lock()
+        async with line:  # asyncio.Lock wakes its waiters in the order they came
+            await self._claim_when_free(thread_id, run_id, yielding=True)
+
+    async def _claim_when_free(self, thread_id: str, run_id: str, *, yielding: bool) -> None:
         async with self._hub.subscribe(thread_channel(thread_id)) as ended:
-            for attempt in range(1_000_000):
-                if await self.claim(thread_id, run_id):
+            for attempt in itertools.count():
+                if not (yielding and self._jumping[thread_id]) and await self.claim(
+                    thread_id, run_id
+                ):
                     return
                 pause = WAIT_POLL_SECONDS[min(attempt, len(WAIT_POLL_SECONDS) - 1)]
                 with contextlib.suppress(TimeoutError, Interrupted):

@@ -290,6 +290,24 @@ async def test_queued_messages_are_answered_in_the_order_they_came_interrupt_fir
     assert asked == ["running", "now", "q0", "q1", "q2", "q3"]
 
 
+async def test_a_thread_deleted_while_answering_ends_its_waiting_messages(
+    fake: FakeOpenAI, client: GraphQLClient
+) -> None:
+    fake.chunk_delay = 0.3
+    token = await signed_in(client)
+    agent_id = await create_llm(client, token, fake)
+    thread_id = await create_thread(client, token, agent_id)
+    running = asyncio.create_task(post(client, token, thread_id, "running"))
+    await _busy(client, token, thread_id)
+    waiting = asyncio.create_task(post(client, token, thread_id, "waiting", onBusy="QUEUE"))
+    await asyncio.sleep(0.2)
+
+    (await client.execute(DELETE_THREAD, {"id": thread_id}, token=token)).ok()
+
+    assert (await running).codes == ["NOT_FOUND"]
+    assert (await asyncio.wait_for(waiting, 10)).codes == ["NOT_FOUND"]
+
+
 async def _busy(client: GraphQLClient, token: str, thread_id: str) -> None:
     for _ in range(200):
         result = await client.execute(MESSAGES, {"id": thread_id}, token=token)

@@ -160,7 +160,7 @@ class ThreadMutation:
         answer = await info.context.services.conversations.post(
             thread=thread, agent=agent, user_id=principal.user_id, ask=_ask(input, idempotency_key)
         )
-        return Message.from_row(answer)
+        return Message.from_row(answer, thread)
 
 
 @strawberry.type

@@ -68,16 +68,20 @@ class Message(Node):
     )
     created_at: datetime = strawberry.field(description="When it was stored.")
     row: strawberry.Private[MessageRow]
+    # Its thread, when whoever made it had it at hand (a page of the thread's messages).
+    thread_row: strawberry.Private[ThreadRow | None] = None
 
     @strawberry.field(description="The thread it belongs to.")
     async def thread(self, info: Info) -> Thread:
-        row = await info.context.services.threads.get(thread_id=self.row.thread_id)
+        row = self.thread_row or await info.context.services.threads.get(
+            thread_id=self.row.thread_id
+        )
         if row is None:
             raise NotFound("Thread")
         return Thread.from_row(row)
 
     @classmethod
-    def from_row(cls, row: MessageRow) -> Message:
+    def from_row(cls, row: MessageRow, thread: ThreadRow | None = None) -> Message:
         usage = None
         if row.prompt_tokens is not None or row.completion_tokens is not None:
             usage = Usage(prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens)
@@ -90,6 +94,7 @@ class Message(Node):
             interrupted=row.interrupted,
             created_at=row.created_at,
             row=row,
+            thread_row=thread,
         )
 
 
@@ -144,7 +149,8 @@ class Thread(Node):
         page = await info.context.services.threads.messages(
             thread_id=self.row.id, first=first, after=after, last=last, before=before
         )
-        return MessageConnection.of(page, MessageEdge, Message.from_row)
+        thread = self.row
+        return MessageConnection.of(page, MessageEdge, lambda row: Message.from_row(row, thread))
 
     @classmethod
     def from_row(cls, row: ThreadRow) -> Thread:

@@ -22,11 +22,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.db import changed_rows, transaction
+from kai.errors import NotFound
 from kai.events.hub import EventHub, Interrupted, Subscription
 from kai.models.base import utcnow
 from kai.models.thread import Thread
@@ -109,10 +110,17 @@ class ThreadRuns:
                     thread_id, run_id
                 ):
                     return
+                if not await self._exists(thread_id):
+                    raise NotFound("Thread")  # deleted while this message waited
                 pause = WAIT_POLL_SECONDS[min(attempt, len(WAIT_POLL_SECONDS) - 1)]
                 with contextlib.suppress(TimeoutError, Interrupted):
                     async with asyncio.timeout(pause):
                         await ended.get()
+
+    async def _exists(self, thread_id: str) -> bool:
+        async with self._sessionmaker() as session:
+            found = await session.scalar(select(col(Thread.id)).where(col(Thread.id) == thread_id))
+        return found is not None
 
     async def interrupt(self, thread_id: str) -> None:
         """Asks the running answer, if any, to stop where it is."""

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     # Schedules per user (QUOTA_EXCEEDED past it), and the least time between two runs of
     # one schedule: a timetable running more often is refused, and runs never come closer.
     quota_schedules_per_user: int = Field(default=100, ge=0)
+    # Approvals one user's requests (commands, tasks, their agents' processes) may hold open
+    # at once: past it QUOTA_EXCEEDED, so that no process floods the people who decide.
+    quota_pending_approvals_per_user: int = Field(default=100, ge=0)
     schedule_min_interval_seconds: float = Field(default=60.0, ge=1)
     # How often every process looks for due schedules (a run starts at most this late).
     schedule_tick_seconds: float = Field(default=1.0, gt=0)

@@ -29,6 +29,8 @@ from kai.services.agent import AgentService
 from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService
 from kai.services.api_key import ApiKeyService
+from kai.services.approval import ApprovalService
+from kai.services.approval_gate import ApprovalGate
 from kai.services.audit import AuditService
 from kai.services.auth import AuthService
 from kai.services.command import CommandService
@@ -100,7 +102,9 @@ def build_services(settings: Settings) -> Services:
     box = SecretBox(str(settings.signing_keys()[0]))
     agents = build_agents(settings, sessionmaker, runtimes, events, pager)
     dispatcher = build_dispatcher(settings, hub)
-    tasks = build_tasks(settings, sessionmaker, events, dispatcher, pager)
+    gate = ApprovalGate(pending_per_user=settings.quota_pending_approvals_per_user)
+    tasks = build_tasks(settings, sessionmaker, events, dispatcher, pager, gate)
+    commands = build_commands(settings, sessionmaker, runtimes, events, gate)
     files = build_files(settings, sessionmaker, tasks, pager)
     return Services(
         settings=settings,
@@ -122,7 +126,7 @@ def build_services(settings: Settings) -> Services:
         hub=hub,
         events=events,
         agents=agents,
-        commands=build_commands(settings, sessionmaker, runtimes, events),
+        commands=commands,
         agent_logs=AgentLogService(sessionmaker=sessionmaker, events=events, pager=pager),
         agent_status=AgentStatusService(sessionmaker=sessionmaker),
         remote=RemoteService(
@@ -133,6 +137,7 @@ def build_services(settings: Settings) -> Services:
         ),
         tasks=tasks,
         schedules=build_schedules(settings, sessionmaker, pager, agents, tasks, events),
+        approvals=build_approvals(sessionmaker, pager, events, hub, gate, commands, tasks),
         webhooks=build_webhooks(settings, sessionmaker, pager, events, box),
         webhook_deliveries=build_deliveries(settings, sessionmaker),
         threads=build_threads(settings, sessionmaker, pager),
@@ -141,6 +146,42 @@ def build_services(settings: Settings) -> Services:
         files=files,
         persisted_documents=build_persisted_documents(settings, sessionmaker),
         system_tasks={INDEX_TASK: files.index},
+    )
+
+
+def build_commands(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtimes: RuntimeRegistry,
+    events: EventLog,
+    gate: ApprovalGate,
+) -> CommandService:
+    return CommandService(
+        sessionmaker=sessionmaker,
+        runtimes=runtimes,
+        events=events,
+        timeout_seconds=settings.command_timeout_seconds,
+        gate=gate,
+    )
+
+
+def build_approvals(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    pager: Pager,
+    events: EventLog,
+    hub: EventHub,
+    gate: ApprovalGate,
+    commands: CommandService,
+    tasks: TaskService,
+) -> ApprovalService:
+    return ApprovalService(
+        sessionmaker=sessionmaker,
+        pager=pager,
+        events=events,
+        hub=hub,
+        gate=gate,
+        commands=commands,
+        tasks=tasks,
     )
 
 
@@ -188,20 +229,6 @@ def build_deliveries(
             breaker_failures=settings.webhook_breaker_failures,
             breaker_seconds=settings.webhook_breaker_seconds,
         ),
-    )
-
-
-def build_commands(
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    runtimes: RuntimeRegistry,
-    events: EventLog,
-) -> CommandService:
-    return CommandService(
-        sessionmaker=sessionmaker,
-        runtimes=runtimes,
-        events=events,
-        timeout_seconds=settings.command_timeout_seconds,
     )
 
 
@@ -263,6 +290,7 @@ def build_tasks(
     events: EventLog,
     dispatcher: Dispatcher,
     pager: Pager,
+    gate: ApprovalGate,
 ) -> TaskService:
     return TaskService(
         sessionmaker=sessionmaker,
@@ -276,6 +304,7 @@ def build_tasks(
             queued_per_user=settings.quota_queued_tasks_per_user,
             running_per_user=settings.quota_running_tasks_per_user,
         ),
+        gate=gate,
     )
 
 
@@ -345,6 +374,8 @@ def build_files(
 
 async def _close(services: Services) -> None:
     """In the reverse order of use: what sends work first, the engine last."""
+    # Approved commands still running record their outcome (cancelled) while all is up.
+    await services.approvals.aclose()
     files = services.files
     await files.search_index.aclose()
     await from_settings.close_embedder(files.search_index.embedder)

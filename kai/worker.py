@@ -24,7 +24,7 @@ from kai.container import open_services
 from kai.services.task_counts import count_tasks_forever
 from kai.workers.redis_stream_broker import KaiStreamBroker
 from kai.workers.runner import TaskRunner
-from kai.workers.sweeper import run_schedules_forever, sweep_forever
+from kai.workers.sweeper import expire_approvals_forever, run_schedules_forever, sweep_forever
 from kai.workers.taskiq_dispatch import RUN_NEXT, TaskiqDispatcher
 from kai.workers.webhook_sender import sender_for
 
@@ -81,6 +81,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
         ticker = asyncio.create_task(
             run_schedules_forever(services.schedules, every=settings.schedule_tick_seconds)
         )
+        expiry = asyncio.create_task(expire_approvals_forever(services))
         sending = asyncio.create_task(sender_for(services).run())
         giving_back = asyncio.create_task(_give_back_after(stop, now, grace_seconds, runner))
         counting = asyncio.create_task(count_tasks_forever(services.tasks))
@@ -90,7 +91,7 @@ async def run_worker(settings: Settings, *, grace_seconds: float) -> None:
         finally:
             stop.set()
             await _stop(
-                runner, broker, background=(sweeper, ticker, sending, giving_back, counting)
+                runner, broker, background=(sweeper, ticker, expiry, sending, giving_back, counting)
             )
 
 

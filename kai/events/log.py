@@ -100,6 +100,12 @@ class EventTransaction:
     def __init__(self, session: AsyncSession):
         self.session = session
         self.events: list[AgentEvent] = []
+        self.notices: list[tuple[str, dict[str, Any]]] = []
+
+    def notify(self, channel: str, message: dict[str, Any]) -> None:
+        """Publish `message` on `channel` once the transaction has committed, after its
+        events; never if it rolls back."""
+        self.notices.append((channel, message))
 
     async def append(
         self, *, agent_id: str, type: AgentEventType, data: dict[str, Any]
@@ -132,6 +138,8 @@ class EventLog:
             written = EventTransaction(session)
             yield written
         await self.publish(written.events)
+        for channel, message in written.notices:
+            await self._hub.publish(channel, message)
 
     async def record(
         self, *, agent_id: str, type: AgentEventType, data: dict[str, Any]

@@ -30,6 +30,7 @@ from kai.graphql.operation_streams import OPEN as OPEN_STREAMS
 from kai.graphql.strawberry_seams import SchemaSeams, socket_operation_extensions
 from kai.resolvers.agent import AgentMutation, AgentQuery, AgentSubscription
 from kai.resolvers.api_key import ApiKeyMutation, ApiKeyQuery
+from kai.resolvers.approval import ApprovalMutation, ApprovalQuery, ApprovalSubscription
 from kai.resolvers.audit import AuditQuery
 from kai.resolvers.auth import AuthMutation, AuthQuery
 from kai.resolvers.file import FileMutation, FileQuery
@@ -61,6 +62,7 @@ class Query(
     AgentQuery,
     TaskQuery,
     ScheduleQuery,
+    ApprovalQuery,
     WebhookQuery,
     ThreadQuery,
     FileQuery,
@@ -79,6 +81,7 @@ class Mutation(
     RemoteMutation,
     TaskMutation,
     ScheduleMutation,
+    ApprovalMutation,
     WebhookMutation,
     ThreadMutation,
     FileMutation,
@@ -87,7 +90,13 @@ class Mutation(
 
 
 @strawberry.type(description="Everything a client can follow live, over WebSocket.")
-class Subscription(AgentSubscription, RemoteSubscription, TaskSubscription, ThreadSubscription):
+class Subscription(
+    AgentSubscription,
+    RemoteSubscription,
+    TaskSubscription,
+    ThreadSubscription,
+    ApprovalSubscription,
+):
     pass
 
 

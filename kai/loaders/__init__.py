@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kai.loaders.agent import AgentByIdLoader, CommandStatsByAgentIdLoader, LogsByAgentIdLoader
+from kai.loaders.approval import ApprovalByCommandIdLoader, ApprovalByTaskIdLoader
 from kai.loaders.file import FilesByAgentIdLoader
 from kai.loaders.schedule import ScheduleByIdLoader
 from kai.loaders.task import TaskCountsByAgentIdLoader, TasksByAgentIdLoader
@@ -27,6 +28,8 @@ class Loaders:
     task_counts_by_agent_id: TaskCountsByAgentIdLoader
     files_by_agent_id: FilesByAgentIdLoader
     schedule_by_id: ScheduleByIdLoader
+    approval_by_command_id: ApprovalByCommandIdLoader
+    approval_by_task_id: ApprovalByTaskIdLoader
 
     @classmethod
     def create(
@@ -47,4 +50,6 @@ class Loaders:
             task_counts_by_agent_id=TaskCountsByAgentIdLoader(tasks),
             files_by_agent_id=FilesByAgentIdLoader(files),
             schedule_by_id=ScheduleByIdLoader(sessionmaker),
+            approval_by_command_id=ApprovalByCommandIdLoader(sessionmaker),
+            approval_by_task_id=ApprovalByTaskIdLoader(sessionmaker),
         )

@@ -6,6 +6,7 @@ from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.agent_log import AgentLog, LogLevel
 from kai.models.api_key import ApiKey
+from kai.models.approval import Approval, ApprovalKind, ApprovalState
 from kai.models.audit import AuditEntry
 from kai.models.command import CommandRecord
 from kai.models.file import ScanStatus, StoredFile
@@ -28,6 +29,9 @@ __all__ = [
     "AgentLog",
     "AgentState",
     "ApiKey",
+    "Approval",
+    "ApprovalKind",
+    "ApprovalState",
     "AuditEntry",
     "AuthSession",
     "CommandRecord",

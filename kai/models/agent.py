@@ -32,6 +32,11 @@ class Agent(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
     resources: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Which of its commands and task types wait for a person (kai.services.approval_policy);
+    # null: none do.
+    approval_policy: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     state: AgentState = Field(
         default=AgentState.STOPPED,
         sa_column=Column(

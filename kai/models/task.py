@@ -11,6 +11,8 @@ from kai.models.base import UTCDateTime, new_id, utcnow
 
 
 class TaskState(enum.StrEnum):
+    # Made, and waiting for a person's approval before it may run (kai.services.approval).
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
@@ -55,7 +57,7 @@ class Task(SQLModel, table=True):
     state: TaskState = Field(
         default=TaskState.PENDING,
         sa_column=Column(
-            Enum(TaskState, name="task_state", native_enum=False, length=16), nullable=False
+            Enum(TaskState, name="task_state", native_enum=False, length=32), nullable=False
         ),
     )
     priority: int = 0

@@ -154,6 +154,7 @@ class AgentMutation:
         ],
     ) -> Agent:
         principal = await info.context.authorize("agent.create")
+        policy = input.approval_policy
         row = await info.context.services.agents.create(
             principal=principal,
             name=input.name,
@@ -161,6 +162,7 @@ class AgentMutation:
             capabilities=input.capabilities,
             configuration=input.configuration,
             resources=input.resources.as_dict() if input.resources else None,
+            approval_policy=policy.value(field="input.approvalPolicy") if policy else None,
         )
         return Agent.from_row(row)
 
@@ -175,6 +177,7 @@ class AgentMutation:
     ) -> Agent:
         row = await load_agent(info, str(id), "agent.update")
         given = input.configuration is not strawberry.UNSET
+        policy = input.approval_policy
         updated = await info.context.services.agents.update(
             agent=row,
             name=input.name,
@@ -182,6 +185,7 @@ class AgentMutation:
             configuration=input.configuration if given else None,
             configuration_given=given,
             resources=input.resources.as_dict() if input.resources else None,
+            approval_policy=policy.value(field="input.approvalPolicy") if policy else None,
         )
         return Agent.from_row(updated)
 
@@ -230,7 +234,9 @@ class AgentMutation:
     @strawberry.mutation(
         description=(
             "Runs a command on the agent and waits for its result. Same idempotencyKey from the "
-            "same user returns the first result without running again."
+            "same user returns the first result without running again. A command the agent's "
+            "approvalPolicy names answers at once with success false and `approval` set; it "
+            "runs when approved, its result a COMMAND_RESULT event carrying the approval's id."
         )
     )
     async def send_command(
@@ -261,6 +267,7 @@ class AgentMutation:
             command=command.command,
             params=command.params,
             idempotency_key=idempotency_key,
+            requested_with_key=principal.api_key_id,
         )
         return CommandResult.from_record(record)
 

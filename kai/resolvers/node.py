@@ -10,6 +10,7 @@ from kai.context import Info
 from kai.errors import NotFound
 from kai.models.base import utcnow
 from kai.resolvers.agent import load_agent
+from kai.resolvers.approval import sight_of
 from kai.resolvers.file import load_file
 from kai.resolvers.schedule import load_schedule
 from kai.resolvers.task import load_task
@@ -17,6 +18,7 @@ from kai.resolvers.thread import load_message, load_thread
 from kai.resolvers.webhook import load_delivery, load_webhook
 from kai.schema.agent import Agent
 from kai.schema.api_key import ApiKey
+from kai.schema.approval import Approval
 from kai.schema.audit import AuditEntry
 from kai.schema.file import File
 from kai.schema.node import Node
@@ -95,6 +97,10 @@ async def _message(info: Info, node_id: str) -> Node:
     return Message.from_row(await load_message(info, node_id))
 
 
+async def _approval(info: Info, node_id: str) -> Node:
+    return Approval.from_row(await sight_of(info, node_id))
+
+
 RESOLVERS = {
     "usr": _user,
     "key": _api_key,
@@ -104,6 +110,7 @@ RESOLVERS = {
     "sch": _schedule,
     "whk": _webhook,
     "whd": _delivery,
+    "apr": _approval,
     "thr": _thread,
     "msg": _message,
     "fil": _file,

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from kai.context import Info
-from kai.models.task import TERMINAL
+from kai.models.task import TERMINAL, TaskState
 from kai.models.task import Task as TaskRow
 from kai.resolvers.agent import load_agent
 from kai.runtimes.base import accepted_task_types
@@ -97,7 +97,8 @@ class TaskMutation:
     @strawberry.mutation(
         description=(
             "Queues background work; follow it with task(id) or taskUpdates. "
-            "Same idempotencyKey returns the same task."
+            "Same idempotencyKey returns the same task. A type the agent's approvalPolicy "
+            "names is queued AWAITING_APPROVAL, and runs once approved."
         )
     )
     async def enqueue_task(
@@ -144,13 +145,14 @@ class TaskMutation:
                 timeout_seconds=input.timeout_seconds,
                 idempotency_key=idempotency_key,
                 also=audit,
+                requested_with_key=principal.api_key_id,
             )
         return Task.from_row(row)
 
     @strawberry.mutation(
         description=(
-            "PENDING tasks never start; RUNNING ones are interrupted. "
-            "Terminal tasks are returned unchanged."
+            "PENDING tasks never start; RUNNING ones are interrupted; AWAITING_APPROVAL ones "
+            "end with their approval withdrawn (REJECTED). Terminal tasks are returned unchanged."
         )
     )
     async def cancel_task(
@@ -159,7 +161,12 @@ class TaskMutation:
         id: Annotated[strawberry.ID, strawberry.argument(description="The task to cancel.")],
     ) -> Task:
         row = await load_task(info, str(id), "task.cancel")
-        tasks = info.context.services.tasks
+        services = info.context.services
+        tasks = services.tasks
+        if row.state is TaskState.AWAITING_APPROVAL:
+            principal = await info.context.principal()
+            # Withdrawn with the task, unless a decision came first (then as below).
+            await services.approvals.cancel_task(task_id=row.id, cancelled_by=principal.user_id)
         row = await tasks.cancel(task_id=row.id)
         if row.state not in TERMINAL:
             # RUNNING: its worker was told; answer with the outcome when it comes soon.

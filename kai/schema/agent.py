@@ -15,11 +15,13 @@ from kai.models.agent import Agent as AgentRow
 from kai.schema.agent_log import LevelAtLeast, LogConnection, Since
 from kai.schema.agent_read_ahead import ReadAhead
 from kai.schema.agent_status import AgentState, AgentStatus, Resources
+from kai.schema.approval_policy import ApprovalPolicy, ApprovalPolicyInput
 from kai.schema.node import Node
 from kai.schema.pagination import After, First
 from kai.schema.task import Task, TaskConnection, TaskEdge, TaskState
 from kai.schema.user import User
 from kai.services.agent_config import redact
+from kai.services.approval_policy import policy_of
 
 if TYPE_CHECKING:
     from kai.schema.file import File
@@ -139,6 +141,10 @@ class Agent(Node):
         )
         return ThreadConnection.of(page, ThreadEdge, Thread.from_row)
 
+    @strawberry.field(description="Which of its commands and task types wait for a person.")
+    def approval_policy(self) -> ApprovalPolicy:
+        return ApprovalPolicy.from_value(policy_of(self.row))
+
     @strawberry.field(
         description="Files uploaded for it, newest first.",
         graphql_type=list[Annotated["File", strawberry.lazy("kai.schema.file")]],
@@ -208,6 +214,9 @@ class AgentConfigInput:
     resources: ResourcesInput | None = strawberry.field(
         default=None, description="Defaults as in ResourcesInput."
     )
+    approval_policy: ApprovalPolicyInput | None = strawberry.field(
+        default=None, description="Which of its work waits for a person; null: none does."
+    )
 
 
 @strawberry.input(description="Changes to an agent; what is left out stays as it is.")
@@ -220,4 +229,7 @@ class AgentConfigPatch:
     )
     resources: ResourcesInput | None = strawberry.field(
         default=None, description="New resource requests."
+    )
+    approval_policy: ApprovalPolicyInput | None = strawberry.field(
+        default=None, description="A new approval policy, replacing the whole of the old one."
     )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
+from kai.context import Info
 from kai.models.command import CommandRecord
 from kai.services.command import Chunk
+
+if TYPE_CHECKING:
+    from kai.schema.approval import Approval
 
 
 @strawberry.type(description="The outcome of a command.")
@@ -18,6 +23,18 @@ class CommandResult:
     error: str | None = strawberry.field(description="Why it failed.")
     timestamp: datetime = strawberry.field(description="When it finished.")
     duration_ms: float = strawberry.field(description="How long it ran, in milliseconds.")
+    command_id: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Set when the command waits for a person: success is false until decided."
+    )
+    async def approval(
+        self, info: Info
+    ) -> Annotated[Approval, strawberry.lazy("kai.schema.approval")] | None:
+        from kai.schema.approval import Approval
+
+        row = await info.context.loaders.approval_by_command_id.load(self.command_id)
+        return None if row is None else Approval.from_row(row)
 
     @classmethod
     def from_record(cls, record: CommandRecord) -> CommandResult:
@@ -27,6 +44,7 @@ class CommandResult:
             error=record.error,
             timestamp=record.completed_at or record.created_at,
             duration_ms=record.duration_ms or 0.0,
+            command_id=record.id,
         )
 
 

@@ -16,13 +16,21 @@ from kai.schema.pagination import CountedConnection, Edge
 
 if TYPE_CHECKING:
     from kai.schema.agent import Agent
+    from kai.schema.approval import Approval
     from kai.schema.schedule import Schedule
 
 TaskState = described_enum(
     TaskStateValue,
     name="TaskState",
-    description="Where a task is: PENDING, RUNNING, then one of the terminal states.",
+    description=(
+        "Where a task is: AWAITING_APPROVAL (when its agent's approvalPolicy asks for a "
+        "person), PENDING, RUNNING, then one of the terminal states."
+    ),
     values={
+        "AWAITING_APPROVAL": (
+            "Waiting for a person to decide its approval (Task.approval): approved, it "
+            "becomes PENDING; rejected or expired, CANCELLED with the reason as its error."
+        ),
         "PENDING": (
             "Waiting to run: queued, delayed, waiting for its agent to run, "
             "or waiting to retry after a failed attempt."
@@ -96,6 +104,18 @@ class Task(Node):
         )
         row = await info.context.loaders.schedule_by_id.load(schedule_id)
         return None if row is None else Schedule.from_row(row)
+
+    @strawberry.field(
+        description="The approval it waited for (its agent's approvalPolicy names its type); "
+        "null for a task that needed none."
+    )
+    async def approval(
+        self, info: Info
+    ) -> Annotated[Approval, strawberry.lazy("kai.schema.approval")] | None:
+        from kai.schema.approval import Approval
+
+        row = await info.context.loaders.approval_by_task_id.load(self.row.id)
+        return None if row is None else Approval.from_row(row)
 
     @classmethod
     def from_row(cls, row: TaskRow) -> Task:

@@ -23,6 +23,7 @@ from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import AgentHandle, Reattachable
 from kai.security.principal import Principal
 from kai.services import agent_config
+from kai.services.approval_policy import ApprovalPolicy
 from kai.services.pagination import Kind, Page, Pager, Sorting, few, fragment, ordering
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,9 @@ class AgentService:
         capabilities: Sequence[str] | None,
         configuration: Any,
         resources: dict[str, Any] | None,
+        approval_policy: ApprovalPolicy | None = None,
     ) -> Agent:
+        """`approval_policy` has been checked (kai.services.approval_policy.checked_policy)."""
         runtime = self.runtimes.get(type, field="input.type")
         agent = Agent(
             owner_id=principal.user_id,
@@ -134,6 +137,7 @@ class AgentService:
                 runtime, configuration, field="input.configuration"
             ),
             resources=agent_config.resources(resources, field="input.resources"),
+            approval_policy=approval_policy.stored() if approval_policy is not None else None,
         )
         async with transaction(self._sessionmaker) as session:
             owned = await session.scalar(
@@ -155,7 +159,9 @@ class AgentService:
         configuration: Any,
         resources: dict[str, Any] | None,
         configuration_given: bool,
+        approval_policy: ApprovalPolicy | None = None,
     ) -> Agent:
+        """`approval_policy`, checked, replaces the agent's whole policy."""
         runtime = self.runtimes.get(agent.type)
         values: dict[str, Any] = {"updated_at": utcnow()}
         if name is not None:
@@ -172,6 +178,8 @@ class AgentService:
             values["resources"] = agent_config.resources(
                 {**agent.resources, **resources}, field="input.resources"
             )
+        if approval_policy is not None:
+            values["approval_policy"] = approval_policy.stored()
         async with transaction(self._sessionmaker) as session:
             await session.execute(update(Agent).where(col(Agent.id) == agent.id).values(values))
             updated = await session.get_one(Agent, agent.id, populate_existing=True)

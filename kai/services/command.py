@@ -1,4 +1,10 @@
-"""Commands and prompts sent to agents: timed, recorded, idempotent, echoed as events."""
+"""Commands and prompts sent to agents: timed, recorded, idempotent, echoed as events.
+
+A command the agent's approval policy names waits for a person: sendCommand records it
+with a PENDING approval and answers at once (success false); it runs when approved, on
+the deciding process (`run_approved`), and its COMMAND_RESULT event carries the
+approval's id (kai.services.approval).
+"""
 
 from __future__ import annotations
 
@@ -16,16 +22,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from kai.db import transaction
+from kai.db import changed_rows, transaction
 from kai.errors import AgentUnavailable, BadUserInput, ErrorCode, KaiError
 from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
 from kai.models.agent_event import AgentEventType
+from kai.models.approval import Approval, ApprovalKind, ApprovalState
 from kai.models.base import new_id, utcnow
 from kai.models.command import CommandRecord
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import CommandFailed, RuntimeUnavailable
 from kai.services.agent import handle
+from kai.services.approval_gate import ApprovalGate
+from kai.services.approval_policy import policy_of
 from kai.services.prompt_events import StreamRecorder
 from kai.services.validation import bounded_text
 
@@ -47,6 +56,19 @@ def require_running(agent: Agent) -> None:
         raise AgentUnavailable(f"The agent is {agent.state.value}, not RUNNING.")
 
 
+def command_result_data(record: CommandRecord, *, approval_id: str | None) -> dict[str, Any]:
+    """A COMMAND_RESULT event's data; a command that waited for approval names it."""
+    data = {
+        "commandId": record.id,
+        "command": record.command,
+        "success": record.success,
+        "result": record.result,
+        "error": record.error,
+        "durationMs": record.duration_ms,
+    }
+    return data if approval_id is None else {**data, "approvalId": approval_id}
+
+
 class CommandService:
     def __init__(
         self,
@@ -55,11 +77,17 @@ class CommandService:
         runtimes: RuntimeRegistry,
         events: EventLog,
         timeout_seconds: float,
+        gate: ApprovalGate | None = None,
     ):
         self._sessionmaker = sessionmaker
         self._runtimes = runtimes
         self._events = events
         self._timeout = timeout_seconds
+        self._gate = gate or ApprovalGate()
+
+    @property
+    def timeout_seconds(self) -> float:
+        return self._timeout
 
     async def send(
         self,
@@ -69,7 +97,11 @@ class CommandService:
         command: str,
         params: Any,
         idempotency_key: str | None,
+        requested_with_key: str | None = None,
     ) -> CommandRecord:
+        """The command's outcome; one the agent's approval policy names is answered at once,
+        its record without outcome and a PENDING approval naming it (`requested_with_key`,
+        the caller's API key, may not decide it)."""
         name = bounded_text(command, field="command.command", max_length=200, required=True)
         if params is None:
             params = {}
@@ -88,7 +120,11 @@ class CommandService:
             command=name or "",
             params=params,
         )
+        gated = policy_of(agent).gates_command(record.command)
         try:
+            if gated:
+                await self._await_approval(agent, record, requested_with_key)
+                return record
             async with transaction(self._sessionmaker) as session:
                 session.add(record)
         except IntegrityError:
@@ -98,7 +134,49 @@ class CommandService:
             return await self._outcome_of(earlier)
         return await self._run(agent, record)
 
-    async def _run(self, agent: Agent, record: CommandRecord) -> CommandRecord:
+    async def _await_approval(
+        self, agent: Agent, record: CommandRecord, requested_with_key: str | None
+    ) -> None:
+        async with self._events.transaction() as written:
+            written.session.add(record)
+            await written.session.flush()
+            await self._gate.open(
+                written,
+                agent=agent,
+                kind=ApprovalKind.COMMAND,
+                subject={"command": record.command, "params": record.params},
+                requested_by=record.user_id,
+                requested_with_key=requested_with_key,
+                field="command.params",
+                command_id=record.id,
+            )
+
+    async def run_approved(self, *, command_id: str, approval_id: str) -> CommandRecord | None:
+        """Runs a command its approval let through (once: only the decision that approved it
+        calls this); its outcome, or None when it or its agent is gone."""
+        async with self._sessionmaker() as session:
+            record = await session.get(CommandRecord, command_id)
+            agent = await session.get(Agent, record.agent_id) if record is not None else None
+        if record is None or agent is None or record.completed_at is not None:
+            return record
+        if agent.state is not AgentState.RUNNING:
+            error = f"The agent was {agent.state.value}, not RUNNING, when it was approved."
+            return await self._finish(
+                record, success=False, result=None, error=error, duration=0.0, approval=approval_id
+            )
+        return await self._run(agent, record, approval=approval_id)
+
+    async def abandon(self, *, record: CommandRecord, approval_id: str) -> CommandRecord:
+        """An approved command whose process stopped before the agent answered: failed,
+        unless its outcome came meanwhile."""
+        error = "no outcome: the server running it stopped before the agent answered"
+        return await self._finish(
+            record, success=False, result=None, error=error, duration=0.0, approval=approval_id
+        )
+
+    async def _run(
+        self, agent: Agent, record: CommandRecord, *, approval: str | None = None
+    ) -> CommandRecord:
         runtime = self._runtimes.get(agent.type)
         started = time.perf_counter()
         success, result, error = False, None, None
@@ -112,8 +190,11 @@ class CommandService:
         except TimeoutError:
             error = f"timed out after {self._timeout:g} s"
         except RuntimeUnavailable as exc:
-            await self._forget(record)
-            raise AgentUnavailable(str(exc) or "The agent cannot take work now.") from exc
+            if approval is not None:  # approved and kept: it is answered, never forgotten
+                error = f"The agent could not take it: {exc or 'unavailable'}"
+            else:
+                await self._forget(record)
+                raise AgentUnavailable(str(exc) or "The agent cannot take work now.") from exc
         except Exception:
             log.exception("agent %s: command %r raised", agent.id, record.command)
             error = "the agent's runtime failed unexpectedly"
@@ -121,11 +202,16 @@ class CommandService:
             # The request ended first (KAI_REQUEST_TIMEOUT_SECONDS, a server stopping):
             # the command is recorded as failed, never left without an outcome, so a
             # retry with its idempotency key answers at once instead of waiting on it.
-            await self._record_cancelled(record, started)
+            await self._record_cancelled(record, started, approval)
             raise
         duration = (time.perf_counter() - started) * 1000
         return await self._finish(
-            record, success=success, result=result, error=error, duration=duration
+            record,
+            success=success,
+            result=result,
+            error=error,
+            duration=duration,
+            approval=approval,
         )
 
     async def _finish(
@@ -136,7 +222,10 @@ class CommandService:
         result: Any,
         error: str | None,
         duration: float,
+        approval: str | None = None,
     ) -> CommandRecord:
+        """Records the outcome and its COMMAND_RESULT event, unless the record has one
+        already (an approved command the sweep gave up on: kai.services.approval)."""
         values = {
             "success": success,
             "result": result,
@@ -146,32 +235,35 @@ class CommandService:
         }
         async with self._events.transaction() as written:
             session = written.session
-            await session.execute(
-                update(CommandRecord).where(col(CommandRecord.id) == record.id).values(values)
-            )
-            await written.append(
-                agent_id=record.agent_id,
-                type=AgentEventType.COMMAND_RESULT,
-                data={
-                    "commandId": record.id,
-                    "command": record.command,
-                    "success": success,
-                    "result": result,
-                    "error": error,
-                    "durationMs": duration,
-                },
+            moved = await changed_rows(
+                session,
+                update(CommandRecord)
+                .where(col(CommandRecord.id) == record.id)
+                .where(col(CommandRecord.completed_at).is_(None))
+                .values(values)
+                .execution_options(synchronize_session=False),
             )
             finished = await session.get_one(CommandRecord, record.id, populate_existing=True)
+            if moved == 1:
+                await written.append(
+                    agent_id=record.agent_id,
+                    type=AgentEventType.COMMAND_RESULT,
+                    data=command_result_data(finished, approval_id=approval),
+                )
         return finished
 
-    async def _record_cancelled(self, record: CommandRecord, started: float) -> None:
+    async def _record_cancelled(
+        self, record: CommandRecord, started: float, approval: str | None
+    ) -> None:
         duration = (time.perf_counter() - started) * 1000
+        ended = "the request ended" if approval is None else "the server stopped"
         finish = self._finish(
             record,
             success=False,
             result=None,
-            error="cancelled before the agent answered: the request ended",
+            error=f"cancelled before the agent answered: {ended}",
             duration=duration,
+            approval=approval,
         )
         try:
             # Shielded: a second cancellation does not cut the write short.
@@ -200,7 +292,10 @@ class CommandService:
             )
 
     async def _outcome_of(self, record: CommandRecord) -> CommandRecord:
-        """The first run's result; if it is still running, wait for it (bounded)."""
+        """The first run's result; if it is still running, wait for it (bounded). One still
+        waiting for a person is answered as it is (its approval PENDING)."""
+        if record.completed_at is None and await self._awaits_approval(record.id):
+            return record
         deadline = time.monotonic() + self._timeout + 5
         while record.completed_at is None:
             if time.monotonic() > deadline:
@@ -214,6 +309,13 @@ class CommandService:
                 raise AgentUnavailable("The first request with this idempotency key did not run.")
             record = found
         return record
+
+    async def _awaits_approval(self, command_id: str) -> bool:
+        async with self._sessionmaker() as session:
+            state = await session.scalar(
+                select(col(Approval.state)).where(col(Approval.command_id) == command_id)
+            )
+        return state is ApprovalState.PENDING
 
     async def prompt(
         self, *, agent: Agent, prompt: str, options: Any

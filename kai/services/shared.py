@@ -17,6 +17,7 @@ from kai.services.agent import AgentService
 from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService
 from kai.services.api_key import ApiKeyService
+from kai.services.approval import ApprovalService
 from kai.services.audit import AuditService
 from kai.services.auth import AuthService
 from kai.services.command import CommandService
@@ -57,6 +58,7 @@ class Services:
     remote: RemoteService
     tasks: TaskService
     schedules: ScheduleService
+    approvals: ApprovalService
     webhooks: WebhookService
     webhook_deliveries: DeliveryQueue
     threads: ThreadService

@@ -1,5 +1,6 @@
 """Background tasks as stored rows: enqueue, dispatch, cancel (what a worker does with
-one, from claim to finish: kai.services.task_attempts).
+one, from claim to finish: kai.services.task_attempts). A task whose type the agent's
+approval policy names is made AWAITING_APPROVAL, with its approval (kai.services.approval).
 
 Every state change is a guarded UPDATE (`WHERE state = ...`), so a CANCELLED task
 never becomes RUNNING and a finished one never changes, whichever process races.
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -22,12 +23,15 @@ from kai.db import changed_rows, transaction
 from kai.errors import Conflict, NotFound, QuotaExceeded, ServiceUnavailable
 from kai.events.log import EventLog
 from kai.models.agent import Agent, AgentState
+from kai.models.approval import ApprovalKind
 from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
+from kai.services.approval_gate import ApprovalGate
+from kai.services.approval_policy import policy_of
 from kai.services.dispatch import Dispatcher
 from kai.services.pagination import Pager
 from kai.services.task_attempts import BACKOFF_BASE_SECONDS, TaskAttempts
-from kai.services.task_input import ScheduledRun, check_task_input
+from kai.services.task_input import ScheduledRun, check_task_input, task_subject
 from kai.services.task_shares import TaskShares, owner_may_run_more, users_task
 from kai.services.validation import bounded_text
 
@@ -44,6 +48,7 @@ class TaskService(TaskAttempts):
         backoff_base_seconds: float = BACKOFF_BASE_SECONDS,
         pager: Pager,
         shares: TaskShares | None = None,
+        gate: ApprovalGate | None = None,
     ):
         self._sessionmaker = sessionmaker
         self._pager = pager
@@ -51,6 +56,7 @@ class TaskService(TaskAttempts):
         self.dispatcher = dispatcher
         self._backoff_base = backoff_base_seconds
         self._shares = shares or TaskShares()
+        self._gate = gate or ApprovalGate()
 
     @property
     def shares(self) -> TaskShares:
@@ -71,6 +77,7 @@ class TaskService(TaskAttempts):
         idempotency_key: str | None,
         also: Callable[[AsyncSession], Awaitable[None]] | None = None,
         run: ScheduledRun | None = None,
+        requested_with_key: str | None = None,
     ) -> Task:
         """Queues the task and, due now, sends its wake-up; `also` writes more in the
         same transaction, first (the request's audit rows: kai.security.audit.Auditor.sharing;
@@ -79,6 +86,10 @@ class TaskService(TaskAttempts):
         `run`: started by a schedule. At a due time, a refused wake-up leaves the task
         PENDING for the sweep to send (no client waits to hear SERVICE_UNAVAILABLE), and
         an IntegrityError (the due time already has its task) reaches the caller.
+
+        A type the agent's approval policy names, whoever queues it (a schedule too), is
+        made AWAITING_APPROVAL with its approval and sends no wake-up; `requested_with_key`,
+        the caller's API key, may not decide it.
         """
         check_task_input(agent, task_types, type, priority, delay_seconds, retries, timeout_seconds)
         key = bounded_text(idempotency_key, field="idempotencyKey", max_length=200)
@@ -89,19 +100,10 @@ class TaskService(TaskAttempts):
         )
         if run is not None:
             task.schedule_id, task.scheduled_for = run.schedule_id, run.due
-        marked = False
+        if policy_of(agent).gates_task(type):
+            task.state = TaskState.AWAITING_APPROVAL
         try:
-            async with transaction(self._sessionmaker) as session:
-                if also is not None:
-                    await also(session)
-                await self._within_queue_share(session, owner_id)
-                session.add(task)
-                if delay_seconds == 0:
-                    # Marked in the transaction that makes the row (one transaction, not
-                    # two), and sent only after its commit: a worker never looks for a
-                    # row that is not there.
-                    await session.flush()
-                    marked = await self._mark_dispatched(session, task.id)
+            marked = await self._insert(task, agent, also, delay_seconds == 0, requested_with_key)
         except IntegrityError:
             if key is None:
                 raise
@@ -114,6 +116,42 @@ class TaskService(TaskAttempts):
         elif marked:
             await self._send_or_fail(task)
         return task
+
+    async def _insert(
+        self,
+        task: Task,
+        agent: Agent,
+        also: Callable[[AsyncSession], Awaitable[None]] | None,
+        due_now: bool,
+        requested_with_key: str | None,
+    ) -> bool:
+        """Writes the task and, in the same transaction, its approval (AWAITING_APPROVAL)
+        or, due now, the mark of its wake-up; whether that wake-up is to be sent."""
+        async with self._events.transaction() as written:
+            session = written.session
+            if also is not None:
+                await also(session)
+            await self._within_queue_share(session, task.owner_id)
+            session.add(task)
+            if task.state is TaskState.AWAITING_APPROVAL:
+                await session.flush()
+                await self._gate.open(
+                    written,
+                    agent=agent,
+                    kind=ApprovalKind.TASK,
+                    subject=task_subject(task),
+                    requested_by=task.owner_id,
+                    requested_with_key=requested_with_key,
+                    field="input.payload",
+                    task_id=task.id,
+                )
+            elif due_now:
+                # Marked in the transaction that makes the row (one transaction, not
+                # two), and sent only after its commit: a worker never looks for a
+                # row that is not there.
+                await session.flush()
+                return await self._mark_dispatched(session, task.id)
+        return False
 
     def _new_row(
         self,
@@ -306,28 +344,6 @@ class TaskService(TaskAttempts):
         if task is None:
             raise NotFound("Task")
         return task
-
-    async def waiting_for_wakeup(self) -> tuple[int, int]:
-        """(PENDING tasks with a wake-up out, RUNNING tasks): what broker messages are for."""
-        async with self._sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(col(Task.state), func.count())
-                    .where(
-                        users_task(),  # the server's own tasks have no wake-ups
-                        or_(
-                            and_(
-                                col(Task.state) == TaskState.PENDING,
-                                col(Task.dispatched).is_(True),
-                            ),
-                            col(Task.state) == TaskState.RUNNING,
-                        ),
-                    )
-                    .group_by(col(Task.state))
-                )
-            ).all()
-        counts = {TaskState(state): int(count) for state, count in rows}
-        return counts.get(TaskState.PENDING, 0), counts.get(TaskState.RUNNING, 0)
 
     async def cancel_of_agent(self, *, agent_id: str) -> int:
         """Cancels the agent's unfinished tasks: PENDING never start, RUNNING are interrupted."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from kai.errors import BadUserInput
 from kai.models.agent import Agent
+from kai.models.task import Task
 
 MAX_RETRIES = 20
 MAX_DELAY_SECONDS = 7 * 24 * 3600
@@ -51,3 +53,14 @@ def check_task_input(
         )
     if not -1000 <= priority <= 1000:
         raise BadUserInput("priority must be -1000 to 1000.", field=f"{field}.priority")
+
+
+def task_subject(task: Task) -> dict[str, Any]:
+    """What a person is asked to approve of a task: what it would run, and how."""
+    return {
+        "type": task.type,
+        "payload": task.payload,
+        "priority": task.priority,
+        "retries": task.max_retries,
+        "timeoutSeconds": task.timeout_seconds,
+    }

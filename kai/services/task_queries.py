@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -21,6 +21,7 @@ from kai.models.base import utcnow
 from kai.models.task import TERMINAL, Task, TaskState
 from kai.security.principal import Principal
 from kai.services.pagination import Kind, Page, Pager, Sorting, few, ordering
+from kai.services.task_shares import users_task
 
 # How `tasks` sorts: by each field of TaskOrderField, then by id.
 TASK_ORDER_KEYS: dict[str, tuple[Any, Kind]] = {
@@ -93,6 +94,28 @@ class TaskQueries:
                 )
             )
         return {TaskState(state): int(count) for state, count in rows}, int(due or 0)
+
+    async def waiting_for_wakeup(self) -> tuple[int, int]:
+        """(PENDING tasks with a wake-up out, RUNNING tasks): what broker messages are for."""
+        async with self._sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(col(Task.state), func.count())
+                    .where(
+                        users_task(),  # the server's own tasks have no wake-ups
+                        or_(
+                            and_(
+                                col(Task.state) == TaskState.PENDING,
+                                col(Task.dispatched).is_(True),
+                            ),
+                            col(Task.state) == TaskState.RUNNING,
+                        ),
+                    )
+                    .group_by(col(Task.state))
+                )
+            ).all()
+        counts = {TaskState(state): int(count) for state, count in rows}
+        return counts.get(TaskState.PENDING, 0), counts.get(TaskState.RUNNING, 0)
 
     async def page(
         self,

@@ -1,5 +1,5 @@
 """The embedded default: background tasks run inside the server process (and, in every
-server process, the task sweep and the schedule tick)."""
+server process, the task sweep, the schedule tick and the approval sweep)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from kai.services.shared import Services
 from kai.workers.dispatch import LocalDispatcher
 from kai.workers.runner import TaskRunner
-from kai.workers.sweeper import run_schedules_forever, sweep_forever
+from kai.workers.sweeper import expire_approvals_forever, run_schedules_forever, sweep_forever
 from kai.workers.webhook_sender import sender_for
 
 
@@ -40,6 +40,7 @@ async def run_tasks_here(services: Services) -> AsyncIterator[TaskRunner | None]
             run_schedules_forever(services.schedules, every=settings.schedule_tick_seconds)
         )
     )
+    housekeeping.append(asyncio.create_task(expire_approvals_forever(services)))
     housekeeping.append(sweeper)
     try:
         yield runner

@@ -1,5 +1,5 @@
 """Housekeeping every process runs: due tasks get their wake-up, lost tasks are recovered,
-due schedules start their tasks."""
+due schedules start their tasks, approvals nobody decided in time expire."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from kai import periodic
 from kai.models.base import utcnow
 from kai.services.dispatch import LossyDispatcher
 from kai.services.schedule import ScheduleService
+from kai.services.shared import Services
 from kai.services.task import TaskService
 
 log = logging.getLogger(__name__)
@@ -38,3 +39,10 @@ async def run_schedules_forever(schedules: ScheduleService, *, every: float) -> 
     """Every process ticks: the claim in the database (not an elected scheduler) makes
     each due time start once, and any one process left running keeps schedules going."""
     await periodic.every(every, schedules.run_due, what="schedule tick")
+
+
+async def expire_approvals_forever(services: Services) -> None:
+    """Every process sweeps, at the task sweep's pace: the guarded UPDATE of each expiry
+    (not an elected sweeper) makes each approval expire once, on whichever gets there."""
+    every = services.settings.task_sweep_seconds
+    await periodic.every(every, services.approvals.expire_due, what="approval sweep")

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kai_sdk.agent import RemoteAgent
+    from kai_sdk.approvals import Decision
     from kai_sdk.transport import ConnectionLost, Refused, RemoteAgentError
 
 _LAZY = {
     "RemoteAgent": "kai_sdk.agent",
+    "Decision": "kai_sdk.approvals",
     "ConnectionLost": "kai_sdk.transport",
     "Refused": "kai_sdk.transport",
     "RemoteAgentError": "kai_sdk.transport",
@@ -29,4 +31,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ConnectionLost", "Refused", "RemoteAgent", "RemoteAgentError"]
+__all__ = ["ConnectionLost", "Decision", "Refused", "RemoteAgent", "RemoteAgentError"]

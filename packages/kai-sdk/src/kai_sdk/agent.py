@@ -23,7 +23,8 @@ RUNNING while it does), runs a handler for each COMMAND, PROMPT and TASK, answer
 over the same socket (agentReply, agentStreamChunk, agentTaskProgress), sends agentHeartbeat with
 this process's measured memory and CPU use, and reconnects with exponential
 backoff and jitter whenever the socket drops. RESTART reconnects at once; STOP
-(the agent was stopped or deleted) makes `run` return.
+(the agent was stopped or deleted) makes `run` return. Handlers may log and ask a
+person first (`await agent.request_approval(subject)`): kai_sdk.handler_helpers.
 """
 
 from __future__ import annotations
@@ -35,13 +36,16 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from websockets.exceptions import WebSocketException
 
-from kai_sdk.documents import CHUNK, HEARTBEAT, INBOX, LOG, REPLY, TASK_PROGRESS
+from kai_sdk.approvals import Approvals
+from kai_sdk.documents import CHUNK, HEARTBEAT, INBOX, REPLY, TASK_PROGRESS
+from kai_sdk.handler_helpers import HandlerHelpers
 from kai_sdk.threads import takes_thread, thread_of
 from kai_sdk.transport import (
+    Api,
     ConnectionLost,
     Refused,
     RemoteAgentError,
@@ -64,19 +68,12 @@ H = TypeVar("H", bound=TaskHandler)
 
 # What a handler's progress() sends at most: progress 1 is the task's end, sent with its result.
 MAX_PROGRESS = 0.999
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Retrying cannot help: the key, the agent or its type is wrong.
 FATAL_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT"})
 MAX_BACKOFF_EXPONENT = 30
 
 
-class Api(Protocol):
-    """What handlers answer through: the socket, or a stand-in in tests."""
-
-    async def execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]: ...
-
-
-class RemoteAgent:
+class RemoteAgent(HandlerHelpers):
     def __init__(
         self,
         *,
@@ -84,6 +81,7 @@ class RemoteAgent:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         request_timeout: float = 30.0,
+        approval_check_seconds: float = 30.0,
     ):
         self.heartbeat_seconds = heartbeat_seconds
         self.backoff_initial = backoff_initial
@@ -97,6 +95,7 @@ class RemoteAgent:
         self._stopping: asyncio.Event | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._cpu = CpuMeter()
+        self._approvals = Approvals(call=self._call, check_seconds=approval_check_seconds)
 
     # -- registration ----------------------------------------------------------
 
@@ -134,19 +133,6 @@ class RemoteAgent:
     @property
     def task_types(self) -> list[str]:
         return sorted(self._tasks)
-
-    # -- helpers for handlers --------------------------------------------------
-
-    async def log(self, message: str, *, level: str = "INFO", data: Any = None) -> None:
-        """A line in the agent's logs (agentLogs), also a LOG event."""
-        level = level.upper()
-        if level not in LEVELS:
-            raise ValueError(f"level must be one of {', '.join(LEVELS)}")
-        api, agent_id = self._api, self._agent_id
-        if api is None or agent_id is None:
-            raise ConnectionLost("not connected to kAI")
-        variables = {"agentId": agent_id, "level": level, "message": message, "data": data}
-        await self._call(api, LOG, variables)
 
     def stop(self) -> None:
         """Ends `run` (from a signal handler, a handler, or another task)."""
@@ -286,6 +272,8 @@ class RemoteAgent:
                 await self._run_prompt(message_id, payload, api)
             elif kind == "TASK":
                 await self._run_task(payload, api)
+            elif kind == "APPROVAL":
+                self._approvals.deliver(payload)
             else:
                 log.warning("ignoring an inbox message of kind %s", kind)
         except ConnectionLost:
@@ -379,10 +367,6 @@ class RemoteAgent:
             "error": error,
         }
         await self._call(api, TASK_PROGRESS, variables)
-
-    async def _call(self, api: Api, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        async with asyncio.timeout(self.request_timeout):
-            return await api.execute(query, variables)
 
     async def _fail(self, api: Api, message_id: str, error: str) -> None:
         variables = {"messageId": message_id, "result": None, "error": error}

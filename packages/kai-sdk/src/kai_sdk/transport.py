@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import json
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -18,6 +18,12 @@ PROTOCOL = Subprotocol("graphql-transport-ws")
 # The server closes a socket with this code when it refuses its credentials.
 CLOSE_FORBIDDEN = 4403
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class Api(Protocol):
+    """What a remote agent sends its answers through: the socket, or a stand-in in tests."""
+
+    async def execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class RemoteAgentError(Exception):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,11 @@ async def database_url() -> AsyncIterator[str]:
 async def test_busy_policies_hold_across_replicas(database_url: str, tmp_path: Path) -> None:
     redis = redis_url_or_skip()
     fake = FakeOpenAI(chunk_delay=0.3)
-    shared = {"jwt_secret": SECRET, "broadcast_url": redis, "thread_run_lease_seconds": 5}
+    shared: dict[str, Any] = {
+        "jwt_secret": SECRET,
+        "broadcast_url": redis,
+        "thread_run_lease_seconds": 5,
+    }
     async with (
         serve_app(fake.app()) as llm_url,
         kai_server(database_url, tmp_path / "a", **shared) as a,

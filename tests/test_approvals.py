@@ -20,6 +20,7 @@ from kai.models.audit import AuditEntry
 from kai.models.task import TaskState
 from kai.services.shared import Services
 from tests.support.approvals import (
+    APPROVAL,
     DECIDE,
     ENQUEUE,
     SEND,
@@ -29,10 +30,20 @@ from tests.support.approvals import (
     events_of,
     person,
 )
-from tests.support.apps import services_of
+from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
-from tests.support.tasks import eventually, row_in
+from tests.support.tasks import eventually, row_in, task_settings
 
+STOP = "mutation Stop($id: ID!) { stopAgent(id: $id) { id state } }"
+CANCEL = "mutation Cancel($id: ID!) { cancelTask(id: $id) { id state error } }"
+CREATE_SCHEDULE = """
+mutation Create($input: ScheduleInput!) { createSchedule(input: $input) { id } }
+"""
+RUN_NOW = """
+mutation RunNow($id: ID!) {
+  runScheduleNow(id: $id) { id state approval { kind requestedBy { email } } }
+}
+"""
 DECIDED = (AgentEventType.APPROVAL_DECIDED,)
 REQUESTED = (AgentEventType.APPROVAL_REQUESTED,)
 RESULTS = (AgentEventType.COMMAND_RESULT,)
@@ -68,12 +79,14 @@ async def decide(who: Person, approval_id: str, approve: bool, reason: str | Non
 
 
 async def expire_now(services: Services, approval_id: str) -> None:
-    """Its time is up (as if the clock had gone past it)."""
+    """Its time is up: as if it had been requested its whole time and a second ago."""
     async with transaction(services.sessionmaker) as session:
+        row = await session.get_one(ApprovalRow, approval_id)
+        shift = row.expires_at - datetime.now(UTC) + timedelta(seconds=1)
         await session.execute(
             update(ApprovalRow)
             .where(col(ApprovalRow.id) == approval_id)
-            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            .values(created_at=row.created_at - shift, expires_at=row.expires_at - shift)
         )
 
 
@@ -166,3 +179,156 @@ async def test_a_task_the_policy_names_awaits_approval_then_runs_or_is_cancelled
     assert cancelled["approval"]["state"] == "REJECTED"
     done = (await owner.run(TASK, id=first["id"]))["task"]
     assert done["state"] == "COMPLETED" and done["approval"]["state"] == "APPROVED"
+
+
+async def test_approvals_nobody_decides_expire_once_however_many_sweeps_race(
+    owner: Person, services: Services
+) -> None:
+    agent_id = await owner.agent()
+    tasks = [
+        (await owner.run(ENQUEUE, agentId=agent_id, input={"type": "echo"}))["enqueueTask"]
+        for _ in range(3)
+    ]
+    command = await send(owner, agent_id, "deploy", key="late")
+    approval_ids = [t["approval"]["id"] for t in tasks] + [command["approval"]["id"]]
+    for approval_id in approval_ids:
+        await expire_now(services, approval_id)
+    # In time no more: a person's decision is refused, and changes nothing.
+    late = await decide(owner, approval_ids[0], True)
+    assert late.codes == ["CONFLICT"]
+
+    # As many sweeps at once as replicas and workers might run (each its own connection).
+    await asyncio.gather(*(services.approvals.expire_due() for _ in range(6)))
+
+    decided = await events_of(services, agent_id, *DECIDED)
+    assert sorted(e["approvalId"] for e in decided) == sorted(approval_ids)
+    assert {e["state"] for e in decided} == {"EXPIRED"}
+    for task in tasks:
+        seen = (await owner.run(TASK, id=task["id"]))["task"]
+        assert seen["state"] == "CANCELLED" and seen["approval"]["state"] == "EXPIRED"
+        assert seen["error"] == "Approval expired: nobody decided within 600 s"
+    completions = await events_of(services, agent_id, AgentEventType.TASK_COMPLETE)
+    assert sorted(e["taskId"] for e in completions) == sorted(t["id"] for t in tasks)
+    replay = await send(owner, agent_id, "deploy", key="late")
+    assert replay["success"] is False and replay["approval"]["state"] == "EXPIRED"
+    assert replay["error"].startswith("Approval expired")
+    assert len(await events_of(services, agent_id, *RESULTS)) == 1
+
+
+async def test_the_periodic_sweep_expires_them_on_time(database_url: str, tmp_path: Any) -> None:
+    settings = task_settings(database_url, tmp_path / "data", task_sweep_seconds=0.05)
+    async with running_app(settings) as app, client_at(app) as client:
+        services = services_of(app)
+        await person(client, "admin@example.com")
+        owner = await person(client, "owner@example.com")
+        agent_id = await owner.agent({"taskTypes": ["echo"], "timeoutSeconds": 1})
+        made = await owner.run(ENQUEUE, agentId=agent_id, input={"type": "echo"})
+        task = made["enqueueTask"]
+        started = asyncio.get_running_loop().time()
+        ended = await row_in(services, task["id"], TaskState.CANCELLED, timeout=5)
+        assert asyncio.get_running_loop().time() - started < 3
+        assert ended.error == "Approval expired: nobody decided within 1 s"
+        assert (await services.approvals.get(approval_id=task["approval"]["id"])).state.value == (  # type: ignore[union-attr]
+            "EXPIRED"
+        )
+
+
+async def test_two_people_deciding_at_once_exactly_one_wins(
+    owner: Person, admin: Person, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent_id = await owner.agent()
+    task = (await owner.run(ENQUEUE, agentId=agent_id, input={"type": "echo"}))["enqueueTask"]
+    approval_id = task["approval"]["id"]
+    both_in = asyncio.Barrier(2)
+    original = services.approvals.decide
+
+    async def together(**arguments: Any) -> Any:
+        # Both requests are past every check, having read it PENDING, before either decides.
+        await both_in.wait()
+        return await original(**arguments)
+
+    monkeypatch.setattr(services.approvals, "decide", together)
+    answers = await asyncio.gather(
+        decide(owner, approval_id, True, "go"), decide(admin, approval_id, False, "stop")
+    )
+
+    assert sorted(answer.codes for answer in answers) == [[], ["CONFLICT"]]
+    (won,) = [a.data["decideApproval"] for a in answers if not a.errors]
+    stored = await services.approvals.get(approval_id=approval_id)
+    assert stored is not None and stored.state.value == won["state"]
+    (event,) = await events_of(services, agent_id, *DECIDED)
+    assert event["state"] == won["state"] and event["reason"] == won["reason"]
+    final = TaskState.COMPLETED if won["state"] == "APPROVED" else TaskState.CANCELLED
+    await row_in(services, task["id"], final)
+    moved = await events_of(services, agent_id, AgentEventType.TASK_COMPLETE)
+    assert [e["taskId"] for e in moved] == [task["id"]]
+
+
+async def test_an_approved_command_whose_process_died_ends_failed_once(
+    owner: Person, services: Services
+) -> None:
+    agent_id = await owner.agent()
+    held = await send(owner, agent_id, "deploy", key="orphan")
+    approval_id = held["approval"]["id"]
+    # Approved by a process that died before it ran the command, an hour ago.
+    async with transaction(services.sessionmaker) as session:
+        await session.execute(
+            update(ApprovalRow)
+            .where(col(ApprovalRow.id) == approval_id)
+            .values(state="APPROVED", decided_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    await asyncio.gather(*(services.approvals.expire_due() for _ in range(3)))
+    (result,) = await events_of(services, agent_id, *RESULTS)
+    assert result["success"] is False and result["approvalId"] == approval_id
+    assert result["error"].startswith("no outcome: the server running it stopped")
+    replay = await send(owner, agent_id, "deploy", key="orphan")
+    assert replay["success"] is False and replay["error"] == result["error"]
+
+
+async def test_an_approved_command_of_an_agent_that_stopped_meanwhile_fails_saying_so(
+    owner: Person, services: Services
+) -> None:
+    agent_id = await owner.agent()
+    held = await send(owner, agent_id, "deploy")
+    await owner.run(STOP, id=agent_id)
+    (await decide(owner, held["approval"]["id"], True)).ok()
+
+    async def failed() -> list[dict[str, Any]] | None:
+        return await events_of(services, agent_id, *RESULTS) or None
+
+    (result,) = await eventually(failed)
+    assert result["success"] is False
+    assert result["error"] == "The agent was STOPPED, not RUNNING, when it was approved."
+
+
+async def test_cancelling_a_task_that_awaits_approval_withdraws_its_approval(
+    owner: Person, services: Services
+) -> None:
+    agent_id = await owner.agent()
+    task = (await owner.run(ENQUEUE, agentId=agent_id, input={"type": "echo"}))["enqueueTask"]
+    cancelled = (await owner.run(CANCEL, id=task["id"]))["cancelTask"]
+    assert cancelled["state"] == "CANCELLED"
+    assert cancelled["error"] == "Approval rejected: withdrawn: the task was cancelled"
+    approval = (await owner.run(APPROVAL, id=task["approval"]["id"]))["approval"]
+    assert approval["state"] == "REJECTED" and approval["decidedBy"]["email"] == owner.email
+    late = await decide(owner, approval["id"], True)
+    assert late.codes == ["CONFLICT"]
+
+
+async def test_a_schedule_cannot_run_a_task_type_the_policy_names_past_its_approval(
+    owner: Person, services: Services
+) -> None:
+    agent_id = await owner.agent()
+    made = await owner.run(
+        CREATE_SCHEDULE,
+        input={
+            "name": "nightly",
+            "agentId": agent_id,
+            "cron": "0 3 * * *",
+            "task": {"type": "echo"},
+        },
+    )
+    run = (await owner.run(RUN_NOW, id=made["createSchedule"]["id"]))["runScheduleNow"]
+    assert run["state"] == "AWAITING_APPROVAL"
+    assert run["approval"]["kind"] == "TASK"
+    assert run["approval"]["requestedBy"] == {"email": owner.email}

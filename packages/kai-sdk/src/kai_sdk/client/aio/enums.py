@@ -12,6 +12,9 @@ class AgentEventType(StrEnum):
     COMMAND_RESULT = "COMMAND_RESULT"
     TASK_PROGRESS = "TASK_PROGRESS"
     TASK_COMPLETE = "TASK_COMPLETE"
+    APPROVAL_REQUESTED = "APPROVAL_REQUESTED"
+    APPROVAL_DECIDED = "APPROVAL_DECIDED"
+    MESSAGE = "MESSAGE"
 
 
 class AgentOrderField(StrEnum):
@@ -24,6 +27,25 @@ class AgentState(StrEnum):
     RUNNING = "RUNNING"
     STOPPED = "STOPPED"
     ERROR = "ERROR"
+
+
+class ApprovalKind(StrEnum):
+    COMMAND = "COMMAND"
+    TASK = "TASK"
+    ACTION = "ACTION"
+
+
+class ApprovalState(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class BusyPolicy(StrEnum):
+    REJECT = "REJECT"
+    QUEUE = "QUEUE"
+    INTERRUPT = "INTERRUPT"
 
 
 class DeliveryState(StrEnum):
@@ -71,6 +93,7 @@ class InboxKind(StrEnum):
     TASK = "TASK"
     RESTART = "RESTART"
     STOP = "STOP"
+    APPROVAL = "APPROVAL"
 
 
 class LogLevel(StrEnum):
@@ -78,6 +101,13 @@ class LogLevel(StrEnum):
     INFO = "INFO"
     WARNING = "WARNING"
     ERROR = "ERROR"
+
+
+class MessageRole(StrEnum):
+    SYSTEM = "SYSTEM"
+    USER = "USER"
+    ASSISTANT = "ASSISTANT"
+    TOOL = "TOOL"
 
 
 class OrderDirection(StrEnum):
@@ -102,6 +132,7 @@ class TaskOrderField(StrEnum):
 
 
 class TaskState(StrEnum):
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"

@@ -12,6 +12,9 @@ from .enums import (
     AgentEventType,
     AgentOrderField,
     AgentState,
+    ApprovalKind,
+    ApprovalState,
+    BusyPolicy,
     FileOrderField,
     OrderDirection,
     Role,
@@ -42,6 +45,8 @@ class AgentConfigInput(BaseModel):
     "Must satisfy the type's configSchema."
     resources: Optional["ResourcesInput"] = None
     "Defaults as in ResourcesInput."
+    approval_policy: Optional["ApprovalPolicyInput"] = Field(alias="approvalPolicy", default=None)
+    "Which of its work waits for a person; null: none does."
 
 
 class AgentConfigPatch(BaseModel):
@@ -55,6 +60,8 @@ class AgentConfigPatch(BaseModel):
     "A new configuration; redacted secrets sent back keep their stored value."
     resources: Optional["ResourcesInput"] = None
     "New resource requests."
+    approval_policy: Optional["ApprovalPolicyInput"] = Field(alias="approvalPolicy", default=None)
+    "A new approval policy, replacing the whole of the old one."
 
 
 class AgentFilter(BaseModel):
@@ -94,6 +101,28 @@ class ApiKeyInput(BaseModel):
     "Limit the key to these agents."
 
 
+class ApprovalFilter(BaseModel):
+    """Which approvals to list; every condition given must hold."""
+
+    agent_id: str | None = Field(alias="agentId", default=None)
+    "Only the approvals of this agent."
+    states: list[ApprovalState] | None = None
+    "Only approvals in one of these states (at most 100)."
+    kinds: list[ApprovalKind] | None = None
+    "Only approvals of one of these kinds (at most 100)."
+
+
+class ApprovalPolicyInput(BaseModel):
+    """Which work of an agent waits for a person. Part of AgentConfigInput / AgentConfigPatch as approvalPolicy."""
+
+    commands: list[str] | None = Field(default_factory=lambda: [])
+    'Command names that need approval (at most 100); ["*"] for all.'
+    task_types: list[str] | None = Field(alias="taskTypes", default_factory=lambda: [])
+    'Task types that need approval (at most 100); ["*"] for all. Scheduled runs wait too.'
+    timeout_seconds: float | None = Field(alias="timeoutSeconds", default=3600)
+    "Unanswered approvals expire (and the work is refused) after this long: 1 to 604800 seconds (a week)."
+
+
 class FileFilter(BaseModel):
     """Which files to list; every condition given must hold."""
 
@@ -125,6 +154,17 @@ class LoginInput(BaseModel):
     "Sign-in address."
     password: str
     "The account's password."
+
+
+class MessageInput(BaseModel):
+    """A message to a thread."""
+
+    content: str
+    "The text; at most KAI_MAX_MESSAGE_CHARS characters."
+    options: Any | None = None
+    "Overrides the agent type allows (e.g. temperature, maxTokens)."
+    on_busy: BusyPolicy | None = Field(alias="onBusy", default=BusyPolicy.REJECT)
+    "What to do while the thread answers another message (null: REJECT)."
 
 
 class RegisterInput(BaseModel):
@@ -237,6 +277,17 @@ class TaskOrder(BaseModel):
     "What to sort by."
     direction: OrderDirection
     "Which way."
+
+
+class ThreadInput(BaseModel):
+    """A new thread."""
+
+    agent_id: str = Field(alias="agentId")
+    "The agent to talk with."
+    title: str | None = None
+    "Up to 200 characters."
+    metadata: Any | None = None
+    "Anything the client keeps with it: a JSON object, 16 KB."
 
 
 class UserFilter(BaseModel):

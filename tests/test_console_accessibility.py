@@ -5,6 +5,7 @@ content, and nothing wider than a 360-pixel phone. Signing in works from the key
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,11 @@ CREATE_WEBHOOK = (
     "mutation($input: WebhookInput!) { createWebhook(input: $input) { webhook { id } } }"
 )
 TEST_WEBHOOK = "mutation($id: ID!) { testWebhook(id: $id) { id } }"
+CREATE_THREAD = "mutation($input: ThreadInput!) { createThread(input: $input) { id } }"
+POST = """
+mutation($threadId: ID!) { postMessage(threadId: $threadId, input: {content: "seen?"}) { id } }
+"""
+AGENT_STATE = "query($id: ID!) { agent(id: $id) { state } }"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -70,6 +76,19 @@ def webhook_id(served: str, token: str, agent_id: str) -> str:
     return made
 
 
+@pytest.fixture(scope="module")
+def thread_id(served: str, token: str, agent_id: str) -> str:
+    """A thread with a question and its answer (the echo agent's, once it runs)."""
+    input = {"agentId": agent_id, "title": "seen talk"}
+    made = str(graphql(served, token, CREATE_THREAD, {"input": input})["createThread"]["id"])
+    deadline = time.monotonic() + 30
+    while graphql(served, token, AGENT_STATE, {"id": agent_id})["agent"]["state"] != "RUNNING":
+        assert time.monotonic() < deadline, "the agent did not run"
+        time.sleep(0.1)
+    graphql(served, token, POST, {"threadId": made})
+    return made
+
+
 @pytest.fixture
 def page(browser: Any, served: str) -> Iterator[Any]:
     context = browser.new_context(viewport=DESKTOP)
@@ -80,7 +99,9 @@ def page(browser: Any, served: str) -> Iterator[Any]:
     context.close()
 
 
-def _pages(agent_id: str, schedule_id: str, webhook_id: str) -> list[tuple[str, str]]:
+def _pages(
+    agent_id: str, schedule_id: str, webhook_id: str, thread_id: str
+) -> list[tuple[str, str]]:
     return [
         ("agents", "/agents"),
         ("agent", f"/agents/{agent_id}"),
@@ -89,6 +110,8 @@ def _pages(agent_id: str, schedule_id: str, webhook_id: str) -> list[tuple[str, 
         ("schedule", f"/schedules/{schedule_id}"),
         ("webhooks", "/webhooks"),
         ("webhook", f"/webhooks/{webhook_id}"),
+        ("threads", "/threads"),
+        ("thread", f"/threads/{thread_id}"),
         ("files", "/files"),
         ("users", "/admin/users"),
         ("api-keys", "/api-keys"),
@@ -123,10 +146,10 @@ def test_the_signed_out_pages(page: Any, served: str) -> None:
 
 
 def test_every_signed_in_page(
-    page: Any, served: str, agent_id: str, schedule_id: str, webhook_id: str
+    page: Any, served: str, agent_id: str, schedule_id: str, webhook_id: str, thread_id: str
 ) -> None:
     sign_in(page, served, ADMIN)
-    for name, path in _pages(agent_id, schedule_id, webhook_id):
+    for name, path in _pages(agent_id, schedule_id, webhook_id, thread_id):
         page.goto(f"{served}{path}")
         _check_page(page, name)
 

@@ -33,6 +33,8 @@ CONSOLE_PATHS = (
     "/schedules/sch_1",
     "/webhooks",
     "/webhooks/whk_1",
+    "/threads",
+    "/threads/thr_1",
     "/admin/audit",
 )
 NOT_CONSOLE_PATHS = (
@@ -40,6 +42,7 @@ NOT_CONSOLE_PATHS = (
     "/agents/",
     "/schedules/",
     "/webhooks/",
+    "/threads/",
     "/files/x/",
     "/graphql/",
     "/healthz/",

@@ -15,6 +15,8 @@ import { TasksPage } from "./pages/TasksPage";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { SchedulePage } from "./pages/schedules/SchedulePage";
 import { SchedulesPage } from "./pages/schedules/SchedulesPage";
+import { ThreadPage } from "./pages/threads/ThreadPage";
+import { ThreadsPage } from "./pages/threads/ThreadsPage";
 import { WebhookPage } from "./pages/webhooks/WebhookPage";
 import { WebhooksPage } from "./pages/webhooks/WebhooksPage";
 import { AuditPage } from "./pages/admin/AuditPage";
@@ -35,6 +37,8 @@ const ROUTES: readonly RouteDef[] = [
   { path: "/schedules/:id", page: () => <SchedulePage /> },
   { path: "/webhooks", page: () => <WebhooksPage /> },
   { path: "/webhooks/:id", page: () => <WebhookPage /> },
+  { path: "/threads", page: () => <ThreadsPage /> },
+  { path: "/threads/:id", page: () => <ThreadPage /> },
   { path: "/tasks", page: () => <TasksPage /> },
   { path: "/files", page: () => <FilesPage /> },
   // Every user's own keys (apiKeys lists the caller's; apikey.manage is USER's too).
@@ -62,6 +66,7 @@ function Header() {
           <nav aria-label="Main">
             <ul>
               <li><Link to="/agents">Agents</Link></li>
+              <li><Link to="/threads">Threads</Link></li>
               <li><Link to="/tasks">Tasks</Link></li>
               <li><Link to="/schedules">Schedules</Link></li>
               <li><Link to="/webhooks">Webhooks</Link></li>

@@ -19,7 +19,8 @@
  *   (`useLiveOverSse`).
  *
  * An operation whose context says `oneShot: true` (a prompt: sending it again would ask the
- * agent again) gets a socket of its own that is never reconnected and never restarted.
+ * agent again) gets a socket of its own that is never reconnected and never restarted;
+ * `subscribeOnce` runs one so outside urql (a thread's message: see there why).
  *
  * An operation whose context has `resume` (agentEvents) is subscribed again, after a drop, with
  * the variables `resume()` returns at that moment (its `after`: the last seq the page holds),
@@ -29,8 +30,8 @@
  * subscriptions their `documentId`, each the id codegen listed it under in the console's
  * manifest, which the server that serves this console always runs.
  */
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "urql";
-import type { ExecutionResult, Operation, SubscriptionForwarder } from "urql";
+import { Client, CombinedError, cacheExchange, fetchExchange, subscriptionExchange } from "urql";
+import type { ExecutionResult, Operation, SubscriptionForwarder, TypedDocumentNode } from "urql";
 import { persistedExchange } from "@urql/exchange-persisted";
 import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
@@ -422,6 +423,46 @@ function overOwnSocket(request: NamedRequest, sink: Sink): () => void {
   return () => {
     stop();
     void own.dispose();
+  };
+}
+
+/** A subscription run once, outside urql's Client, which shares one operation between every
+ * subscriber with the same document and variables: two messages of the same text sent to a
+ * thread are two messages, each with its own answer. Like `oneShot`, it is never reconnected
+ * or restarted. Errors come as urql gives them (a CombinedError). What it returns stops it. */
+export function subscribeOnce<Data, Variables extends Record<string, unknown>>(
+  document: TypedDocumentNode<Data, Variables>,
+  variables: Variables,
+  sink: { next: (data: Data) => void; error: (error: CombinedError) => void; complete: () => void },
+): () => void {
+  const request = namedRequest(document, () => variables);
+  let over = false;
+  const end = (then: () => void) => {
+    if (over) return;
+    over = true;
+    then();
+  };
+  const forward: Sink = {
+    next: (value) => {
+      const errors = value.errors;
+      if (over) return;
+      if (errors?.length) end(() => sink.error(new CombinedError({ graphQLErrors: [...errors], response: value })));
+      else if (value.data) sink.next(value.data as Data);
+    },
+    error: (error) =>
+      end(() =>
+        sink.error(
+          Array.isArray(error)
+            ? new CombinedError({ graphQLErrors: error })
+            : new CombinedError({ networkError: error instanceof Error ? error : new Error(String(error)) }),
+        ),
+      ),
+    complete: () => end(sink.complete),
+  };
+  const stop = connection.transport === "sse" ? overSse(request, forward, true) : overOwnSocket(request, forward);
+  return () => {
+    over = true;
+    stop();
   };
 }
 

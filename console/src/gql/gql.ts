@@ -65,6 +65,15 @@ type Documents = {
     "\n  mutation SchedulesPageUpdate($id: ID!, $input: SchedulePatch!) {\n    updateSchedule(id: $id, input: $input) {\n      ...SchedulesPageSchedule\n    }\n  }\n": typeof types.SchedulesPageUpdateDocument,
     "\n  mutation SchedulesPageDelete($id: ID!) {\n    deleteSchedule(id: $id)\n  }\n": typeof types.SchedulesPageDeleteDocument,
     "\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": typeof types.SchedulesPageRunNowDocument,
+    "\n  query ThreadsPageThreads($agentId: ID, $first: Int, $after: String) {\n    threads(agentId: $agentId, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...ThreadsPageThread\n          messages(last: 1) {\n            edges {\n              node {\n                id\n                role\n                content\n              }\n            }\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n": typeof types.ThreadsPageThreadsDocument,
+    "\n  fragment ThreadsPageThread on Thread {\n    id\n    title\n    busy\n    createdAt\n    updatedAt\n    agent {\n      id\n      name\n      type\n      state\n    }\n  }\n": typeof types.ThreadsPageThreadFragmentDoc,
+    "\n  fragment ThreadPageMessage on Message {\n    id\n    role\n    content\n    seq\n    interrupted\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n    }\n  }\n": typeof types.ThreadPageMessageFragmentDoc,
+    "\n  query ThreadsPageAgents {\n    agents(first: 500, orderBy: { field: NAME, direction: ASC }) {\n      edges {\n        node {\n          id\n          name\n          type\n          state\n        }\n      }\n    }\n  }\n": typeof types.ThreadsPageAgentsDocument,
+    "\n  query ThreadPageThread($id: ID!, $last: Int!, $before: String) {\n    thread(id: $id) {\n      ...ThreadsPageThread\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ThreadPageMessage\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n        totalCount\n      }\n    }\n  }\n": typeof types.ThreadPageThreadDocument,
+    "\n  mutation ThreadsPageCreate($input: ThreadInput!) {\n    createThread(input: $input) {\n      ...ThreadsPageThread\n    }\n  }\n": typeof types.ThreadsPageCreateDocument,
+    "\n  mutation ThreadsPageDelete($id: ID!) {\n    deleteThread(id: $id)\n  }\n": typeof types.ThreadsPageDeleteDocument,
+    "\n  subscription ThreadPageSend($threadId: ID!, $input: MessageInput!) {\n    sendMessage(threadId: $threadId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n": typeof types.ThreadPageSendDocument,
+    "\n  subscription ThreadPageEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n": typeof types.ThreadPageEventsDocument,
     "\n  query WebhooksPageDeliveries($id: ID!, $failedOnly: Boolean, $first: Int, $after: String) {\n    webhook(id: $id) {\n      id\n      deliveries(failedOnly: $failedOnly, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...WebhooksPageDelivery\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        totalCount\n      }\n    }\n  }\n": typeof types.WebhooksPageDeliveriesDocument,
     "\n  query WebhooksPageWebhook($id: ID!) {\n    webhook(id: $id) {\n      ...WebhooksPageWebhook\n    }\n  }\n": typeof types.WebhooksPageWebhookDocument,
     "\n  query WebhooksPageWebhooks($first: Int, $after: String) {\n    webhooks(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhooksPageWebhook\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n": typeof types.WebhooksPageWebhooksDocument,
@@ -137,6 +146,15 @@ const documents: Documents = {
     "\n  mutation SchedulesPageUpdate($id: ID!, $input: SchedulePatch!) {\n    updateSchedule(id: $id, input: $input) {\n      ...SchedulesPageSchedule\n    }\n  }\n": types.SchedulesPageUpdateDocument,
     "\n  mutation SchedulesPageDelete($id: ID!) {\n    deleteSchedule(id: $id)\n  }\n": types.SchedulesPageDeleteDocument,
     "\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n": types.SchedulesPageRunNowDocument,
+    "\n  query ThreadsPageThreads($agentId: ID, $first: Int, $after: String) {\n    threads(agentId: $agentId, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...ThreadsPageThread\n          messages(last: 1) {\n            edges {\n              node {\n                id\n                role\n                content\n              }\n            }\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n": types.ThreadsPageThreadsDocument,
+    "\n  fragment ThreadsPageThread on Thread {\n    id\n    title\n    busy\n    createdAt\n    updatedAt\n    agent {\n      id\n      name\n      type\n      state\n    }\n  }\n": types.ThreadsPageThreadFragmentDoc,
+    "\n  fragment ThreadPageMessage on Message {\n    id\n    role\n    content\n    seq\n    interrupted\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n    }\n  }\n": types.ThreadPageMessageFragmentDoc,
+    "\n  query ThreadsPageAgents {\n    agents(first: 500, orderBy: { field: NAME, direction: ASC }) {\n      edges {\n        node {\n          id\n          name\n          type\n          state\n        }\n      }\n    }\n  }\n": types.ThreadsPageAgentsDocument,
+    "\n  query ThreadPageThread($id: ID!, $last: Int!, $before: String) {\n    thread(id: $id) {\n      ...ThreadsPageThread\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ThreadPageMessage\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n        totalCount\n      }\n    }\n  }\n": types.ThreadPageThreadDocument,
+    "\n  mutation ThreadsPageCreate($input: ThreadInput!) {\n    createThread(input: $input) {\n      ...ThreadsPageThread\n    }\n  }\n": types.ThreadsPageCreateDocument,
+    "\n  mutation ThreadsPageDelete($id: ID!) {\n    deleteThread(id: $id)\n  }\n": types.ThreadsPageDeleteDocument,
+    "\n  subscription ThreadPageSend($threadId: ID!, $input: MessageInput!) {\n    sendMessage(threadId: $threadId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n": types.ThreadPageSendDocument,
+    "\n  subscription ThreadPageEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n": types.ThreadPageEventsDocument,
     "\n  query WebhooksPageDeliveries($id: ID!, $failedOnly: Boolean, $first: Int, $after: String) {\n    webhook(id: $id) {\n      id\n      deliveries(failedOnly: $failedOnly, first: $first, after: $after) {\n        edges {\n          cursor\n          node {\n            ...WebhooksPageDelivery\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        totalCount\n      }\n    }\n  }\n": types.WebhooksPageDeliveriesDocument,
     "\n  query WebhooksPageWebhook($id: ID!) {\n    webhook(id: $id) {\n      ...WebhooksPageWebhook\n    }\n  }\n": types.WebhooksPageWebhookDocument,
     "\n  query WebhooksPageWebhooks($first: Int, $after: String) {\n    webhooks(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhooksPageWebhook\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n": types.WebhooksPageWebhooksDocument,
@@ -376,6 +394,42 @@ export function graphql(source: "\n  mutation SchedulesPageDelete($id: ID!) {\n 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n"): (typeof documents)["\n  mutation SchedulesPageRunNow($id: ID!) {\n    runScheduleNow(id: $id) {\n      ...TasksPageTask\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ThreadsPageThreads($agentId: ID, $first: Int, $after: String) {\n    threads(agentId: $agentId, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...ThreadsPageThread\n          messages(last: 1) {\n            edges {\n              node {\n                id\n                role\n                content\n              }\n            }\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n"): (typeof documents)["\n  query ThreadsPageThreads($agentId: ID, $first: Int, $after: String) {\n    threads(agentId: $agentId, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...ThreadsPageThread\n          messages(last: 1) {\n            edges {\n              node {\n                id\n                role\n                content\n              }\n            }\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      totalCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ThreadsPageThread on Thread {\n    id\n    title\n    busy\n    createdAt\n    updatedAt\n    agent {\n      id\n      name\n      type\n      state\n    }\n  }\n"): (typeof documents)["\n  fragment ThreadsPageThread on Thread {\n    id\n    title\n    busy\n    createdAt\n    updatedAt\n    agent {\n      id\n      name\n      type\n      state\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ThreadPageMessage on Message {\n    id\n    role\n    content\n    seq\n    interrupted\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n    }\n  }\n"): (typeof documents)["\n  fragment ThreadPageMessage on Message {\n    id\n    role\n    content\n    seq\n    interrupted\n    createdAt\n    usage {\n      promptTokens\n      completionTokens\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ThreadsPageAgents {\n    agents(first: 500, orderBy: { field: NAME, direction: ASC }) {\n      edges {\n        node {\n          id\n          name\n          type\n          state\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ThreadsPageAgents {\n    agents(first: 500, orderBy: { field: NAME, direction: ASC }) {\n      edges {\n        node {\n          id\n          name\n          type\n          state\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ThreadPageThread($id: ID!, $last: Int!, $before: String) {\n    thread(id: $id) {\n      ...ThreadsPageThread\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ThreadPageMessage\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n        totalCount\n      }\n    }\n  }\n"): (typeof documents)["\n  query ThreadPageThread($id: ID!, $last: Int!, $before: String) {\n    thread(id: $id) {\n      ...ThreadsPageThread\n      messages(last: $last, before: $before) {\n        edges {\n          cursor\n          node {\n            ...ThreadPageMessage\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n          startCursor\n        }\n        totalCount\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ThreadsPageCreate($input: ThreadInput!) {\n    createThread(input: $input) {\n      ...ThreadsPageThread\n    }\n  }\n"): (typeof documents)["\n  mutation ThreadsPageCreate($input: ThreadInput!) {\n    createThread(input: $input) {\n      ...ThreadsPageThread\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ThreadsPageDelete($id: ID!) {\n    deleteThread(id: $id)\n  }\n"): (typeof documents)["\n  mutation ThreadsPageDelete($id: ID!) {\n    deleteThread(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ThreadPageSend($threadId: ID!, $input: MessageInput!) {\n    sendMessage(threadId: $threadId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n"): (typeof documents)["\n  subscription ThreadPageSend($threadId: ID!, $input: MessageInput!) {\n    sendMessage(threadId: $threadId, input: $input) {\n      streamId\n      index\n      delta\n      done\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ThreadPageEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n"): (typeof documents)["\n  subscription ThreadPageEvents($agentId: ID!, $after: Int) {\n    agentEvents(agentId: $agentId, after: $after) {\n      seq\n      type\n      data\n      timestamp\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -191,6 +191,8 @@ export function AgentPage() {
             </Link>
             {" · "}
             <Link to={`/schedules?agent=${encodeURIComponent(agent.id)}`}>Its schedules</Link>
+            {" · "}
+            <Link to={`/threads?agent=${encodeURIComponent(agent.id)}`}>Its threads</Link>
           </p>
         </section>
         <section aria-labelledby="files-heading" className="card">

@@ -5,6 +5,7 @@
 import type { Role, ScanStatus, TaskState } from "../../gql/graphql";
 
 export const TASK_STATE_WORDS: Record<TaskState, string> = {
+  AWAITING_APPROVAL: "Waiting for approval",
   PENDING: "Waiting to run",
   RUNNING: "Running",
   COMPLETED: "Completed",

@@ -8,6 +8,7 @@ import { useClient, type CombinedError } from "urql";
 
 import { graphql } from "../../../gql";
 import { ErrorMessage } from "../../errors";
+import { Link } from "../../router";
 import { TextAreaField } from "../../ui";
 
 const StreamPromptSubscription = graphql(`
@@ -78,6 +79,10 @@ export function PromptPanel({ agentId }: { agentId: string }) {
   return (
     <section aria-labelledby={headingId} className="card">
       <h2 id={headingId}>Chat</h2>
+      <p className="muted">
+        A prompt here is answered and forgotten. For a conversation that is kept, and answered knowing what was said
+        before, use <Link to={`/threads?agent=${encodeURIComponent(agentId)}`}>a thread</Link>.
+      </p>
       {exchanges.length ? (
         <ol className="chat" aria-label="Conversation">
           {exchanges.map((x) => (

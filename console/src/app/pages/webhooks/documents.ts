@@ -52,6 +52,9 @@ export const EVENT_TYPE_WORDS: Readonly<Record<AgentEventType, string>> = {
   COMMAND_RESULT: "Command results",
   TASK_PROGRESS: "Task progress",
   TASK_COMPLETE: "Tasks finished",
+  APPROVAL_REQUESTED: "Approvals requested",
+  APPROVAL_DECIDED: "Approvals decided",
+  MESSAGE: "Thread messages",
 };
 export const EVENT_TYPES = Object.keys(EVENT_TYPE_WORDS) as AgentEventType[];
 

@@ -33,7 +33,9 @@ from kai_sdk.client._support import (
 )
 from kai_sdk.client.aio import (
     AgentCommandInput,
+    BusyPolicy,
     LoginInput,
+    MessageInput,
     RegisterInput,
     StreamPromptInput,
     Upload,
@@ -241,3 +243,22 @@ class AsyncKaiClient(AsyncListingClient):
         async with aclosing(chunks) as results:
             async for result in results:
                 yield result.stream_prompt
+
+    async def ask(
+        self,
+        thread_id: str,
+        content: str,
+        *,
+        on_busy: BusyPolicy | None = None,
+        options: Any = None,
+    ) -> AsyncGenerator[StreamChunkFields, None]:
+        """Sends a message to a thread; its answer, chunk by chunk, the last with
+        done=True. The thread keeps both. `on_busy` (REJECT when None): what to do while
+        the thread answers another message (ConflictError, QUEUE: wait, INTERRUPT: cut it
+        short). Closing the generator before the end stops the answer, which the thread
+        keeps as far as it got, marked interrupted. Not resumed: a dropped connection
+        raises KaiConnectionError (and the answer is kept so too)."""
+        input = MessageInput(content=content, options=options, on_busy=on_busy)
+        async with aclosing(self.send_message(thread_id, input)) as results:
+            async for result in results:
+                yield result.send_message

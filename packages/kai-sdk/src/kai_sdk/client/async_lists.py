@@ -25,12 +25,15 @@ from kai_sdk.client.aio.fragments import (
     AuditEntryFields,
     FileFields,
     LogEntryFields,
+    MessageFields,
     PageInfoFields,
     ScheduleFields,
     TaskFields,
+    ThreadFields,
     UserFields,
     WebhookFields,
 )
+from kai_sdk.client.errors import NotFoundError
 
 T = TypeVar("T")
 Page = tuple[list[T], PageInfoFields]
@@ -180,3 +183,32 @@ class AsyncListingClient(AsyncGraphQLClient):
         async with aclosing(_every(page)) as nodes:
             async for webhook in nodes:
                 yield webhook
+
+    async def iter_threads(
+        self, agent_id: str | None = None, *, page_size: int = 100
+    ) -> AsyncGenerator[ThreadFields, None]:
+        """The caller's threads (every one for ADMIN), of one agent or all, newest first."""
+
+        async def page(after: str | None) -> Page[ThreadFields]:
+            found = (await self.threads(agent_id, first=page_size, after=after)).threads
+            return [edge.node for edge in found.edges], found.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for thread in nodes:
+                yield thread
+
+    async def iter_messages(
+        self, thread_id: str, *, page_size: int = 100
+    ) -> AsyncGenerator[MessageFields, None]:
+        """Every message of the thread, oldest first (NotFoundError when there is none)."""
+
+        async def page(after: str | None) -> Page[MessageFields]:
+            read = await self.thread(thread_id, with_messages=True, first=page_size, after=after)
+            if read.thread is None or read.thread.messages is None:
+                raise NotFoundError(f"no thread {thread_id}", code="NOT_FOUND")
+            found = read.thread.messages
+            return [edge.node for edge in found.edges], found.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for message in nodes:
+                yield message

@@ -36,7 +36,9 @@ from kai_sdk.client._support import (
 from kai_sdk.client.errors import KaiConnectionError, KaiProtocolError, NotFoundError
 from kai_sdk.client.sync import (
     AgentCommandInput,
+    BusyPolicy,
     LoginInput,
+    MessageInput,
     RegisterInput,
     StreamPromptInput,
     Upload,
@@ -50,7 +52,12 @@ from kai_sdk.client.sync.fragments import (
     TaskFields,
     UserFields,
 )
-from kai_sdk.client.sync.subscriptions import AGENT_EVENTS, STREAM_PROMPT, TASK_UPDATES
+from kai_sdk.client.sync.subscriptions import (
+    AGENT_EVENTS,
+    SEND_MESSAGE,
+    STREAM_PROMPT,
+    TASK_UPDATES,
+)
 from kai_sdk.client.sync_lists import ListingClient
 
 
@@ -204,6 +211,15 @@ class KaiClient(ListingClient):
             for data in results:
                 yield StreamChunkFields.model_validate(data["streamPrompt"])
 
+    def send_message(
+        self, thread_id: str, input: MessageInput, **kwargs: Any
+    ) -> Generator[StreamChunkFields, None, None]:
+        """The sendMessage subscription (see ask)."""
+        variables = {"threadId": thread_id, "input": input}
+        with closing(self.execute_ws(SEND_MESSAGE, "SendMessage", variables, **kwargs)) as results:
+            for data in results:
+                yield StreamChunkFields.model_validate(data["sendMessage"])
+
     # --- live ------------------------------------------------------------------------------
 
     def watch_agent_events(
@@ -267,3 +283,20 @@ class KaiClient(ListingClient):
         dropped connection raises KaiConnectionError (the agent's STREAM_CHUNK events keep
         the answer)."""
         yield from self.stream_prompt(agent_id, StreamPromptInput(prompt=prompt, options=options))
+
+    def ask(
+        self,
+        thread_id: str,
+        content: str,
+        *,
+        on_busy: BusyPolicy | None = None,
+        options: Any = None,
+    ) -> Generator[StreamChunkFields, None, None]:
+        """Sends a message to a thread; its answer, chunk by chunk, the last with
+        done=True. The thread keeps both. `on_busy` (REJECT when None): what to do while
+        the thread answers another message (ConflictError, QUEUE: wait, INTERRUPT: cut it
+        short). Closing the generator before the end stops the answer, which the thread
+        keeps as far as it got, marked interrupted. Not resumed: a dropped connection
+        raises KaiConnectionError (and the answer is kept so too)."""
+        input = MessageInput(content=content, options=options, on_busy=on_busy)
+        yield from self.send_message(thread_id, input)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TypeVar
 
+from kai_sdk.client.errors import NotFoundError
 from kai_sdk.client.sync import (
     AgentFilter,
     AgentOrder,
@@ -24,9 +25,11 @@ from kai_sdk.client.sync.fragments import (
     AuditEntryFields,
     FileFields,
     LogEntryFields,
+    MessageFields,
     PageInfoFields,
     ScheduleFields,
     TaskFields,
+    ThreadFields,
     UserFields,
     WebhookFields,
 )
@@ -149,6 +152,31 @@ class ListingClient(GraphQLClient):
     def iter_webhooks(self, *, page_size: int = 100) -> Generator[WebhookFields, None, None]:
         def page(after: str | None) -> Page[WebhookFields]:
             found = self.webhooks(first=page_size, after=after).webhooks
+            return [edge.node for edge in found.edges], found.page_info
+
+        return _every(page)
+
+    def iter_threads(
+        self, agent_id: str | None = None, *, page_size: int = 100
+    ) -> Generator[ThreadFields, None, None]:
+        """The caller's threads (every one for ADMIN), of one agent or all, newest first."""
+
+        def page(after: str | None) -> Page[ThreadFields]:
+            found = self.threads(agent_id, first=page_size, after=after).threads
+            return [edge.node for edge in found.edges], found.page_info
+
+        return _every(page)
+
+    def iter_messages(
+        self, thread_id: str, *, page_size: int = 100
+    ) -> Generator[MessageFields, None, None]:
+        """Every message of the thread, oldest first (NotFoundError when there is none)."""
+
+        def page(after: str | None) -> Page[MessageFields]:
+            thread = self.thread(thread_id, with_messages=True, first=page_size, after=after)
+            if thread.thread is None or thread.thread.messages is None:
+                raise NotFoundError(f"no thread {thread_id}", code="NOT_FOUND")
+            found = thread.thread.messages
             return [edge.node for edge in found.edges], found.page_info
 
         return _every(page)

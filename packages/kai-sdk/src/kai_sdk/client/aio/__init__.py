@@ -44,6 +44,7 @@ from .create_api_key import (
     CreateApiKeyCreateApiKeyApiKey,
 )
 from .create_schedule import CreateSchedule, CreateScheduleCreateSchedule
+from .create_thread import CreateThread, CreateThreadCreateThread
 from .create_webhook import (
     CreateWebhook,
     CreateWebhookCreateWebhook,
@@ -52,6 +53,7 @@ from .create_webhook import (
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
+from .delete_thread import DeleteThread
 from .delete_webhook import DeleteWebhook
 from .enqueue_task import EnqueueTask, EnqueueTaskEnqueueTask
 from .enums import (
@@ -100,6 +102,8 @@ from .fragments import (
     FileFieldsAgent,
     FileFieldsUploadedBy,
     LogEntryFields,
+    MessageFields,
+    MessageFieldsUsage,
     PageInfoFields,
     ScheduleFields,
     ScheduleFieldsAgent,
@@ -107,6 +111,8 @@ from .fragments import (
     StreamChunkFields,
     TaskFields,
     TaskFieldsAgent,
+    ThreadFields,
+    ThreadFieldsAgent,
     UserFields,
     WebhookDeliveryFields,
     WebhookDeliveryFieldsAgent,
@@ -142,6 +148,7 @@ from .input_types import (
 from .login import Login, LoginLogin
 from .logout import Logout
 from .me import Me, MeMe
+from .post_message import PostMessage, PostMessagePostMessage
 from .redeliver_webhook import (
     RedeliverWebhook,
     RedeliverWebhookRedeliverWebhook,
@@ -176,6 +183,7 @@ from .schedules import (
 )
 from .search import Search, SearchSearch, SearchSearchFile
 from .send_command import SendCommand, SendCommandSendCommand
+from .send_message import SendMessage, SendMessageSendMessage
 from .services import Services, ServicesServices
 from .session import Session, SessionSession, SessionSessionUser
 from .set_user_active import SetUserActive, SetUserActiveSetUserActive
@@ -195,6 +203,21 @@ from .test_webhook import (
     TestWebhook,
     TestWebhookTestWebhook,
     TestWebhookTestWebhookWebhook,
+)
+from .thread import (
+    Thread,
+    ThreadThread,
+    ThreadThreadMessages,
+    ThreadThreadMessagesEdges,
+    ThreadThreadMessagesEdgesNode,
+    ThreadThreadMessagesPageInfo,
+)
+from .threads import (
+    Threads,
+    ThreadsThreads,
+    ThreadsThreadsEdges,
+    ThreadsThreadsEdgesNode,
+    ThreadsThreadsPageInfo,
 )
 from .update_agent import UpdateAgent, UpdateAgentUpdateAgent
 from .update_schedule import UpdateSchedule, UpdateScheduleUpdateSchedule
@@ -295,12 +318,15 @@ __all__ = [
     "CreateApiKeyCreateApiKeyApiKey",
     "CreateSchedule",
     "CreateScheduleCreateSchedule",
+    "CreateThread",
+    "CreateThreadCreateThread",
     "CreateWebhook",
     "CreateWebhookCreateWebhook",
     "CreateWebhookCreateWebhookWebhook",
     "DeleteAgent",
     "DeleteFile",
     "DeleteSchedule",
+    "DeleteThread",
     "DeleteWebhook",
     "DeliveryState",
     "EnqueueTask",
@@ -329,10 +355,14 @@ __all__ = [
     "Logout",
     "Me",
     "MeMe",
+    "MessageFields",
+    "MessageFieldsUsage",
     "MessageInput",
     "MessageRole",
     "OrderDirection",
     "PageInfoFields",
+    "PostMessage",
+    "PostMessagePostMessage",
     "RedeliverWebhook",
     "RedeliverWebhookRedeliverWebhook",
     "RedeliverWebhookRedeliverWebhookWebhook",
@@ -376,6 +406,8 @@ __all__ = [
     "SearchSearchFile",
     "SendCommand",
     "SendCommandSendCommand",
+    "SendMessage",
+    "SendMessageSendMessage",
     "Services",
     "ServicesServices",
     "Session",
@@ -410,7 +442,20 @@ __all__ = [
     "TestWebhook",
     "TestWebhookTestWebhook",
     "TestWebhookTestWebhookWebhook",
+    "Thread",
+    "ThreadFields",
+    "ThreadFieldsAgent",
     "ThreadInput",
+    "ThreadThread",
+    "ThreadThreadMessages",
+    "ThreadThreadMessagesEdges",
+    "ThreadThreadMessagesEdgesNode",
+    "ThreadThreadMessagesPageInfo",
+    "Threads",
+    "ThreadsThreads",
+    "ThreadsThreadsEdges",
+    "ThreadsThreadsEdgesNode",
+    "ThreadsThreadsPageInfo",
     "UpdateAgent",
     "UpdateAgentUpdateAgent",
     "UpdateSchedule",

@@ -22,10 +22,12 @@ from .config import Config
 from .create_agent import CreateAgent
 from .create_api_key import CreateApiKey
 from .create_schedule import CreateSchedule
+from .create_thread import CreateThread
 from .create_webhook import CreateWebhook
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
+from .delete_thread import DeleteThread
 from .delete_webhook import DeleteWebhook
 from .enqueue_task import EnqueueTask
 from .enums import LogLevel, Role
@@ -41,6 +43,7 @@ from .input_types import (
     FileFilter,
     FileOrder,
     LoginInput,
+    MessageInput,
     RegisterInput,
     ScheduleInput,
     SchedulePatch,
@@ -48,6 +51,7 @@ from .input_types import (
     TaskFilter,
     TaskInput,
     TaskOrder,
+    ThreadInput,
     UserFilter,
     WebhookInput,
     WebhookPatch,
@@ -55,6 +59,7 @@ from .input_types import (
 from .login import Login
 from .logout import Logout
 from .me import Me
+from .post_message import PostMessage
 from .redeliver_webhook import RedeliverWebhook
 from .refresh_token import RefreshToken
 from .register import Register
@@ -68,6 +73,7 @@ from .schedule import Schedule
 from .schedules import Schedules
 from .search import Search
 from .send_command import SendCommand
+from .send_message import SendMessage
 from .services import Services
 from .session import Session
 from .set_user_active import SetUserActive
@@ -78,6 +84,8 @@ from .task import Task
 from .task_updates import TaskUpdates
 from .tasks import Tasks
 from .test_webhook import TestWebhook
+from .thread import Thread
+from .threads import Threads
 from .update_agent import UpdateAgent
 from .update_schedule import UpdateSchedule
 from .update_webhook import UpdateWebhook
@@ -1715,6 +1723,215 @@ class AsyncGraphQLClient(AsyncBaseClient):
         data = self.get_data(response)
         return CancelTask.model_validate(data)
 
+    async def threads(
+        self,
+        agent_id: str | UnsetType | None = UNSET,
+        first: int | UnsetType | None = UNSET,
+        after: str | UnsetType | None = UNSET,
+        with_total: bool | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Threads:
+        query = gql("""
+            query Threads($agentId: ID, $first: Int, $after: String, $withTotal: Boolean = false) {
+              threads(agentId: $agentId, first: $first, after: $after) {
+                edges {
+                  cursor
+                  node {
+                    ...ThreadFields
+                  }
+                }
+                pageInfo {
+                  ...PageInfoFields
+                }
+                totalCount @include(if: $withTotal)
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              busy
+              createdAt
+              updatedAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "agentId": agent_id,
+            "first": first,
+            "after": after,
+            "withTotal": with_total,
+        }
+        response = await self.execute(
+            query=query, operation_name="Threads", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Threads.model_validate(data)
+
+    async def thread(
+        self,
+        id: str,
+        with_messages: bool | UnsetType | None = UNSET,
+        first: int | UnsetType | None = UNSET,
+        after: str | UnsetType | None = UNSET,
+        last: int | UnsetType | None = UNSET,
+        before: str | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Thread:
+        query = gql("""
+            query Thread($id: ID!, $withMessages: Boolean = false, $first: Int, $after: String, $last: Int, $before: String) {
+              thread(id: $id) {
+                ...ThreadFields
+                messages(first: $first, after: $after, last: $last, before: $before) @include(if: $withMessages) {
+                  edges {
+                    cursor
+                    node {
+                      ...MessageFields
+                    }
+                  }
+                  pageInfo {
+                    ...PageInfoFields
+                    hasPreviousPage
+                    startCursor
+                  }
+                  totalCount
+                }
+              }
+            }
+
+            fragment MessageFields on Message {
+              id
+              role
+              content
+              seq
+              interrupted
+              createdAt
+              usage {
+                promptTokens
+                completionTokens
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              busy
+              createdAt
+              updatedAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "id": id,
+            "withMessages": with_messages,
+            "first": first,
+            "after": after,
+            "last": last,
+            "before": before,
+        }
+        response = await self.execute(
+            query=query, operation_name="Thread", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Thread.model_validate(data)
+
+    async def create_thread(self, input: ThreadInput, **kwargs: Any) -> CreateThread:
+        query = gql("""
+            mutation CreateThread($input: ThreadInput!) {
+              createThread(input: $input) {
+                ...ThreadFields
+              }
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              busy
+              createdAt
+              updatedAt
+              agent {
+                id
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="CreateThread", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CreateThread.model_validate(data)
+
+    async def delete_thread(self, id: str, **kwargs: Any) -> DeleteThread:
+        query = gql("""
+            mutation DeleteThread($id: ID!) {
+              deleteThread(id: $id)
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="DeleteThread", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteThread.model_validate(data)
+
+    async def post_message(
+        self,
+        thread_id: str,
+        input: MessageInput,
+        idempotency_key: str | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> PostMessage:
+        query = gql("""
+            mutation PostMessage($threadId: ID!, $input: MessageInput!, $idempotencyKey: String) {
+              postMessage(threadId: $threadId, input: $input, idempotencyKey: $idempotencyKey) {
+                ...MessageFields
+              }
+            }
+
+            fragment MessageFields on Message {
+              id
+              role
+              content
+              seq
+              interrupted
+              createdAt
+              usage {
+                promptTokens
+                completionTokens
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "threadId": thread_id,
+            "input": input,
+            "idempotencyKey": idempotency_key,
+        }
+        response = await self.execute(
+            query=query, operation_name="PostMessage", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return PostMessage.model_validate(data)
+
     async def webhooks(
         self,
         first: int | UnsetType | None = UNSET,
@@ -2140,3 +2357,29 @@ class AsyncGraphQLClient(AsyncBaseClient):
         ) as results:
             async for data in results:
                 yield StreamPrompt.model_validate(data)
+
+    async def send_message(
+        self, thread_id: str, input: MessageInput, **kwargs: Any
+    ) -> AsyncGenerator[SendMessage, None]:
+        query = gql("""
+            subscription SendMessage($threadId: ID!, $input: MessageInput!) {
+              sendMessage(threadId: $threadId, input: $input) {
+                ...StreamChunkFields
+              }
+            }
+
+            fragment StreamChunkFields on StreamChunk {
+              streamId
+              index
+              delta
+              done
+            }
+            """)
+        variables: dict[str, object] = {"threadId": thread_id, "input": input}
+        async with aclosing(
+            self.execute_ws(
+                query=query, operation_name="SendMessage", variables=variables, **kwargs
+            )
+        ) as results:
+            async for data in results:
+                yield SendMessage.model_validate(data)

@@ -43,6 +43,7 @@ from .create_api_key import (
     CreateApiKeyCreateApiKeyApiKey,
 )
 from .create_schedule import CreateSchedule, CreateScheduleCreateSchedule
+from .create_thread import CreateThread, CreateThreadCreateThread
 from .create_webhook import (
     CreateWebhook,
     CreateWebhookCreateWebhook,
@@ -51,6 +52,7 @@ from .create_webhook import (
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
+from .delete_thread import DeleteThread
 from .delete_webhook import DeleteWebhook
 from .enqueue_task import EnqueueTask, EnqueueTaskEnqueueTask
 from .enums import (
@@ -99,6 +101,8 @@ from .fragments import (
     FileFieldsAgent,
     FileFieldsUploadedBy,
     LogEntryFields,
+    MessageFields,
+    MessageFieldsUsage,
     PageInfoFields,
     ScheduleFields,
     ScheduleFieldsAgent,
@@ -106,6 +110,8 @@ from .fragments import (
     StreamChunkFields,
     TaskFields,
     TaskFieldsAgent,
+    ThreadFields,
+    ThreadFieldsAgent,
     UserFields,
     WebhookDeliveryFields,
     WebhookDeliveryFieldsAgent,
@@ -141,6 +147,7 @@ from .input_types import (
 from .login import Login, LoginLogin
 from .logout import Logout
 from .me import Me, MeMe
+from .post_message import PostMessage, PostMessagePostMessage
 from .redeliver_webhook import (
     RedeliverWebhook,
     RedeliverWebhookRedeliverWebhook,
@@ -192,6 +199,21 @@ from .test_webhook import (
     TestWebhook,
     TestWebhookTestWebhook,
     TestWebhookTestWebhookWebhook,
+)
+from .thread import (
+    Thread,
+    ThreadThread,
+    ThreadThreadMessages,
+    ThreadThreadMessagesEdges,
+    ThreadThreadMessagesEdgesNode,
+    ThreadThreadMessagesPageInfo,
+)
+from .threads import (
+    Threads,
+    ThreadsThreads,
+    ThreadsThreadsEdges,
+    ThreadsThreadsEdgesNode,
+    ThreadsThreadsPageInfo,
 )
 from .update_agent import UpdateAgent, UpdateAgentUpdateAgent
 from .update_schedule import UpdateSchedule, UpdateScheduleUpdateSchedule
@@ -289,12 +311,15 @@ __all__ = [
     "CreateApiKeyCreateApiKeyApiKey",
     "CreateSchedule",
     "CreateScheduleCreateSchedule",
+    "CreateThread",
+    "CreateThreadCreateThread",
     "CreateWebhook",
     "CreateWebhookCreateWebhook",
     "CreateWebhookCreateWebhookWebhook",
     "DeleteAgent",
     "DeleteFile",
     "DeleteSchedule",
+    "DeleteThread",
     "DeleteWebhook",
     "DeliveryState",
     "EnqueueTask",
@@ -324,10 +349,14 @@ __all__ = [
     "Logout",
     "Me",
     "MeMe",
+    "MessageFields",
+    "MessageFieldsUsage",
     "MessageInput",
     "MessageRole",
     "OrderDirection",
     "PageInfoFields",
+    "PostMessage",
+    "PostMessagePostMessage",
     "RedeliverWebhook",
     "RedeliverWebhookRedeliverWebhook",
     "RedeliverWebhookRedeliverWebhookWebhook",
@@ -401,7 +430,20 @@ __all__ = [
     "TestWebhook",
     "TestWebhookTestWebhook",
     "TestWebhookTestWebhookWebhook",
+    "Thread",
+    "ThreadFields",
+    "ThreadFieldsAgent",
     "ThreadInput",
+    "ThreadThread",
+    "ThreadThreadMessages",
+    "ThreadThreadMessagesEdges",
+    "ThreadThreadMessagesEdgesNode",
+    "ThreadThreadMessagesPageInfo",
+    "Threads",
+    "ThreadsThreads",
+    "ThreadsThreadsEdges",
+    "ThreadsThreadsEdgesNode",
+    "ThreadsThreadsPageInfo",
     "UpdateAgent",
     "UpdateAgentUpdateAgent",
     "UpdateSchedule",

@@ -13,6 +13,7 @@ from .enums import (
     DeliveryState,
     HealthState,
     LogLevel,
+    MessageRole,
     Role,
     ScanStatus,
     TaskState,
@@ -168,6 +169,21 @@ class LogEntryFields(BaseModel):
     timestamp: datetime
 
 
+class MessageFields(BaseModel):
+    id: str
+    role: MessageRole
+    content: str
+    seq: int
+    interrupted: bool
+    created_at: datetime = Field(alias="createdAt")
+    usage: Optional["MessageFieldsUsage"]
+
+
+class MessageFieldsUsage(BaseModel):
+    prompt_tokens: int | None = Field(alias="promptTokens")
+    completion_tokens: int | None = Field(alias="completionTokens")
+
+
 class PageInfoFields(BaseModel):
     has_next_page: bool = Field(alias="hasNextPage")
     end_cursor: str | None = Field(alias="endCursor")
@@ -227,6 +243,21 @@ class TaskFields(BaseModel):
 
 
 class TaskFieldsAgent(BaseModel):
+    id: str
+    name: str
+
+
+class ThreadFields(BaseModel):
+    id: str
+    title: str | None
+    metadata: Any | None
+    busy: bool
+    created_at: datetime = Field(alias="createdAt")
+    updated_at: datetime = Field(alias="updatedAt")
+    agent: "ThreadFieldsAgent"
+
+
+class ThreadFieldsAgent(BaseModel):
     id: str
     name: str
 

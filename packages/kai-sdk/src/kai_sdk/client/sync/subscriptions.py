@@ -23,6 +23,21 @@ fragment AgentEventFields on AgentEvent {
 }
 """
 
+SEND_MESSAGE = """
+subscription SendMessage($threadId: ID!, $input: MessageInput!) {
+  sendMessage(threadId: $threadId, input: $input) {
+    ...StreamChunkFields
+  }
+}
+
+fragment StreamChunkFields on StreamChunk {
+  streamId
+  index
+  delta
+  done
+}
+"""
+
 STREAM_PROMPT = """
 subscription StreamPrompt($agentId: ID!, $input: StreamPromptInput!) {
   streamPrompt(agentId: $agentId, input: $input) {

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from kai.models.base import UTCDateTime, new_id, utcnow
@@ -16,6 +16,14 @@ class CommandRecord(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("user_id", "idempotency_key", name="uq_agent_command_idempotency"),
         Index("ix_agent_command_agent_id_created_at", "agent_id", "created_at"),
+        # Commands without an outcome yet, a handful however long the table: the approval
+        # sweep looks there for approved ones whose process died (kai.services.approval).
+        Index(
+            "ix_agent_command_unfinished",
+            "created_at",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
     )
 
     id: str = Field(default_factory=lambda: new_id("cmd"), primary_key=True, max_length=40)

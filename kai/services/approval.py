@@ -195,16 +195,22 @@ class ApprovalService(ApprovalQueries):
         process running them stopped. Each is recorded failed (once: the write is guarded
         by the outcome still missing), with its COMMAND_RESULT event."""
         cutoff = now - timedelta(seconds=self._commands.timeout_seconds) - ABANDON_GRACE
+        approved = (
+            select(col(Approval.id))
+            .where(
+                col(Approval.command_id) == col(CommandRecord.id),
+                col(Approval.state) == ApprovalState.APPROVED,
+                col(Approval.decided_at) < cutoff,
+            )
+            .scalar_subquery()
+        )
         async with self._sessionmaker() as session:
+            # From the unfinished commands (a partial index holds only those), not from
+            # the approved approvals, which only grow.
             rows = (
                 await session.execute(
-                    select(CommandRecord, col(Approval.id))
-                    .join(Approval, col(Approval.command_id) == col(CommandRecord.id))
-                    .where(
-                        col(Approval.state) == ApprovalState.APPROVED,
-                        col(Approval.decided_at) < cutoff,
-                        col(CommandRecord.completed_at).is_(None),
-                    )
+                    select(CommandRecord, approved)
+                    .where(col(CommandRecord.completed_at).is_(None), approved.is_not(None))
                     .limit(SWEEP_BATCH)
                 )
             ).all()

@@ -53,6 +53,10 @@ def upgrade() -> None:
     with op.batch_alter_table('agent', schema=None) as batch_op:
         batch_op.add_column(sa.Column('approval_policy', sa.JSON(), nullable=True))
 
+    # Approved commands that never got an outcome are looked for among the unfinished few.
+    with op.batch_alter_table('agent_command', schema=None) as batch_op:
+        batch_op.create_index('ix_agent_command_unfinished', ['created_at'], unique=False, postgresql_where=sa.text('completed_at IS NULL'), sqlite_where=sa.text('completed_at IS NULL'))
+
     # AWAITING_APPROVAL is longer than the 16 characters the state had.
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.alter_column('state',
@@ -72,6 +76,9 @@ def downgrade() -> None:
                existing_type=sa.Enum('AWAITING_APPROVAL', *TASK_STATES, name='task_state', native_enum=False, length=32),
                type_=sa.Enum(*TASK_STATES, name='task_state', native_enum=False, length=16),
                existing_nullable=False)
+
+    with op.batch_alter_table('agent_command', schema=None) as batch_op:
+        batch_op.drop_index('ix_agent_command_unfinished', postgresql_where=sa.text('completed_at IS NULL'), sqlite_where=sa.text('completed_at IS NULL'))
 
     with op.batch_alter_table('agent', schema=None) as batch_op:
         batch_op.drop_column('approval_policy')

@@ -332,3 +332,28 @@ async def test_a_schedule_cannot_run_a_task_type_the_policy_names_past_its_appro
     assert run["state"] == "AWAITING_APPROVAL"
     assert run["approval"]["kind"] == "TASK"
     assert run["approval"]["requestedBy"] == {"email": owner.email}
+
+
+async def test_a_person_sees_the_work_with_its_secrets_hidden_and_it_runs_with_them(
+    owner: Person, services: Services
+) -> None:
+    agent_id = await owner.agent()
+    held = await send(owner, agent_id, "deploy", apiKey="s3cret", region="eu")
+    approval = held["approval"]
+    assert approval["subject"]["params"] == {"apiKey": "[redacted]", "region": "eu"}
+    (requested,) = await events_of(services, agent_id, *REQUESTED)
+    assert "s3cret" not in str(requested)
+    task = await owner.run(
+        ENQUEUE, agentId=agent_id, input={"type": "echo", "payload": {"token": "t0k", "n": 1}}
+    )
+    assert task["enqueueTask"]["approval"]["subject"]["payload"] == {
+        "token": "[redacted]",
+        "n": 1,
+    }
+    (await decide(owner, approval["id"], True)).ok()
+
+    async def ran() -> list[dict[str, Any]] | None:
+        return await events_of(services, agent_id, *RESULTS) or None
+
+    (result,) = await eventually(ran)
+    assert result["result"] == {"echo": "deploy", "params": {"apiKey": "s3cret", "region": "eu"}}

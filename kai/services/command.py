@@ -33,6 +33,7 @@ from kai.models.command import CommandRecord
 from kai.runtimes import RuntimeRegistry
 from kai.runtimes.base import CommandFailed, RuntimeUnavailable
 from kai.services.agent import handle
+from kai.services.agent_config import redact
 from kai.services.approval_gate import ApprovalGate
 from kai.services.approval_policy import policy_of
 from kai.services.prompt_events import StreamRecorder
@@ -144,7 +145,9 @@ class CommandService:
                 written,
                 agent=agent,
                 kind=ApprovalKind.COMMAND,
-                subject={"command": record.command, "params": record.params},
+                # What a person sees (and the event carries), secret-looking values hidden;
+                # the record keeps what runs.
+                subject={"command": record.command, "params": redact(record.params)},
                 requested_by=record.user_id,
                 requested_with_key=requested_with_key,
                 field="command.params",

@@ -10,6 +10,7 @@ from typing import Any
 from kai.errors import BadUserInput
 from kai.models.agent import Agent
 from kai.models.task import Task
+from kai.services.agent_config import redact
 
 MAX_RETRIES = 20
 MAX_DELAY_SECONDS = 7 * 24 * 3600
@@ -56,10 +57,11 @@ def check_task_input(
 
 
 def task_subject(task: Task) -> dict[str, Any]:
-    """What a person is asked to approve of a task: what it would run, and how."""
+    """What a person is asked to approve of a task: what it would run, and how (values
+    under secret-looking keys hidden; the task keeps them)."""
     return {
         "type": task.type,
-        "payload": task.payload,
+        "payload": redact(task.payload),
         "priority": task.priority,
         "retries": task.max_retries,
         "timeoutSeconds": task.timeout_seconds,

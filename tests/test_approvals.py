@@ -357,3 +357,29 @@ async def test_a_person_sees_the_work_with_its_secrets_hidden_and_it_runs_with_t
 
     (result,) = await eventually(ran)
     assert result["result"] == {"echo": "deploy", "params": {"apiKey": "s3cret", "region": "eu"}}
+
+
+async def test_the_live_feed_catches_up_what_a_broken_broker_connection_lost(
+    owner: Person, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent_id = await owner.agent()
+    principal, _ = await services.authenticator.authenticate_user(owner.token)
+    feed = services.approvals.requests(principal=principal)
+    first = asyncio.create_task(anext(feed))
+    await asyncio.sleep(0.1)  # listening
+    publish = services.hub.publish
+
+    async def losing_announcements(channel: str, message: dict[str, Any]) -> bool:
+        return False if channel.startswith("approvals:") else await publish(channel, message)
+
+    monkeypatch.setattr(services.hub, "publish", losing_announcements)
+    lost = (await send(owner, agent_id, "deploy"))["approval"]["id"]
+    await asyncio.sleep(0.2)
+    assert not first.done()
+    monkeypatch.setattr(services.hub, "publish", publish)
+    # What the hub tells its subscribers once its broker connection is back.
+    services.hub._interrupt_all()
+    assert (await asyncio.wait_for(first, 5)).id == lost
+    announced = (await send(owner, agent_id, "deploy"))["approval"]["id"]
+    assert (await asyncio.wait_for(anext(feed), 5)).id == announced  # and no repeat
+    await feed.aclose()

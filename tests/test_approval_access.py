@@ -68,7 +68,7 @@ async def rows(services: Services, table: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(table)) or 0)
 
 
-async def test_other_users_approvals_do_not_exist_for_them(
+async def test_G10_other_users_approvals_do_not_exist_for_them(
     client: GraphQLClient, owner: Person, admin: Person
 ) -> None:
     other = await person(client, "other@example.com")

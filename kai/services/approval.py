@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from kai.errors import Conflict
+from kai.errors import Conflict, NotFound
 from kai.events.hub import EventHub
 from kai.events.log import EventLog
 from kai.models.agent import Agent
@@ -129,7 +129,9 @@ class ApprovalService(ApprovalQueries):
             decided = await self._close(approval_id, state, reason, decided_by, now, also)
         except _Lost:
             current = await self.get(approval_id=approval_id)
-            if current is None or current.state is ApprovalState.PENDING:
+            if current is None:  # its agent was deleted meanwhile, and it with it
+                raise NotFound("Approval") from None
+            if current.state is ApprovalState.PENDING:
                 raise Conflict("The approval expired before it was decided.") from None
             raise Conflict(f"The approval was already {current.state.value}.") from None
         if decided.state is ApprovalState.APPROVED:

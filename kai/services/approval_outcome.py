@@ -27,7 +27,6 @@ from kai.models.base import new_id
 from kai.models.command import CommandRecord
 from kai.models.task import Task, TaskState
 from kai.runtimes.remote import inbox_channel
-from kai.services.approval_gate import instant
 from kai.services.command import command_result_data
 from kai.services.task_attempts import task_event_data
 
@@ -62,7 +61,7 @@ def decision_message(approval: Approval, now: datetime) -> dict[str, Any]:
             "state": approval.state.value,
             "reason": approval.reason,
         },
-        "timestamp": instant(now),
+        "timestamp": now.isoformat(),
     }
 
 

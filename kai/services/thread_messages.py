@@ -42,7 +42,8 @@ class ThreadMessages:
                 )
             return await self._add(
                 written,
-                thread=thread,
+                thread_id=thread.id,
+                agent_id=thread.agent_id,
                 role=MessageRole.USER,
                 content=content,
                 user_id=user_id,
@@ -60,14 +61,13 @@ class ThreadMessages:
     ) -> Message:
         """The agent's answer to `question`, and its run's end (the thread is free)."""
         async with self._events.transaction() as written:
-            await self._count(written.session, question.thread_id, None)
-            await self._release(written.session, question.thread_id, run_id)
-            thread = await written.session.get(Thread, question.thread_id)
-            if thread is None:
+            if not await self._count(written.session, question.thread_id, None):
                 raise NotFound("Thread")  # deleted while it answered
+            await self._release(written.session, question.thread_id, run_id)
             answer = await self._add(
                 written,
-                thread=thread,
+                thread_id=question.thread_id,
+                agent_id=question.agent_id,
                 role=MessageRole.ASSISTANT,
                 content=content,
                 reply_to=question.id,
@@ -115,7 +115,8 @@ class ThreadMessages:
         self,
         written: EventTransaction,
         *,
-        thread: Thread,
+        thread_id: str,
+        agent_id: str,
         role: MessageRole,
         content: str,
         **columns: Any,
@@ -128,10 +129,10 @@ class ThreadMessages:
                 "completionTokens": columns.get("completion_tokens"),
             }
         event = await written.append(
-            agent_id=thread.agent_id,
+            agent_id=agent_id,
             type=AgentEventType.MESSAGE,
             data={
-                "threadId": thread.id,
+                "threadId": thread_id,
                 "messageId": message_id,
                 "role": role.value,
                 "content": content,
@@ -141,8 +142,8 @@ class ThreadMessages:
         )
         message = Message(
             id=message_id,
-            thread_id=thread.id,
-            agent_id=thread.agent_id,
+            thread_id=thread_id,
+            agent_id=agent_id,
             seq=event.seq,
             role=role,
             content=content,

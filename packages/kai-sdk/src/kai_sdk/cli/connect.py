@@ -1,6 +1,7 @@
 """The client a command uses: the server from --url or KAI_URL, the credential from
 KAI_API_KEY or what `kai login` stored for that server; and the lookups that let a
-person name an agent, a user, an API key or a schedule instead of giving its id."""
+person name an agent, a user, an API key, a schedule or a thread instead of giving its
+id."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from kai_sdk.client.sync import AgentFilter, UserFilter
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 # An id the server made: a prefix naming what it is, then 32 hex digits (new_id).
-ID = re.compile(r"^(agt|usr|key|tsk|fil|sch)_[0-9a-f]{32}$")
+ID = re.compile(r"^(agt|usr|key|tsk|fil|sch|thr)_[0-9a-f]{32}$")
 USER_AGENT = "kai-cli"
 
 
@@ -146,3 +147,18 @@ def schedule_id(kai: KaiClient, ref: str) -> str:
             code="CONFLICT",
         )
     return named[0]
+
+
+def thread_id(kai: KaiClient, ref: str) -> str:
+    """The id of the thread `ref` names: an id, or the title of one thread."""
+    if ID.match(ref):
+        return ref
+    titled = [thread.id for thread in kai.iter_threads() if thread.title == ref]
+    if not titled:
+        raise not_found(f"no thread {ref!r}")
+    if len(titled) > 1:
+        raise CliError(
+            f"{len(titled)} threads are titled {ref!r}; give an id: {', '.join(titled)}",
+            code="CONFLICT",
+        )
+    return titled[0]

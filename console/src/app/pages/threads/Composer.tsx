@@ -59,7 +59,8 @@ export function Composer({ agentName, agentState, busy, busyElsewhere, onStop, o
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const chosen = (event.nativeEvent as SubmitEvent).submitter?.getAttribute("value");
-    send(chosen === "INTERRUPT" ? "INTERRUPT" : busy ? "QUEUE" : "REJECT");
+    // The button pressed says how; Enter (no button) waits while the thread is busy.
+    send(chosen === "INTERRUPT" || chosen === "QUEUE" || chosen === "REJECT" ? chosen : busy ? "QUEUE" : "REJECT");
   };
 
   const keyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {

@@ -89,7 +89,7 @@ export function ThreadsPage() {
   const route = useRoute();
   const agentId = route.query.get("agent") ?? "";
   const [agents] = useQuery({ query: ThreadAgentsQuery });
-  const [creating, setCreating] = useState(route.query.get("new") === "1");
+  const [creating, setCreating] = useState(false);
   const pages = useCursorPages(agentId);
   const [result, reread] = useQuery({
     query: ThreadsQuery,

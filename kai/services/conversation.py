@@ -151,15 +151,6 @@ class ConversationService:
     async def _run(
         self, thread: Thread, agent: Agent, question: Message, options: Any, run_id: str
     ) -> AsyncGenerator[Chunk | Message, None]:
-        reserved = agent.configuration.get("systemPrompt")
-        asked = await conversation(
-            self._sessionmaker,
-            thread_id=thread.id,
-            up_to_seq=question.seq,
-            budget=self._limits.history_tokens,
-            reserved=reserved if isinstance(reserved, str) else None,
-        )
-        runtime = self._runtimes.get(agent.type)
         stream_id = new_id("str")
         recorder = StreamRecorder(
             self._events, agent_id=agent.id, stream_id=stream_id, extra={"threadId": thread.id}
@@ -168,6 +159,15 @@ class ConversationService:
         usage: Usage | None = None
         ended = False
         try:
+            reserved = agent.configuration.get("systemPrompt")
+            asked = await conversation(
+                self._sessionmaker,
+                thread_id=thread.id,
+                up_to_seq=question.seq,
+                budget=self._limits.history_tokens,
+                reserved=reserved if isinstance(reserved, str) else None,
+            )
+            runtime = self._runtimes.get(agent.type)
             async with self._runs.held(thread.id, run_id) as stop:
                 deltas = until_stopped(converse(runtime, handle(agent), asked, options), stop)
                 async with aclosing(deltas):
@@ -175,9 +175,12 @@ class ConversationService:
                         if isinstance(part, Usage):
                             usage = part
                         elif part:
-                            await recorder.add(len(parts), part)
-                            yield Chunk(stream_id, len(parts), part, False)
+                            index = len(parts)
+                            # Kept before it is sent: an asker who leaves at this chunk
+                            # has seen it, and the answer stored then holds it.
                             parts.append(part)
+                            await recorder.add(index, part)
+                            yield Chunk(stream_id, index, part, False)
                 interrupted = stop.is_set()
             await recorder.finish(len(parts))
             ended = True  # from here on, whatever happens, nothing is left to keep

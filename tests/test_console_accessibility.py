@@ -38,6 +38,11 @@ POST = """
 mutation($threadId: ID!) { postMessage(threadId: $threadId, input: {content: "seen?"}) { id } }
 """
 AGENT_STATE = "query($id: ID!) { agent(id: $id) { state } }"
+ENQUEUE = """
+mutation($agentId: ID!, $input: TaskInput!) {
+  enqueueTask(agentId: $agentId, input: $input) { approval { id } }
+}
+"""
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -89,6 +94,17 @@ def thread_id(served: str, token: str, agent_id: str) -> str:
     return made
 
 
+@pytest.fixture(scope="module")
+def approval_id(served: str, token: str) -> str:
+    """A task of an agent whose approval policy holds it: its approval waits, in the inbox."""
+    policy = {"commands": ["deploy"], "taskTypes": ["echo"]}
+    input = {"name": "careful", "type": "echo", "approvalPolicy": policy}
+    agent = str(graphql(served, token, CREATE, {"input": input})["createAgent"]["id"])
+    task = {"type": "echo", "payload": {"steps": 1, "note": "seen"}}
+    queued = graphql(served, token, ENQUEUE, {"agentId": agent, "input": task})
+    return str(queued["enqueueTask"]["approval"]["id"])
+
+
 @pytest.fixture
 def page(browser: Any, served: str) -> Iterator[Any]:
     context = browser.new_context(viewport=DESKTOP)
@@ -100,7 +116,7 @@ def page(browser: Any, served: str) -> Iterator[Any]:
 
 
 def _pages(
-    agent_id: str, schedule_id: str, webhook_id: str, thread_id: str
+    agent_id: str, schedule_id: str, webhook_id: str, thread_id: str, approval_id: str
 ) -> list[tuple[str, str]]:
     return [
         ("agents", "/agents"),
@@ -112,6 +128,9 @@ def _pages(
         ("webhook", f"/webhooks/{webhook_id}"),
         ("threads", "/threads"),
         ("thread", f"/threads/{thread_id}"),
+        ("approvals", "/approvals"),
+        ("approvals-decided", "/approvals?show=decided"),
+        ("approval", f"/approvals/{approval_id}"),
         ("files", "/files"),
         ("users", "/admin/users"),
         ("api-keys", "/api-keys"),
@@ -146,10 +165,16 @@ def test_the_signed_out_pages(page: Any, served: str) -> None:
 
 
 def test_every_signed_in_page(
-    page: Any, served: str, agent_id: str, schedule_id: str, webhook_id: str, thread_id: str
+    page: Any,
+    served: str,
+    agent_id: str,
+    schedule_id: str,
+    webhook_id: str,
+    thread_id: str,
+    approval_id: str,
 ) -> None:
     sign_in(page, served, ADMIN)
-    for name, path in _pages(agent_id, schedule_id, webhook_id, thread_id):
+    for name, path in _pages(agent_id, schedule_id, webhook_id, thread_id, approval_id):
         page.goto(f"{served}{path}")
         _check_page(page, name)
 

@@ -35,6 +35,8 @@ CONSOLE_PATHS = (
     "/webhooks/whk_1",
     "/threads",
     "/threads/thr_1",
+    "/approvals",
+    "/approvals/apr_1",
     "/admin/audit",
 )
 NOT_CONSOLE_PATHS = (
@@ -43,6 +45,7 @@ NOT_CONSOLE_PATHS = (
     "/schedules/",
     "/webhooks/",
     "/threads/",
+    "/approvals/",
     "/files/x/",
     "/graphql/",
     "/healthz/",

@@ -23,7 +23,9 @@ BUILD_DIR = Path(__file__).resolve().parent.parent / "console"
 CONSOLE_SECTIONS = frozenset(
     {"", "sign-in", "register", "magic-link", "tasks", "files", "api-keys"}
 )
-CONSOLE_SECTIONS_WITH_PAGES = frozenset({"agents", "admin", "schedules", "webhooks", "threads"})
+CONSOLE_SECTIONS_WITH_PAGES = frozenset(
+    {"agents", "admin", "schedules", "webhooks", "threads", "approvals"}
+)
 
 
 def is_console_path(path: str) -> bool:

@@ -13,6 +13,9 @@ import { RegisterPage } from "./pages/RegisterPage";
 import { SignInPage } from "./pages/SignInPage";
 import { TasksPage } from "./pages/TasksPage";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
+import { ApprovalPage } from "./pages/approvals/ApprovalPage";
+import { ApprovalsPage } from "./pages/approvals/ApprovalsPage";
+import { ApprovalsNavLink } from "./pages/approvals/live";
 import { SchedulePage } from "./pages/schedules/SchedulePage";
 import { SchedulesPage } from "./pages/schedules/SchedulesPage";
 import { ThreadPage } from "./pages/threads/ThreadPage";
@@ -40,6 +43,8 @@ const ROUTES: readonly RouteDef[] = [
   { path: "/threads", page: () => <ThreadsPage /> },
   { path: "/threads/:id", page: () => <ThreadPage /> },
   { path: "/tasks", page: () => <TasksPage /> },
+  { path: "/approvals", page: () => <ApprovalsPage /> },
+  { path: "/approvals/:id", page: () => <ApprovalPage /> },
   { path: "/files", page: () => <FilesPage /> },
   // Every user's own keys (apiKeys lists the caller's; apikey.manage is USER's too).
   { path: "/api-keys", page: () => <ApiKeysPage /> },
@@ -68,6 +73,7 @@ function Header() {
               <li><Link to="/agents">Agents</Link></li>
               <li><Link to="/threads">Threads</Link></li>
               <li><Link to="/tasks">Tasks</Link></li>
+              <li><ApprovalsNavLink /></li>
               <li><Link to="/schedules">Schedules</Link></li>
               <li><Link to="/webhooks">Webhooks</Link></li>
               <li><Link to="/files">Files</Link></li>

@@ -12,11 +12,13 @@ import { Link, navigate, useRoute } from "../router";
 import { Loading, Page, formatBytes, formatTime } from "../ui";
 import { AgentActions, StateBadge, stateOf } from "./AgentsPage";
 import { AgentForm } from "./agents/AgentForm";
+import { ApprovalPolicyPanel } from "./agents/ApprovalPolicyPanel";
 import { CommandPanel } from "./agents/CommandPanel";
 import { EventStream, type AgentEvent } from "./agents/EventStream";
 import { HealthPanel } from "./agents/HealthPanel";
 import { LogsPanel } from "./agents/LogsPanel";
 import { PromptPanel } from "./agents/PromptPanel";
+import { approvalPath } from "./approvals/ApprovalCard";
 
 const AgentQuery = graphql(`
   query ConsoleAgent($id: ID!) {
@@ -43,6 +45,9 @@ const AgentQuery = graphql(`
             state
             progress
             createdAt
+            approval {
+              id
+            }
           }
         }
         pageInfo {
@@ -162,6 +167,7 @@ export function AgentPage() {
           }}
         />
       ) : null}
+      <ApprovalPolicyPanel agentId={agent.id} />
       <div className="columns">
         <HealthPanel agentId={agent.id} version={healthVersion} />
         <CommandPanel agentId={agent.id} />
@@ -179,6 +185,12 @@ export function AgentPage() {
                   <code>{task.id}</code> {task.type}: {task.state}
                   {task.progress !== null && task.progress !== undefined ? ` (${(task.progress * 100).toFixed(0)} %)` : ""},{" "}
                   queued {formatTime(task.createdAt)}
+                  {task.state === "AWAITING_APPROVAL" && task.approval ? (
+                    <>
+                      {" "}
+                      (<Link to={approvalPath(task.approval)}>its approval</Link>)
+                    </>
+                  ) : null}
                 </li>
               ))}
             </ul>

@@ -9,7 +9,9 @@ import { useMutation, useSubscription } from "urql";
 import { graphql } from "../../gql";
 import type { TaskState, TasksPageTaskFragment } from "../../gql/graphql";
 import { ErrorMessage } from "../errors";
+import { Link } from "../router";
 import { ConfirmButton, formatTime } from "../ui";
+import { approvalPath } from "./approvals/ApprovalCard";
 import { Fact, Facts } from "./Facts";
 import "./pages.css";
 import { TASK_STATE_WORDS, TERMINAL_STATES, formatProgress, showJson } from "./words";
@@ -34,6 +36,11 @@ graphql(`
     agent {
       id
       name
+    }
+    approval {
+      id
+      state
+      expiresAt
     }
   }
 `);
@@ -105,7 +112,8 @@ export function TaskCard({ snapshot, onUpdate }: { snapshot: Task; onUpdate?: (t
     if (task !== snapshot) onUpdate?.(task);
   }, [task, snapshot, onUpdate]);
 
-  const progressValue = task.progress ?? (task.state === "PENDING" ? 0 : undefined);
+  const waiting = task.state === "PENDING" || task.state === "AWAITING_APPROVAL";
+  const progressValue = task.progress ?? (waiting ? 0 : undefined);
   const showBar = !(terminal(task.state) && task.progress == null);
   // Due later than now: delayed, or backing off before a retry.
   const due = task.state === "PENDING" && Date.parse(task.runAt) > Date.now();
@@ -129,6 +137,15 @@ export function TaskCard({ snapshot, onUpdate }: { snapshot: Task; onUpdate?: (t
           <progress id={progressId} max={1} value={progressValue} aria-valuetext={formatProgress(task.progress)} />
           <span aria-hidden="true">{formatProgress(task.progress)}</span>
         </div>
+      ) : null}
+      {task.state === "AWAITING_APPROVAL" && task.approval ? (
+        <p className="notice">
+          Its agent's approval policy holds this task until a person approves it
+          {task.approval.expiresAt ? ` (by ${formatTime(task.approval.expiresAt)}, or it is cancelled)` : ""}.{" "}
+          <Link to={approvalPath(task.approval)}>
+            See its approval<span className="visually-hidden"> for task {task.id}</span>
+          </Link>
+        </p>
       ) : null}
       <Facts>
         <Fact term="Queued">{formatTime(task.createdAt)}</Fact>
@@ -154,7 +171,9 @@ export function TaskCard({ snapshot, onUpdate }: { snapshot: Task; onUpdate?: (t
           question={
             task.state === "RUNNING"
               ? `Cancel this ${task.type} task? It is interrupted where it is.`
-              : `Cancel this ${task.type} task? It will never start.`
+              : task.state === "AWAITING_APPROVAL"
+                ? `Cancel this ${task.type} task? It will never start, and its approval is withdrawn.`
+                : `Cancel this ${task.type} task? It will never start.`
           }
           confirmLabel="Yes, cancel the task"
           backOutLabel="No, keep it"

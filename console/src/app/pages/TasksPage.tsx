@@ -85,7 +85,7 @@ const EnqueueMutation = graphql(`
 type Agent = { id: string; name: string; type: string; state: string; configuration: unknown };
 
 const PAGE_SIZE = 20;
-const STATES: readonly TaskState[] = ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"];
+const STATES: readonly TaskState[] = ["AWAITING_APPROVAL", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"];
 const AGENT_STATE_WORDS: Record<string, string> = {
   STARTING: "starting",
   RUNNING: "running",
@@ -385,7 +385,11 @@ function EnqueueForm({ agent, taskTypes, onQueued }: { agent: Agent; taskTypes: 
           {result.fetching ? "Queueing…" : "Queue task"}
         </button>
         <p role="status" className="status">
-          {queued ? `Queued ${queued.type} task ${queued.id}.` : ""}
+          {queued
+            ? queued.state === "AWAITING_APPROVAL"
+              ? `Queued ${queued.type} task ${queued.id}: it waits for a person to approve it (see it below).`
+              : `Queued ${queued.type} task ${queued.id}.`
+            : ""}
         </p>
       </form>
     </section>

@@ -1,11 +1,17 @@
-/** Send a command to the agent: its name and parameters (a JSON object, checked as typed). */
+/**
+ * Send a command to the agent: its name and parameters (a JSON object, checked as typed). A
+ * command the agent's approval policy names does not run yet: the answer says it waits for a
+ * person, and links to its approval (its result comes later, as a COMMAND_RESULT event).
+ */
 import { useId, useState, type FormEvent } from "react";
 import { useMutation, type CombinedError } from "urql";
 
 import { graphql } from "../../../gql";
 import type { ResultOf } from "@graphql-typed-document-node/core";
 import { ErrorMessage } from "../../errors";
-import { Field, JsonEditor, formatJson, parseJson } from "../../ui";
+import { Link } from "../../router";
+import { Field, JsonEditor, formatJson, formatTime, parseJson } from "../../ui";
+import { approvalPath } from "../approvals/ApprovalCard";
 
 const SendCommandMutation = graphql(`
   mutation ConsoleSendCommand($agentId: ID!, $command: AgentCommandInput!, $idempotencyKey: String) {
@@ -15,6 +21,11 @@ const SendCommandMutation = graphql(`
       error
       durationMs
       timestamp
+      approval {
+        id
+        state
+        expiresAt
+      }
     }
   }
 `);
@@ -55,7 +66,15 @@ export function CommandPanel({ agentId }: { agentId: string }) {
         </button>
       </form>
       <ErrorMessage error={error} />
-      {outcome ? (
+      {outcome?.result.approval?.state === "PENDING" ? (
+        <div className="command-result" role="status">
+          <p>
+            <strong>{outcome.command}</strong> waits for approval: it runs once a person approves it
+            {outcome.result.approval.expiresAt ? `, until ${formatTime(outcome.result.approval.expiresAt)}` : ""}. Its result
+            will be among the live events. <Link to={approvalPath(outcome.result.approval)}>See its approval</Link>
+          </p>
+        </div>
+      ) : outcome ? (
         <div className="command-result" role="status">
           <p>
             <strong>{outcome.command}</strong>{" "}

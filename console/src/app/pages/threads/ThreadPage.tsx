@@ -20,7 +20,7 @@ import { DeleteThreadMutation, threadName, type Thread } from "./documents";
 import "./threads.css";
 import { useConversation } from "./useConversation";
 
-function About({ thread, children }: { thread: Thread; children: ReactNode }) {
+function About({ thread, lastWritten, children }: { thread: Thread; lastWritten: string; children: ReactNode }) {
   const headingId = useId();
   return (
     <section aria-labelledby={headingId} className="card">
@@ -31,7 +31,7 @@ function About({ thread, children }: { thread: Thread; children: ReactNode }) {
           {thread.agent.state.toLowerCase()})
         </Fact>
         <Fact term="Started">{formatTime(thread.createdAt)}</Fact>
-        <Fact term="Last written">{formatTime(thread.updatedAt)}</Fact>
+        <Fact term="Last written">{formatTime(lastWritten)}</Fact>
         <Fact term="Id">
           <code>{thread.id}</code>
         </Fact>
@@ -84,7 +84,7 @@ function Chat({ id }: { id: string }) {
         {" · "}
         <Link to="/threads">All threads</Link>
       </p>
-      <About thread={thread}>
+      <About thread={thread} lastWritten={talk.messages[talk.messages.length - 1]?.createdAt ?? thread.updatedAt}>
         {canTalk ? (
           <div className="actions">
             <ConfirmButton

@@ -75,7 +75,6 @@ export const ThreadQuery = graphql(`
           hasPreviousPage
           startCursor
         }
-        totalCount
       }
     }
   }

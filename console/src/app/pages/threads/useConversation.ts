@@ -184,8 +184,6 @@ export function useConversation(threadId: string) {
     error: result.error ?? null,
     /** Stored messages to show, oldest first (those an exchange still shows left out). */
     messages: history.messages.filter((m) => !hidden.has(m.id)),
-    /** How many the thread holds, as last read. */
-    totalCount: thread?.messages.totalCount ?? null,
     earlier: history.earlier,
     loadEarlier,
     loadingEarlier,
@@ -197,6 +195,5 @@ export function useConversation(threadId: string) {
     busyElsewhere,
     send,
     stop,
-    refresh: () => reread({ requestPolicy: "network-only" }),
   };
 }

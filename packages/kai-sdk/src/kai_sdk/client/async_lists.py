@@ -11,6 +11,7 @@ from typing import TypeVar
 from kai_sdk.client.aio import (
     AgentFilter,
     AgentOrder,
+    ApprovalFilter,
     AsyncGraphQLClient,
     FileFilter,
     FileOrder,
@@ -22,6 +23,7 @@ from kai_sdk.client.aio import (
 from kai_sdk.client.aio.fragments import (
     AgentFields,
     ApiKeyFields,
+    ApprovalFields,
     AuditEntryFields,
     FileFields,
     LogEntryFields,
@@ -212,3 +214,16 @@ class AsyncListingClient(AsyncGraphQLClient):
         async with aclosing(_every(page)) as nodes:
             async for message in nodes:
                 yield message
+
+    async def iter_approvals(
+        self, filter_: ApprovalFilter | None = None, *, page_size: int = 100
+    ) -> AsyncGenerator[ApprovalFields, None]:
+        """The approvals of the agents the caller sees that the filter keeps, newest first."""
+
+        async def page(after: str | None) -> Page[ApprovalFields]:
+            found = (await self.approvals(filter_, first=page_size, after=after)).approvals
+            return [edge.node for edge in found.edges], found.page_info
+
+        async with aclosing(_every(page)) as nodes:
+            async for approval in nodes:
+                yield approval

@@ -46,6 +46,7 @@ from kai_sdk.client.sync import (
 from kai_sdk.client.sync.base_model import UNSET, UnsetType
 from kai_sdk.client.sync.fragments import (
     AgentEventFields,
+    ApprovalFields,
     CommandResultFields,
     FileFields,
     StreamChunkFields,
@@ -54,6 +55,7 @@ from kai_sdk.client.sync.fragments import (
 )
 from kai_sdk.client.sync.subscriptions import (
     AGENT_EVENTS,
+    APPROVAL_REQUESTS,
     SEND_MESSAGE,
     STREAM_PROMPT,
     TASK_UPDATES,
@@ -219,6 +221,20 @@ class KaiClient(ListingClient):
         with closing(self.execute_ws(SEND_MESSAGE, "SendMessage", variables, **kwargs)) as results:
             for data in results:
                 yield StreamChunkFields.model_validate(data["sendMessage"])
+
+    def approval_requests(
+        self, *, on_subscribed: Callable[[], None] | None = None, **kwargs: Any
+    ) -> Generator[ApprovalFields, None, None]:
+        """The approvalRequests subscription: each new PENDING approval the caller may
+        decide, as it is asked. `on_subscribed` is called once the server has been asked
+        (list what already waits from there: nothing falls between the two)."""
+        with closing(
+            self.execute_ws(
+                APPROVAL_REQUESTS, "ApprovalRequests", {}, on_subscribed=on_subscribed, **kwargs
+            )
+        ) as results:
+            for data in results:
+                yield ApprovalFields.model_validate(data["approvalRequests"])
 
     # --- live ------------------------------------------------------------------------------
 

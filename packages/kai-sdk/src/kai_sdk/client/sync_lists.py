@@ -11,6 +11,7 @@ from kai_sdk.client.errors import NotFoundError
 from kai_sdk.client.sync import (
     AgentFilter,
     AgentOrder,
+    ApprovalFilter,
     FileFilter,
     FileOrder,
     GraphQLClient,
@@ -22,6 +23,7 @@ from kai_sdk.client.sync import (
 from kai_sdk.client.sync.fragments import (
     AgentFields,
     ApiKeyFields,
+    ApprovalFields,
     AuditEntryFields,
     FileFields,
     LogEntryFields,
@@ -177,6 +179,17 @@ class ListingClient(GraphQLClient):
             if thread.thread is None or thread.thread.messages is None:
                 raise NotFoundError(f"no thread {thread_id}", code="NOT_FOUND")
             found = thread.thread.messages
+            return [edge.node for edge in found.edges], found.page_info
+
+        return _every(page)
+
+    def iter_approvals(
+        self, filter_: ApprovalFilter | None = None, *, page_size: int = 100
+    ) -> Generator[ApprovalFields, None, None]:
+        """The approvals of the agents the caller sees that the filter keeps, newest first."""
+
+        def page(after: str | None) -> Page[ApprovalFields]:
+            found = self.approvals(filter_, first=page_size, after=after).approvals
             return [edge.node for edge in found.edges], found.page_info
 
         return _every(page)

@@ -130,10 +130,15 @@ class SyncTransport(Transport):
         query: str,
         operation_name: str | None = None,
         variables: dict[str, Any] | None = None,
+        *,
+        on_subscribed: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> Generator[dict[str, Any], None, None]:
         """The operation's results over graphql-transport-ws, until the server completes
-        it. A refused credential at the start is refreshed once (with a session)."""
+        it. A refused credential at the start is refreshed once (with a session).
+        `on_subscribed` is called once the subscribe message is sent (what the server
+        sends from then on will come): a reader that also lists what came before it
+        lists from there, and misses nothing between the two."""
         payload, files, _ = self._prepare(query, operation_name, variables)
         if files:
             raise ValueError("uploads go over HTTP, not in a subscription")
@@ -145,7 +150,8 @@ class SyncTransport(Transport):
             sent = self._tokens
             started = False
             try:
-                with closing(self._subscribe(payload, operation_name, kwargs)) as results:
+                subscribing = self._subscribe(payload, operation_name, kwargs, on_subscribed)
+                with closing(subscribing) as results:
                     for data in results:
                         started = True
                         yield data
@@ -158,7 +164,11 @@ class SyncTransport(Transport):
                 self._refresh(sent)
 
     def _subscribe(
-        self, payload: dict[str, Any], operation_name: str | None, kwargs: dict[str, Any]
+        self,
+        payload: dict[str, Any],
+        operation_name: str | None,
+        kwargs: dict[str, Any],
+        on_subscribed: Callable[[], None] | None = None,
     ) -> Generator[dict[str, Any], None, None]:
         operation_id = uuid.uuid4().hex
         acknowledged = False
@@ -180,6 +190,8 @@ class SyncTransport(Transport):
                         ws.send(json.dumps({"type": "pong"}))
                     acknowledged = message["type"] == "connection_ack"
                 ws.send(json.dumps({"id": operation_id, "type": "subscribe", "payload": payload}))
+                if on_subscribed is not None:
+                    on_subscribed()
                 while True:
                     message = self._decode(ws.recv())
                     if message["type"] == "ping":

@@ -25,6 +25,15 @@ from .api_keys import (
     ApiKeysApiKeysEdgesNode,
     ApiKeysApiKeysPageInfo,
 )
+from .approval import Approval, ApprovalApproval
+from .approval_requests import ApprovalRequests, ApprovalRequestsApprovalRequests
+from .approvals import (
+    Approvals,
+    ApprovalsApprovals,
+    ApprovalsApprovalsEdges,
+    ApprovalsApprovalsEdgesNode,
+    ApprovalsApprovalsPageInfo,
+)
 from .async_base_client import AsyncBaseClient
 from .audit_log import (
     AuditLog,
@@ -50,6 +59,7 @@ from .create_webhook import (
     CreateWebhookCreateWebhook,
     CreateWebhookCreateWebhookWebhook,
 )
+from .decide_approval import DecideApproval, DecideApprovalDecideApproval
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
@@ -87,17 +97,23 @@ from .files import (
 from .fragments import (
     AgentEventFields,
     AgentFields,
+    AgentFieldsApprovalPolicy,
     AgentFieldsOwner,
     AgentFieldsResources,
     AgentStatusFields,
     AgentStatusFieldsHealth,
     AgentStatusFieldsMetrics,
     ApiKeyFields,
+    ApprovalFields,
+    ApprovalFieldsAgent,
+    ApprovalFieldsDecidedBy,
+    ApprovalFieldsRequestedBy,
     AuditEntryFields,
     AuditEntryFieldsUser,
     AuthPayloadFields,
     AuthPayloadFieldsUser,
     CommandResultFields,
+    CommandResultFieldsApproval,
     FileFields,
     FileFieldsAgent,
     FileFieldsUploadedBy,
@@ -111,6 +127,7 @@ from .fragments import (
     StreamChunkFields,
     TaskFields,
     TaskFieldsAgent,
+    TaskFieldsApproval,
     ThreadFields,
     ThreadFieldsAgent,
     UserFields,
@@ -157,6 +174,7 @@ from .redeliver_webhook import (
 from .refresh_token import RefreshToken, RefreshTokenRefreshToken
 from .register import Register, RegisterRegistered
 from .replay_webhook import ReplayWebhook
+from .request_approval import RequestApproval, RequestApprovalRequestApproval
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent, RestartAgentRestartAgent
 from .revoke_api_key import RevokeApiKey, RevokeApiKeyRevokeApiKey
@@ -259,6 +277,7 @@ __all__ = [
     "AgentEvents",
     "AgentEventsAgentEvents",
     "AgentFields",
+    "AgentFieldsApprovalPolicy",
     "AgentFieldsOwner",
     "AgentFieldsResources",
     "AgentFilter",
@@ -289,10 +308,23 @@ __all__ = [
     "ApiKeysApiKeysEdges",
     "ApiKeysApiKeysEdgesNode",
     "ApiKeysApiKeysPageInfo",
+    "Approval",
+    "ApprovalApproval",
+    "ApprovalFields",
+    "ApprovalFieldsAgent",
+    "ApprovalFieldsDecidedBy",
+    "ApprovalFieldsRequestedBy",
     "ApprovalFilter",
     "ApprovalKind",
     "ApprovalPolicyInput",
+    "ApprovalRequests",
+    "ApprovalRequestsApprovalRequests",
     "ApprovalState",
+    "Approvals",
+    "ApprovalsApprovals",
+    "ApprovalsApprovalsEdges",
+    "ApprovalsApprovalsEdgesNode",
+    "ApprovalsApprovalsPageInfo",
     "AsyncBaseClient",
     "AsyncGraphQLClient",
     "AuditEntryFields",
@@ -309,6 +341,7 @@ __all__ = [
     "CancelTask",
     "CancelTaskCancelTask",
     "CommandResultFields",
+    "CommandResultFieldsApproval",
     "Config",
     "ConfigConfig",
     "CreateAgent",
@@ -323,6 +356,8 @@ __all__ = [
     "CreateWebhook",
     "CreateWebhookCreateWebhook",
     "CreateWebhookCreateWebhookWebhook",
+    "DecideApproval",
+    "DecideApprovalDecideApproval",
     "DeleteAgent",
     "DeleteFile",
     "DeleteSchedule",
@@ -372,6 +407,8 @@ __all__ = [
     "RegisterInput",
     "RegisterRegistered",
     "ReplayWebhook",
+    "RequestApproval",
+    "RequestApprovalRequestApproval",
     "RequestMagicLink",
     "ResourcesInput",
     "RestartAgent",
@@ -426,6 +463,7 @@ __all__ = [
     "Task",
     "TaskFields",
     "TaskFieldsAgent",
+    "TaskFieldsApproval",
     "TaskFilter",
     "TaskInput",
     "TaskOrder",

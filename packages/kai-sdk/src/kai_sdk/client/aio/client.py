@@ -14,6 +14,9 @@ from .agent_status import AgentStatus
 from .agent_types import AgentTypes
 from .agents import Agents
 from .api_keys import ApiKeys
+from .approval import Approval
+from .approval_requests import ApprovalRequests
+from .approvals import Approvals
 from .async_base_client import AsyncBaseClient
 from .audit_log import AuditLog
 from .base_model import UNSET, UnsetType, Upload
@@ -24,6 +27,7 @@ from .create_api_key import CreateApiKey
 from .create_schedule import CreateSchedule
 from .create_thread import CreateThread
 from .create_webhook import CreateWebhook
+from .decide_approval import DecideApproval
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
@@ -40,6 +44,7 @@ from .input_types import (
     AgentFilter,
     AgentOrder,
     ApiKeyInput,
+    ApprovalFilter,
     FileFilter,
     FileOrder,
     LoginInput,
@@ -64,6 +69,7 @@ from .redeliver_webhook import RedeliverWebhook
 from .refresh_token import RefreshToken
 from .register import Register
 from .replay_webhook import ReplayWebhook
+from .request_approval import RequestApproval
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent
 from .revoke_api_key import RevokeApiKey
@@ -361,6 +367,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 email
               }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
+              }
             }
 
             fragment PageInfoFields on PageInfo {
@@ -411,6 +422,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
               owner {
                 id
                 email
+              }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
               }
             }
 
@@ -569,6 +585,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 email
               }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
+              }
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -605,6 +626,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
               owner {
                 id
                 email
+              }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
               }
             }
             """)
@@ -643,6 +669,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 email
               }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
+              }
             }
             """)
         variables: dict[str, object] = {"id": id}
@@ -679,6 +710,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
               owner {
                 id
                 email
+              }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
               }
             }
             """)
@@ -726,6 +762,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
               error
               timestamp
               durationMs
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -738,6 +779,212 @@ class AsyncGraphQLClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return SendCommand.model_validate(data)
+
+    async def approvals(
+        self,
+        filter_: ApprovalFilter | UnsetType | None = UNSET,
+        first: int | UnsetType | None = UNSET,
+        after: str | UnsetType | None = UNSET,
+        with_total: bool | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Approvals:
+        query = gql("""
+            query Approvals($filter: ApprovalFilter, $first: Int, $after: String, $withTotal: Boolean = false) {
+              approvals(filter: $filter, first: $first, after: $after) {
+                edges {
+                  cursor
+                  node {
+                    ...ApprovalFields
+                  }
+                }
+                pageInfo {
+                  ...PageInfoFields
+                }
+                totalCount @include(if: $withTotal)
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+            """)
+        variables: dict[str, object] = {
+            "filter": filter_,
+            "first": first,
+            "after": after,
+            "withTotal": with_total,
+        }
+        response = await self.execute(
+            query=query, operation_name="Approvals", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Approvals.model_validate(data)
+
+    async def approval(self, id: str, **kwargs: Any) -> Approval:
+        query = gql("""
+            query Approval($id: ID!) {
+              approval(id: $id) {
+                ...ApprovalFields
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="Approval", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Approval.model_validate(data)
+
+    async def decide_approval(
+        self,
+        id: str,
+        approve: bool,
+        reason: str | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> DecideApproval:
+        query = gql("""
+            mutation DecideApproval($id: ID!, $approve: Boolean!, $reason: String) {
+              decideApproval(id: $id, approve: $approve, reason: $reason) {
+                ...ApprovalFields
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "approve": approve, "reason": reason}
+        response = await self.execute(
+            query=query, operation_name="DecideApproval", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DecideApproval.model_validate(data)
+
+    async def request_approval(
+        self,
+        agent_id: str,
+        subject: Any,
+        timeout_seconds: float | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> RequestApproval:
+        query = gql("""
+            mutation RequestApproval($agentId: ID!, $subject: JSON!, $timeoutSeconds: Float) {
+              requestApproval(
+                agentId: $agentId
+                subject: $subject
+                timeoutSeconds: $timeoutSeconds
+              ) {
+                ...ApprovalFields
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "agentId": agent_id,
+            "subject": subject,
+            "timeoutSeconds": timeout_seconds,
+        }
+        response = await self.execute(
+            query=query, operation_name="RequestApproval", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RequestApproval.model_validate(data)
 
     async def register(self, input: RegisterInput, **kwargs: Any) -> Register:
         query = gql("""
@@ -1398,6 +1645,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -1528,6 +1780,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {"id": id}
@@ -1587,6 +1844,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -1629,6 +1891,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
               agent {
                 id
                 name
+              }
+              approval {
+                id
+                state
+                expiresAt
               }
             }
             """)
@@ -1673,6 +1940,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -1713,6 +1985,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
               agent {
                 id
                 name
+              }
+              approval {
+                id
+                state
+                expiresAt
               }
             }
             """)
@@ -2318,6 +2595,11 @@ class AsyncGraphQLClient(AsyncBaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {"taskId": task_id}
@@ -2383,3 +2665,48 @@ class AsyncGraphQLClient(AsyncBaseClient):
         ) as results:
             async for data in results:
                 yield SendMessage.model_validate(data)
+
+    async def approval_requests(self, **kwargs: Any) -> AsyncGenerator[ApprovalRequests, None]:
+        query = gql("""
+            subscription ApprovalRequests {
+              approvalRequests {
+                ...ApprovalFields
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+            """)
+        variables: dict[str, object] = {}
+        async with aclosing(
+            self.execute_ws(
+                query=query,
+                operation_name="ApprovalRequests",
+                variables=variables,
+                **kwargs,
+            )
+        ) as results:
+            async for data in results:
+                yield ApprovalRequests.model_validate(data)

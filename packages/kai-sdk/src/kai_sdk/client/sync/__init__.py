@@ -24,6 +24,14 @@ from .api_keys import (
     ApiKeysApiKeysEdgesNode,
     ApiKeysApiKeysPageInfo,
 )
+from .approval import Approval, ApprovalApproval
+from .approvals import (
+    Approvals,
+    ApprovalsApprovals,
+    ApprovalsApprovalsEdges,
+    ApprovalsApprovalsEdgesNode,
+    ApprovalsApprovalsPageInfo,
+)
 from .audit_log import (
     AuditLog,
     AuditLogAuditLog,
@@ -49,6 +57,7 @@ from .create_webhook import (
     CreateWebhookCreateWebhook,
     CreateWebhookCreateWebhookWebhook,
 )
+from .decide_approval import DecideApproval, DecideApprovalDecideApproval
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
@@ -86,17 +95,23 @@ from .files import (
 from .fragments import (
     AgentEventFields,
     AgentFields,
+    AgentFieldsApprovalPolicy,
     AgentFieldsOwner,
     AgentFieldsResources,
     AgentStatusFields,
     AgentStatusFieldsHealth,
     AgentStatusFieldsMetrics,
     ApiKeyFields,
+    ApprovalFields,
+    ApprovalFieldsAgent,
+    ApprovalFieldsDecidedBy,
+    ApprovalFieldsRequestedBy,
     AuditEntryFields,
     AuditEntryFieldsUser,
     AuthPayloadFields,
     AuthPayloadFieldsUser,
     CommandResultFields,
+    CommandResultFieldsApproval,
     FileFields,
     FileFieldsAgent,
     FileFieldsUploadedBy,
@@ -110,6 +125,7 @@ from .fragments import (
     StreamChunkFields,
     TaskFields,
     TaskFieldsAgent,
+    TaskFieldsApproval,
     ThreadFields,
     ThreadFieldsAgent,
     UserFields,
@@ -156,6 +172,7 @@ from .redeliver_webhook import (
 from .refresh_token import RefreshToken, RefreshTokenRefreshToken
 from .register import Register, RegisterRegistered
 from .replay_webhook import ReplayWebhook
+from .request_approval import RequestApproval, RequestApprovalRequestApproval
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent, RestartAgentRestartAgent
 from .revoke_api_key import RevokeApiKey, RevokeApiKeyRevokeApiKey
@@ -253,6 +270,7 @@ __all__ = [
     "AgentEventFields",
     "AgentEventType",
     "AgentFields",
+    "AgentFieldsApprovalPolicy",
     "AgentFieldsOwner",
     "AgentFieldsResources",
     "AgentFilter",
@@ -283,10 +301,21 @@ __all__ = [
     "ApiKeysApiKeysEdges",
     "ApiKeysApiKeysEdgesNode",
     "ApiKeysApiKeysPageInfo",
+    "Approval",
+    "ApprovalApproval",
+    "ApprovalFields",
+    "ApprovalFieldsAgent",
+    "ApprovalFieldsDecidedBy",
+    "ApprovalFieldsRequestedBy",
     "ApprovalFilter",
     "ApprovalKind",
     "ApprovalPolicyInput",
     "ApprovalState",
+    "Approvals",
+    "ApprovalsApprovals",
+    "ApprovalsApprovalsEdges",
+    "ApprovalsApprovalsEdgesNode",
+    "ApprovalsApprovalsPageInfo",
     "AuditEntryFields",
     "AuditEntryFieldsUser",
     "AuditLog",
@@ -302,6 +331,7 @@ __all__ = [
     "CancelTask",
     "CancelTaskCancelTask",
     "CommandResultFields",
+    "CommandResultFieldsApproval",
     "Config",
     "ConfigConfig",
     "CreateAgent",
@@ -316,6 +346,8 @@ __all__ = [
     "CreateWebhook",
     "CreateWebhookCreateWebhook",
     "CreateWebhookCreateWebhookWebhook",
+    "DecideApproval",
+    "DecideApprovalDecideApproval",
     "DeleteAgent",
     "DeleteFile",
     "DeleteSchedule",
@@ -366,6 +398,8 @@ __all__ = [
     "RegisterInput",
     "RegisterRegistered",
     "ReplayWebhook",
+    "RequestApproval",
+    "RequestApprovalRequestApproval",
     "RequestMagicLink",
     "ResourcesInput",
     "RestartAgent",
@@ -416,6 +450,7 @@ __all__ = [
     "Task",
     "TaskFields",
     "TaskFieldsAgent",
+    "TaskFieldsApproval",
     "TaskFilter",
     "TaskInput",
     "TaskOrder",

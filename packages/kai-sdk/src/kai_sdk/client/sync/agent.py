@@ -6,6 +6,7 @@ from typing import Optional
 from .base_model import BaseModel
 from .fragments import (  # noqa: F401
     AgentFields,
+    AgentFieldsApprovalPolicy,
     AgentFieldsOwner,
     AgentFieldsResources,
     AgentStatusFields,

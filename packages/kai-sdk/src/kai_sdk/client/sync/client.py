@@ -11,6 +11,8 @@ from .agent_status import AgentStatus
 from .agent_types import AgentTypes
 from .agents import Agents
 from .api_keys import ApiKeys
+from .approval import Approval
+from .approvals import Approvals
 from .audit_log import AuditLog
 from .base_client import BaseClient
 from .base_model import UNSET, UnsetType, Upload
@@ -21,6 +23,7 @@ from .create_api_key import CreateApiKey
 from .create_schedule import CreateSchedule
 from .create_thread import CreateThread
 from .create_webhook import CreateWebhook
+from .decide_approval import DecideApproval
 from .delete_agent import DeleteAgent
 from .delete_file import DeleteFile
 from .delete_schedule import DeleteSchedule
@@ -37,6 +40,7 @@ from .input_types import (
     AgentFilter,
     AgentOrder,
     ApiKeyInput,
+    ApprovalFilter,
     FileFilter,
     FileOrder,
     LoginInput,
@@ -60,6 +64,7 @@ from .redeliver_webhook import RedeliverWebhook
 from .refresh_token import RefreshToken
 from .register import Register
 from .replay_webhook import ReplayWebhook
+from .request_approval import RequestApproval
 from .request_magic_link import RequestMagicLink
 from .restart_agent import RestartAgent
 from .revoke_api_key import RevokeApiKey
@@ -350,6 +355,11 @@ class GraphQLClient(BaseClient):
                 id
                 email
               }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
+              }
             }
 
             fragment PageInfoFields on PageInfo {
@@ -398,6 +408,11 @@ class GraphQLClient(BaseClient):
               owner {
                 id
                 email
+              }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
               }
             }
 
@@ -554,6 +569,11 @@ class GraphQLClient(BaseClient):
                 id
                 email
               }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
+              }
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -590,6 +610,11 @@ class GraphQLClient(BaseClient):
               owner {
                 id
                 email
+              }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
               }
             }
             """)
@@ -628,6 +653,11 @@ class GraphQLClient(BaseClient):
                 id
                 email
               }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
+              }
             }
             """)
         variables: dict[str, object] = {"id": id}
@@ -664,6 +694,11 @@ class GraphQLClient(BaseClient):
               owner {
                 id
                 email
+              }
+              approvalPolicy {
+                commands
+                taskTypes
+                timeoutSeconds
               }
             }
             """)
@@ -711,6 +746,11 @@ class GraphQLClient(BaseClient):
               error
               timestamp
               durationMs
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -723,6 +763,212 @@ class GraphQLClient(BaseClient):
         )
         data = self.get_data(response)
         return SendCommand.model_validate(data)
+
+    def approvals(
+        self,
+        filter_: ApprovalFilter | UnsetType | None = UNSET,
+        first: int | UnsetType | None = UNSET,
+        after: str | UnsetType | None = UNSET,
+        with_total: bool | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> Approvals:
+        query = gql("""
+            query Approvals($filter: ApprovalFilter, $first: Int, $after: String, $withTotal: Boolean = false) {
+              approvals(filter: $filter, first: $first, after: $after) {
+                edges {
+                  cursor
+                  node {
+                    ...ApprovalFields
+                  }
+                }
+                pageInfo {
+                  ...PageInfoFields
+                }
+                totalCount @include(if: $withTotal)
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              endCursor
+            }
+            """)
+        variables: dict[str, object] = {
+            "filter": filter_,
+            "first": first,
+            "after": after,
+            "withTotal": with_total,
+        }
+        response = self.execute(
+            query=query, operation_name="Approvals", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Approvals.model_validate(data)
+
+    def approval(self, id: str, **kwargs: Any) -> Approval:
+        query = gql("""
+            query Approval($id: ID!) {
+              approval(id: $id) {
+                ...ApprovalFields
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="Approval", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Approval.model_validate(data)
+
+    def decide_approval(
+        self,
+        id: str,
+        approve: bool,
+        reason: str | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> DecideApproval:
+        query = gql("""
+            mutation DecideApproval($id: ID!, $approve: Boolean!, $reason: String) {
+              decideApproval(id: $id, approve: $approve, reason: $reason) {
+                ...ApprovalFields
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "approve": approve, "reason": reason}
+        response = self.execute(
+            query=query, operation_name="DecideApproval", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DecideApproval.model_validate(data)
+
+    def request_approval(
+        self,
+        agent_id: str,
+        subject: Any,
+        timeout_seconds: float | UnsetType | None = UNSET,
+        **kwargs: Any,
+    ) -> RequestApproval:
+        query = gql("""
+            mutation RequestApproval($agentId: ID!, $subject: JSON!, $timeoutSeconds: Float) {
+              requestApproval(
+                agentId: $agentId
+                subject: $subject
+                timeoutSeconds: $timeoutSeconds
+              ) {
+                ...ApprovalFields
+              }
+            }
+
+            fragment ApprovalFields on Approval {
+              id
+              kind
+              subject
+              state
+              reason
+              createdAt
+              expiresAt
+              decidedAt
+              agent {
+                id
+                name
+              }
+              requestedBy {
+                id
+                email
+                displayName
+              }
+              decidedBy {
+                id
+                email
+                displayName
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "agentId": agent_id,
+            "subject": subject,
+            "timeoutSeconds": timeout_seconds,
+        }
+        response = self.execute(
+            query=query, operation_name="RequestApproval", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RequestApproval.model_validate(data)
 
     def register(self, input: RegisterInput, **kwargs: Any) -> Register:
         query = gql("""
@@ -1373,6 +1619,11 @@ class GraphQLClient(BaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -1503,6 +1754,11 @@ class GraphQLClient(BaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {"id": id}
@@ -1562,6 +1818,11 @@ class GraphQLClient(BaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -1602,6 +1863,11 @@ class GraphQLClient(BaseClient):
               agent {
                 id
                 name
+              }
+              approval {
+                id
+                state
+                expiresAt
               }
             }
             """)
@@ -1644,6 +1910,11 @@ class GraphQLClient(BaseClient):
                 id
                 name
               }
+              approval {
+                id
+                state
+                expiresAt
+              }
             }
             """)
         variables: dict[str, object] = {
@@ -1684,6 +1955,11 @@ class GraphQLClient(BaseClient):
               agent {
                 id
                 name
+              }
+              approval {
+                id
+                state
+                expiresAt
               }
             }
             """)

@@ -10,6 +10,8 @@ from .base_model import BaseModel
 from .enums import (
     AgentEventType,
     AgentState,
+    ApprovalKind,
+    ApprovalState,
     DeliveryState,
     HealthState,
     LogLevel,
@@ -40,6 +42,7 @@ class AgentFields(BaseModel):
     created_at: datetime = Field(alias="createdAt")
     updated_at: datetime = Field(alias="updatedAt")
     owner: "AgentFieldsOwner"
+    approval_policy: "AgentFieldsApprovalPolicy" = Field(alias="approvalPolicy")
 
 
 class AgentFieldsResources(BaseModel):
@@ -52,6 +55,12 @@ class AgentFieldsResources(BaseModel):
 class AgentFieldsOwner(BaseModel):
     id: str
     email: str
+
+
+class AgentFieldsApprovalPolicy(BaseModel):
+    commands: list[str]
+    task_types: list[str] = Field(alias="taskTypes")
+    timeout_seconds: float = Field(alias="timeoutSeconds")
 
 
 class AgentStatusFields(BaseModel):
@@ -92,6 +101,37 @@ class ApiKeyFields(BaseModel):
     expires_at: datetime | None = Field(alias="expiresAt")
     last_used_at: datetime | None = Field(alias="lastUsedAt")
     active: bool
+
+
+class ApprovalFields(BaseModel):
+    id: str
+    kind: ApprovalKind
+    subject: Any
+    state: ApprovalState
+    reason: str | None
+    created_at: datetime = Field(alias="createdAt")
+    expires_at: datetime | None = Field(alias="expiresAt")
+    decided_at: datetime | None = Field(alias="decidedAt")
+    agent: "ApprovalFieldsAgent"
+    requested_by: "ApprovalFieldsRequestedBy" = Field(alias="requestedBy")
+    decided_by: Optional["ApprovalFieldsDecidedBy"] = Field(alias="decidedBy")
+
+
+class ApprovalFieldsAgent(BaseModel):
+    id: str
+    name: str
+
+
+class ApprovalFieldsRequestedBy(BaseModel):
+    id: str
+    email: str
+    display_name: str | None = Field(alias="displayName")
+
+
+class ApprovalFieldsDecidedBy(BaseModel):
+    id: str
+    email: str
+    display_name: str | None = Field(alias="displayName")
 
 
 class AuditEntryFields(BaseModel):
@@ -135,6 +175,13 @@ class CommandResultFields(BaseModel):
     error: str | None
     timestamp: datetime
     duration_ms: float = Field(alias="durationMs")
+    approval: Optional["CommandResultFieldsApproval"]
+
+
+class CommandResultFieldsApproval(BaseModel):
+    id: str
+    state: ApprovalState
+    expires_at: datetime | None = Field(alias="expiresAt")
 
 
 class FileFields(BaseModel):
@@ -240,11 +287,18 @@ class TaskFields(BaseModel):
     started_at: datetime | None = Field(alias="startedAt")
     completed_at: datetime | None = Field(alias="completedAt")
     agent: "TaskFieldsAgent"
+    approval: Optional["TaskFieldsApproval"]
 
 
 class TaskFieldsAgent(BaseModel):
     id: str
     name: str
+
+
+class TaskFieldsApproval(BaseModel):
+    id: str
+    state: ApprovalState
+    expires_at: datetime | None = Field(alias="expiresAt")
 
 
 class ThreadFields(BaseModel):

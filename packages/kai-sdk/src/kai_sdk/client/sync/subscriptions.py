@@ -23,6 +23,39 @@ fragment AgentEventFields on AgentEvent {
 }
 """
 
+APPROVAL_REQUESTS = """
+subscription ApprovalRequests {
+  approvalRequests {
+    ...ApprovalFields
+  }
+}
+
+fragment ApprovalFields on Approval {
+  id
+  kind
+  subject
+  state
+  reason
+  createdAt
+  expiresAt
+  decidedAt
+  agent {
+    id
+    name
+  }
+  requestedBy {
+    id
+    email
+    displayName
+  }
+  decidedBy {
+    id
+    email
+    displayName
+  }
+}
+"""
+
 SEND_MESSAGE = """
 subscription SendMessage($threadId: ID!, $input: MessageInput!) {
   sendMessage(threadId: $threadId, input: $input) {
@@ -79,6 +112,11 @@ fragment TaskFields on Task {
   agent {
     id
     name
+  }
+  approval {
+    id
+    state
+    expiresAt
   }
 }
 """

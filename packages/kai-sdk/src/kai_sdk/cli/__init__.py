@@ -1,7 +1,8 @@
 """`kai`'s commands for people using a kAI server, on kai_sdk.client.KaiClient:
 `kai login`, `kai agents list`, `kai send`, `kai prompt`, `kai chat`, `kai events
---follow`, `kai tasks watch`, `kai schedules create`, `kai webhooks create`, `kai threads
-list`, `kai files upload`, `kai keys`, `kai users`, `kai audit`, ...
+--follow`, `kai tasks watch`, `kai approvals approve`, `kai schedules create`, `kai
+webhooks create`, `kai threads list`, `kai files upload`, `kai keys`, `kai users`, `kai
+audit`, ...
 
 They need the client extra (`pip install 'kai-sdk[client]'`). The server's `kai` command
 mounts them beside its own (kai/cli.py); with the SDK alone, `python -m kai_sdk.cli`
@@ -24,6 +25,7 @@ def add_commands(subparsers: Any, listing: list[tuple[str, str]]) -> None:
     from kai_sdk.cli import (
         parse_admin,
         parse_agents,
+        parse_approvals,
         parse_schedules,
         parse_threads,
         parse_webhooks,
@@ -36,6 +38,7 @@ def add_commands(subparsers: Any, listing: list[tuple[str, str]]) -> None:
     parse_agents.add_live(commands)
     parse_threads.add_chat(commands)
     parse_work.add_tasks(commands)
+    parse_approvals.add_approvals(commands)
     parse_schedules.add_schedules(commands)
     parse_webhooks.add_webhooks(commands)
     parse_threads.add_threads(commands)

@@ -17,10 +17,11 @@ from kai_sdk.client.sync import (
     AgentOrder,
     AgentOrderField,
     AgentState,
+    ApprovalPolicyInput,
     OrderDirection,
     ResourcesInput,
 )
-from kai_sdk.client.sync.fragments import AgentFields
+from kai_sdk.client.sync.fragments import AgentFields, AgentFieldsApprovalPolicy
 
 SORTS = {
     "created": (AgentOrderField.CREATED_AT, OrderDirection.DESC),
@@ -95,6 +96,7 @@ def show_agent(args: argparse.Namespace) -> int:
             ("capabilities", agent.capabilities),
             ("configuration", agent.configuration),
             ("resources", agent.resources.model_dump(mode="json", exclude_none=True)),
+            ("approval", policy_words(agent.approval_policy)),
             ("health", health.status if health else None),
             ("commands", f"{metrics.commands_total} ({metrics.commands_failed} failed)"),
             ("tasks", _task_counts(metrics)),
@@ -111,6 +113,33 @@ def _task_counts(metrics: Any) -> str:
         f"{metrics.tasks_pending} pending, {metrics.tasks_running} running, "
         f"{metrics.tasks_completed} completed, {metrics.tasks_failed} failed"
     )
+
+
+def policy_words(policy: AgentFieldsApprovalPolicy) -> str:
+    """`commands deploy,rollback; task types *; open 600 s`, or `nothing waits`."""
+    if not policy.commands and not policy.task_types:
+        return "nothing waits"
+    commands = ",".join(policy.commands) or "-"
+    task_types = ",".join(policy.task_types) or "-"
+    return f"commands {commands}; task types {task_types}; open {policy.timeout_seconds:g} s"
+
+
+def _policy(
+    args: argparse.Namespace, current: AgentFieldsApprovalPolicy | None = None
+) -> ApprovalPolicyInput | None:
+    """The approval policy the options give, the parts left out as `current` has them;
+    None when no option is given."""
+    given = {
+        "commands": args.approval_commands,
+        "taskTypes": args.approval_task_types,
+        "timeoutSeconds": args.approval_timeout,
+    }
+    if all(value is None for value in given.values()):
+        return None
+    if current is not None:
+        kept = current.model_dump(by_alias=True)
+        given = {key: kept[key] if value is None else value for key, value in given.items()}
+    return ApprovalPolicyInput.model_validate({k: v for k, v in given.items() if v is not None})
 
 
 def _resources(args: argparse.Namespace) -> ResourcesInput | None:
@@ -140,6 +169,9 @@ def create_agent(args: argparse.Namespace) -> int:
     resources = _resources(args)
     if resources is not None:
         config["resources"] = resources
+    policy = _policy(args)
+    if policy is not None:
+        config["approvalPolicy"] = policy
     with client(args) as kai:
         agent = kai.create_agent(AgentConfigInput.model_validate(config)).create_agent
     _print_agent(agent, args, "created")
@@ -156,10 +188,21 @@ def update_agent(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             patch[key] = value
-    if not patch:
-        raise usage("nothing to change: give --name, --capability, --config or a resource")
+    changes_policy = _policy(args) is not None
+    if not patch and not changes_policy:
+        raise usage(
+            "nothing to change: give --name, --capability, --config, a resource or an "
+            "--approval- option"
+        )
     with client(args) as kai:
-        agent = kai.update_agent(agent_id(kai, args.agent), AgentConfigPatch(**patch)).update_agent
+        ref = agent_id(kai, args.agent)
+        if changes_policy:
+            # A new policy replaces the whole of the old one: keep the parts not given.
+            found = kai.agent(ref).agent
+            if found is None:
+                raise not_found(f"no agent {args.agent!r}")
+            patch["approval_policy"] = _policy(args, found.approval_policy)
+        agent = kai.update_agent(ref, AgentConfigPatch(**patch)).update_agent
     _print_agent(agent, args, "updated")
     return 0
 

@@ -24,10 +24,20 @@ def send(args: argparse.Namespace) -> int:
             args.params,
             idempotency_key=args.idempotency_key,
         )
+    held = result.approval
     if args.json:
         output.emit_json(result)
     elif result.success:
         print(json.dumps(result.result, indent=2, ensure_ascii=False))
+    elif held is not None and held.state.value == "PENDING":
+        expires = output.when(held.expires_at, args)
+        print(
+            f"{args.command} waits for approval {held.id} (expires {expires}): it runs once "
+            f"a person approves it (kai approvals approve {held.id}); its result comes as a "
+            "COMMAND_RESULT event (kai events)"
+        )
+    if held is not None and held.state.value == "PENDING":
+        return 0
     if not result.success:
         if not args.json:
             print(f"kai: the command failed: {result.error}", file=sys.stderr)

@@ -116,6 +116,34 @@ def _agent_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--gpu", action=argparse.BooleanOptionalAction, help="whether it asks for a GPU"
     )
+    policy = parser.add_argument_group(
+        "approval policy",
+        "What waits for a person's approval (docs/approvals.md). A part left out stays as "
+        "it is (on create: nothing waits, approvals expire after 3600 s).",
+    )
+    policy.add_argument(
+        "--approval-commands",
+        type=names,
+        metavar="NAMES",
+        help="commands that wait, comma-separated; '*' for every one, '' for none",
+    )
+    policy.add_argument(
+        "--approval-task-types",
+        type=names,
+        metavar="TYPES",
+        help="task types that wait (a schedule's runs too), comma-separated; '*', ''",
+    )
+    policy.add_argument(
+        "--approval-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long an approval stays open, 1 to 604800; then its work is refused",
+    )
+
+
+def names(text: str) -> list[str]:
+    """`deploy, rollback` as ["deploy", "rollback"]; '' as none."""
+    return list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def add_live(commands: Commands) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kai_sdk.cli.define import Commands, json_value, paging, positive
 
-TASK_STATES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
+TASK_STATES = ("AWAITING_APPROVAL", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
 AGENT = "the agent: its id, or its name when that names one agent"
 SCHEDULE = "the schedule: its id, or its name when that names one schedule"
 

@@ -205,7 +205,7 @@ def run_schedule(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json(task)
     else:
-        print(f"task {task.id} queued: {task.state.value}")
+        print(tasks.queued_line(task))
     return 0
 
 

@@ -94,6 +94,7 @@ def show_task(args: argparse.Namespace) -> int:
             ("payload", task.payload),
             ("result", task.result),
             ("error", task.error),
+            ("approval", _approval_words(task)),
             ("attempts", f"{task.attempts} of {task.retries + 1}"),
             ("priority", task.priority),
             ("timeout", f"{task.timeout_seconds:g} s" if task.timeout_seconds else None),
@@ -104,6 +105,19 @@ def show_task(args: argparse.Namespace) -> int:
         ]
     )
     return 0
+
+
+def _approval_words(task: TaskFields) -> str | None:
+    """`apr_… PENDING` for a task its agent's approval policy held; None for others."""
+    return f"{task.approval.id} {task.approval.state.value}" if task.approval else None
+
+
+def queued_line(task: TaskFields) -> str:
+    """`task tsk_… queued: PENDING`, and how to approve one that waits."""
+    line = f"task {task.id} queued: {task.state.value}"
+    if task.state is TaskState.AWAITING_APPROVAL and task.approval is not None:
+        line += f" (kai approvals approve {task.approval.id})"
+    return line
 
 
 def enqueue_task(args: argparse.Namespace) -> int:
@@ -127,7 +141,7 @@ def enqueue_task(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json(task)
     else:
-        print(f"task {task.id} queued: {task.state.value}")
+        print(queued_line(task))
     return 0
 
 

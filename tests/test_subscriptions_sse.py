@@ -85,7 +85,8 @@ async def test_stream_prompt_over_sse_sends_chunks_then_complete(
 ) -> None:
     async with kai_server(sqlite_url, tmp_path) as server:
         token, agent_id = await owner_with_agent(server)
-        variables = {"agentId": agent_id, "prompt": "one two three"}
+        # Over lines: a prompt is text as pasted (it was refused as "control characters").
+        variables = {"agentId": agent_id, "prompt": "one two\nthree"}
         chunks = []
         async with sse_subscribe(server.client.http, STREAM, variables, token=token) as stream:
             while True:

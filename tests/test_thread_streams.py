@@ -17,8 +17,10 @@ from tests.test_remote_agent import agent_process, graphql_client, new_owner, se
 from tests.test_threads import MESSAGES, create_llm, create_thread, messages, post
 
 SEND = """
-subscription S($threadId: ID!, $input: MessageInput!) {
-  sendMessage(threadId: $threadId, input: $input) { streamId index delta done }
+subscription S($threadId: ID!, $input: MessageInput!, $key: String) {
+  sendMessage(threadId: $threadId, input: $input, idempotencyKey: $key) {
+    streamId index delta done interrupted
+  }
 }
 """
 TRANSPORT_WS = "graphql-transport-ws"
@@ -148,3 +150,42 @@ async def test_history_and_the_live_stream_share_one_cursor(
 
     assert [e["seq"] for e in seen] == list(range(cursor + 1, cursor + 1 + len(seen)))
     assert [e["data"]["content"] for e in seen if e["type"] == "MESSAGE"] == ["m3", "m3"]
+
+
+async def test_a_streamed_answer_cut_short_says_so_and_a_key_replays_an_answer(
+    database_url: str, tmp_path: Path
+) -> None:
+    fake = FakeOpenAI(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.4)
+    async with serve_app(fake.app()) as llm_url:
+        fake.base_url = f"{llm_url}/v1"
+        async with kai_server(database_url, tmp_path) as server_:
+            client = server_.client
+            token = str((await client.register("owner@example.com"))["accessToken"])
+            agent_id = await create_llm(client, token, fake)
+            thread_id = await create_thread(client, token, agent_id)
+            async with ws_connect(server_.url, TRANSPORT_WS, token=token) as ws:
+                variables = {"threadId": thread_id, "input": {"content": "count"}, "key": "k-9"}
+                op = await ws.subscribe(SEND, variables)
+                cut = [(await ws.next(op))["sendMessage"]]
+                fake.chunk_delay = 0
+                (await post(client, token, thread_id, "stop", onBusy="INTERRUPT")).ok()
+                cut += [
+                    m.payload["data"]["sendMessage"] for m in (await ws.until_complete(op))[:-1]
+                ]
+
+                # The same key again (a client whose connection dropped): nothing is asked
+                # again; the stored answer comes whole, in one chunk, then the last.
+                asked = len(fake.requests)
+                again = await ws.subscribe(SEND, variables)
+                replayed = [
+                    m.payload["data"]["sendMessage"] for m in (await ws.until_complete(again))[:-1]
+                ]
+
+    assert cut[-1]["done"] is True and cut[-1]["interrupted"] is True
+    kept = "".join(c["delta"] for c in cut)
+    assert kept.startswith("one ") and kept != "one two three four"
+    assert len(fake.requests) == asked
+    assert [(c["delta"], c["done"], c["interrupted"]) for c in replayed] == [
+        (kept, False, False),
+        ("", True, True),
+    ]

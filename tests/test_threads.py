@@ -140,6 +140,19 @@ async def test_an_echo_thread_keeps_the_conversation(client: GraphQLClient) -> N
     assert [e["node"]["id"] for e in on_agent["agent"]["threads"]["edges"]] == [thread_id]
 
 
+async def test_a_message_of_many_lines_is_kept_as_sent(client: GraphQLClient) -> None:
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    thread_id = await create_thread(client, token, agent["id"])
+    pasted = "  def f():\n\treturn 1\r\n\nthe end  "
+
+    (await post(client, token, thread_id, pasted)).ok()
+
+    page = await messages(client, token, thread_id)
+    assert page["edges"][0]["node"]["content"] == pasted
+    assert (await post(client, token, thread_id, " \n\t ")).codes == ["BAD_USER_INPUT"]
+
+
 async def test_every_message_is_a_message_event_with_its_seq(
     client: GraphQLClient, services: Services
 ) -> None:

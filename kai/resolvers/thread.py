@@ -175,12 +175,23 @@ class ThreadSubscription:
         info: Info,
         thread_id: ThreadId,
         input: Annotated[MessageInput, strawberry.argument(description="The message.")],
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Subscribing again with the same key (after a dropped "
+                "connection) asks nothing again: the first answer comes, in one chunk, "
+                "once it is complete."
+            ),
+        ] = None,
     ) -> AsyncGenerator[StreamChunk, None]:
         thread, agent = await _thread_and_agent(info, str(thread_id))
         principal = await info.context.principal()
         await info.context.auditor.flush()
         parts = info.context.services.conversations.answer(
-            thread=thread, agent=agent, user_id=principal.user_id, ask=_ask(input)
+            thread=thread,
+            agent=agent,
+            user_id=principal.user_id,
+            ask=_ask(input, idempotency_key),
         )
         async with aclosing(parts):
             async for part in parts:

@@ -54,6 +54,11 @@ class StreamChunk:
     index: int = strawberry.field(description="0, 1, 2, ... in order.")
     delta: str = strawberry.field(description="The next piece of text.")
     done: bool = strawberry.field(description="True on the last chunk only.")
+    interrupted: bool = strawberry.field(
+        default=False,
+        description="On the last chunk of a thread's answer: it was cut short (a later "
+        "message with onBusy INTERRUPT), and is stored as far as it got.",
+    )
 
     @classmethod
     def from_chunk(cls, chunk: Chunk) -> StreamChunk:
@@ -62,6 +67,7 @@ class StreamChunk:
             index=chunk.index,
             delta=chunk.delta,
             done=chunk.done,
+            interrupted=chunk.interrupted,
         )
 
 

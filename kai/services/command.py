@@ -50,6 +50,8 @@ class Chunk:
     index: int
     delta: str
     done: bool
+    # On the last chunk of a thread's answer: it was cut short, and stored as far as it got.
+    interrupted: bool = False
 
 
 def require_running(agent: Agent) -> None:
@@ -323,7 +325,9 @@ class CommandService:
     async def prompt(
         self, *, agent: Agent, prompt: str, options: Any
     ) -> AsyncGenerator[Chunk, None]:
-        text = bounded_text(prompt, field="input.prompt", max_length=100_000, required=True)
+        text = bounded_text(
+            prompt, field="input.prompt", max_length=100_000, required=True, multiline=True
+        )
         if options is not None and not isinstance(options, dict):
             raise BadUserInput("options must be a JSON object.", field="input.options")
         require_running(agent)

@@ -105,7 +105,11 @@ class ConversationService:
     ) -> AsyncGenerator[Chunk | Message, None]:
         """The answer's chunks as they come (the last one `done`), then the stored answer."""
         text = bounded_text(
-            ask.content, field="input.content", max_length=self._limits.max_chars, required=True
+            ask.content,
+            field="input.content",
+            max_length=self._limits.max_chars,
+            required=True,
+            multiline=True,
         )
         if ask.options is not None and not isinstance(ask.options, dict):
             raise BadUserInput("options must be a JSON object.", field="input.options")
@@ -113,7 +117,8 @@ class ConversationService:
         if key is not None:
             earlier = await self._asked_with(user_id, key)
             if earlier is not None:
-                yield await self._answer_to(earlier)
+                async for part in _replayed(await self._answer_to(earlier)):
+                    yield part
                 return
         require_running(agent)
         run_id = new_id("run")
@@ -127,7 +132,8 @@ class ConversationService:
             await completed(self._runs.release(thread.id, run_id))
             earlier = await self._asked_with(user_id, key or "")
             assert earlier is not None
-            yield await self._answer_to(earlier)
+            async for part in _replayed(await self._answer_to(earlier)):
+                yield part
             return
         except BaseException:
             await completed(self._runs.release(thread.id, run_id))
@@ -157,7 +163,7 @@ class ConversationService:
         )
         parts: list[str] = []
         usage: Usage | None = None
-        ended = False
+        ended = interrupted = False
         try:
             reserved = agent.configuration.get("systemPrompt")
             asked = await conversation(
@@ -193,7 +199,7 @@ class ConversationService:
         finally:
             if not ended:  # the asker left (or the server stops): keep what was said
                 await completed(self._cut_short(question, parts, usage, run_id, recorder))
-        yield Chunk(stream_id, len(parts), "", True)
+        yield Chunk(stream_id, len(parts), "", True, interrupted)
         yield answer
 
     async def _failed(
@@ -262,3 +268,13 @@ class ConversationService:
                     "The first request with this idempotency key did not complete."
                 )
             await asyncio.sleep(IDEMPOTENCY_POLL_SECONDS)
+
+
+async def _replayed(answer: Message) -> AsyncGenerator[Chunk | Message, None]:
+    """An answer given before (the same idempotency key again), as a stream: all of it in
+    one chunk, then the last."""
+    stream_id = new_id("str")
+    if answer.content:
+        yield Chunk(stream_id, 0, answer.content, False)
+    yield Chunk(stream_id, 1 if answer.content else 0, "", True, answer.interrupted)
+    yield answer

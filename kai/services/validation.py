@@ -34,17 +34,27 @@ def canonical_email(email: str) -> str:
 
 
 def bounded_text(
-    value: str | None, *, field: str, max_length: int, required: bool = False
+    value: str | None,
+    *,
+    field: str,
+    max_length: int,
+    required: bool = False,
+    multiline: bool = False,
 ) -> str | None:
+    """`value` checked: at most `max_length` characters, no NUL. A name or a label is one
+    line, its ends stripped; `multiline` text (a prompt, a message: pasted paragraphs,
+    code) keeps its line breaks and indentation as sent, and is only refused when blank."""
     if value is None:
         if required:
             raise BadUserInput("A value is required.", field=field)
         return None
-    value = value.strip()
-    if required and not value:
+    stripped = value.strip()
+    if required and not stripped:
         raise BadUserInput("A value is required.", field=field)
+    if not multiline:
+        value = stripped
     if len(value) > max_length:
         raise BadUserInput(f"At most {max_length} characters.", field=field)
-    if any(ch in value for ch in "\x00\r\n"):
+    if "\x00" in value or (not multiline and any(ch in value for ch in "\r\n")):
         raise BadUserInput("Control characters are not allowed.", field=field)
-    return value or None
+    return value if stripped else None

@@ -7,7 +7,8 @@ whose approval policy holds the command `deploy` and the task type `echo`:
 - approved there, the task runs to COMPLETED; a command rejected there with a reason never
   runs, and ends failed saying why; both are under Decided, with who decided and why;
 - a decision someone made first, in another browser or straight through the API, makes the
-  page's own one CONFLICT: said in words (who decided, how), and the list read again;
+  page's own one CONFLICT: said in words (who decided, how), and the list read again; so
+  does one made after the approval's time ran out (it expired);
 - the agent page shows the policy and edits it (a name the server refuses is said beside its
   field); a command sent there that waits says so, and links to its approval, decided on its
   page; a task that waits links to its approval from the agent page, and rejected there it
@@ -51,6 +52,11 @@ mutation($agentId: ID!, $input: TaskInput!) {
 }
 """
 TASK = "query($id: ID!) { task(id: $id) { state error } }"
+UPDATE_POLICY = """
+mutation($id: ID!, $policy: ApprovalPolicyInput!) {
+  updateAgent(id: $id, input: {approvalPolicy: $policy}) { id }
+}
+"""
 DECIDE = """
 mutation($id: ID!, $approve: Boolean!, $reason: String) {
   decideApproval(id: $id, approve: $approve, reason: $reason) { state }
@@ -281,6 +287,25 @@ def test_a_decision_made_first_elsewhere_is_a_conflict_said_in_words(
     )
     approval = graphql(served, token, APPROVAL, {"id": held["approval"]["id"]})["approval"]
     assert approval == {"state": "APPROVED", "reason": None, "decidedBy": {"email": ADMIN}}
+
+    # An approval whose time ran out while the page showed it: said so, not decided.
+    graphql(
+        served, token, UPDATE_POLICY, {"id": agent_id, "policy": {**POLICY, "timeoutSeconds": 2}}
+    )
+    hasty = _enqueue(served, token, agent_id)
+    late = _card(inbox, "Task echo on agent contested")
+    expect(late).to_be_visible(timeout=UI_TIMEOUT_MS)
+    page.wait_for_timeout(3000)
+    late.get_by_role("button", name=re.compile("^Approve")).click()
+    expect(inbox.get_by_role("alert")).to_contain_text(
+        "Task echo on agent contested was not decided: its time ran out first, and it expired.",
+        timeout=UI_TIMEOUT_MS,
+    )
+    _eventually(
+        page,
+        lambda: _task_state(served, token, hasty["id"])["state"] == "CANCELLED",
+        "the expired approval's task to be cancelled",
+    )
     page_watch.check()
     other_watch.check()
     first.close()

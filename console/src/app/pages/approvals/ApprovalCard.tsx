@@ -15,6 +15,7 @@ import { useSession } from "../../session";
 import { TextAreaField, formatTime } from "../../ui";
 import { Fact, Facts } from "../Facts";
 import { ApprovalQuery, DecideApprovalMutation, type Approval } from "./documents";
+import { approvalsChanged } from "./live";
 import { Subject } from "./Subject";
 import { KIND_WORDS, StateBadge, approvalTitle, expiryWords, outcomeWords, personWords } from "./words";
 
@@ -55,6 +56,14 @@ export function ApprovalCard({ approval, level = 3, linked = false, onDecided, o
   const pending = approval.state === "PENDING";
   const timeUp = pending && approval.expiresAt !== null && approval.expiresAt !== undefined && Date.parse(approval.expiresAt) <= now;
   const Wrapper = level === 2 ? "section" : "li";
+
+  // Its time ran out while shown: once the server's sweep has expired it, the count is read
+  // again (it comes to no feed).
+  useEffect(() => {
+    if (!timeUp) return;
+    const timer = window.setTimeout(approvalsChanged, 2000);
+    return () => window.clearTimeout(timer);
+  }, [timeUp]);
   return (
     <Wrapper className="card approval" aria-labelledby={headingId} data-state={approval.state}>
       <Heading id={headingId}>{linked ? <Link to={approvalPath(approval)}>{title}</Link> : title}</Heading>

@@ -72,7 +72,8 @@ export function outcomeWords(approval: Approval, selfId?: string | null): string
  * been decided. Rejected by Bob (bob@example.com) (“not today”)." */
 export function tooLateWords(now: Approval | null, selfId?: string | null): string {
   if (!now) return "it is no longer there.";
-  if (now.state === "EXPIRED") return "its time ran out first, and it expired.";
+  // Still PENDING: its time is up, and the server's sweep has not marked it EXPIRED yet.
+  if (now.state === "EXPIRED" || now.state === "PENDING") return "its time ran out first, and it expired.";
   const why = now.reason ? ` (“${now.reason}”)` : "";
   return `it had already been decided. ${outcomeWords(now, selfId)}${why}.`;
 }

@@ -78,6 +78,15 @@ QUICK = {
             "targets, 1 worker: p50 ",
         ],
     ),
+    "threads.py": (
+        (),
+        [
+            "  side        | requests/s | p50 ms | / command",
+            "  command     |",
+            "  message     |",
+            "  long thread |",
+        ],
+    ),
     "upload.py": ((), ["     size | kAI MiB/s | local MiB/s | ratio |", "memory: "]),
     "webhooks.py": ((), ["  side | deliveries/s | kAI / bare", "  kAI  |", "  bare |"]),
 }

@@ -9,13 +9,14 @@ round after round, `--clients` clients each sending requests one after another f
 - message: `postMessage` on a new thread per client (the question and the answer stored,
   each a row and a MESSAGE event, the thread claimed and freed, the history read);
 - long thread: `postMessage` on a thread per client that already holds `--history`
-  messages (the history the agent is sent is read in one statement, whatever the
-  thread's length: this checks that its cost does not grow with it).
+  messages, more than KAI_THREAD_HISTORY_TOKENS (8,000) lets through (each message here
+  counts 11 tokens): the history is read newest first only until the budget is full, so
+  what a message costs is bounded by the budget, not by the thread's length.
 
 It prints requests per second and median latency of each, and message / command. What a
 message costs beyond a command is what keeping the conversation costs.
 
-    uv run python bench/threads.py [--seconds 5] [--rounds 2] [--clients 4] [--history 500]
+    uv run python bench/threads.py [--seconds 5] [--rounds 2] [--clients 4] [--history 1500]
     uv run python bench/threads.py --quick   # what CI runs
 """
 
@@ -74,7 +75,7 @@ def options() -> Any:
     made.add_argument("--seconds", type=float, default=5.0, help="per side and round (5)")
     made.add_argument("--rounds", type=int, default=2, help="rounds of every side (2)")
     made.add_argument("--clients", type=int, default=4, help="concurrent clients (4)")
-    made.add_argument("--history", type=int, default=500, help="messages of a long thread (500)")
+    made.add_argument("--history", type=int, default=1500, help="messages of a long thread (1500)")
     return parse(made, QUICK)
 
 

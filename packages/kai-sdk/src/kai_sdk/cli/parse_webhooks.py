@@ -16,6 +16,9 @@ EVENT_TYPES = (
     "COMMAND_RESULT",
     "TASK_PROGRESS",
     "TASK_COMPLETE",
+    "APPROVAL_REQUESTED",
+    "APPROVAL_DECIDED",
+    "MESSAGE",
 )
 WEBHOOK = "the webhook's id (whk_…)"
 

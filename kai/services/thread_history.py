@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,20 +26,30 @@ CHARS_PER_TOKEN = 4
 BATCH = 200
 
 
+class Said(NamedTuple):
+    """What the history needs of a stored message: read as plain columns, not as ORM
+    objects (a full budget is hundreds of messages, read for every answer)."""
+
+    seq: int
+    role: MessageRole
+    content: str
+    completion_tokens: int | None
+
+
 def estimated_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / CHARS_PER_TOKEN))
 
 
-def message_tokens(message: Message) -> int:
+def message_tokens(message: Said) -> int:
     if message.role is MessageRole.ASSISTANT and message.completion_tokens is not None:
         return message.completion_tokens
     return estimated_tokens(message.content)
 
 
-def within_budget(newest_first: Sequence[Message], budget: int) -> list[Message]:
+def within_budget(newest_first: Sequence[Said], budget: int) -> list[Said]:
     """The messages to send, oldest first: the newest always, then older ones while the
     total stays within `budget`."""
-    kept: list[Message] = []
+    kept: list[Said] = []
     total = 0
     for message in newest_first:
         cost = message_tokens(message)
@@ -49,8 +60,16 @@ def within_budget(newest_first: Sequence[Message], budget: int) -> list[Message]
     return kept[::-1]
 
 
-def turn_of(message: Message) -> Turn:
+def turn_of(message: Said) -> Turn:
     return Turn(role=message.role.value.lower(), content=message.content)
+
+
+COLUMNS = (
+    col(Message.seq),
+    col(Message.role),
+    col(Message.content),
+    col(Message.completion_tokens),
+)
 
 
 async def conversation(
@@ -64,19 +83,18 @@ async def conversation(
     """The thread up to and including the message at `up_to_seq`, trimmed to `budget`
     tokens (less what `reserved`, a system prompt sent besides, takes)."""
     left = budget - (estimated_tokens(reserved) if reserved else 0)
-    newest_first: list[Message] = []
+    newest_first: list[Said] = []
     total = 0
     before = up_to_seq + 1
     async with sessionmaker() as session:
         while True:
-            batch = list(
-                await session.scalars(
-                    select(Message)
-                    .where(col(Message.thread_id) == thread_id, col(Message.seq) < before)
-                    .order_by(col(Message.seq).desc())
-                    .limit(BATCH)
-                )
+            rows = await session.execute(
+                select(*COLUMNS)
+                .where(col(Message.thread_id) == thread_id, col(Message.seq) < before)
+                .order_by(col(Message.seq).desc())
+                .limit(BATCH)
             )
+            batch = [Said(*row) for row in rows]
             newest_first.extend(batch)
             total += sum(message_tokens(m) for m in batch)
             if len(batch) < BATCH or total > left:

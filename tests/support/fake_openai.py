@@ -45,7 +45,7 @@ class FakeOpenAI:
     truncated: bool = False
     # Answer stream:true with plain JSON, as some servers do.
     ignore_stream: bool = False
-    # Pause before each streamed chunk.
+    # Pause before each streamed chunk (of the requests that come after it is set).
     chunk_delay: float = 0.0
     requests: list[Recorded] = field(default_factory=list)
     base_url: str = ""
@@ -121,10 +121,13 @@ class FakeOpenAI:
         if self.malformed:
             yield "data: {this is not json\n\n"
             return
+        # Read once per request: a test that speeds the fake up for the next request does
+        # not make an answer already streaming finish before it can be interrupted.
+        delay = self.chunk_delay
         yield _event(body, {"role": "assistant"})
         yield ": a comment line, to be ignored\n\n"
         for chunk in self.chunks:
-            await asyncio.sleep(self.chunk_delay)
+            await asyncio.sleep(delay)
             yield _event(body, {"content": chunk})
         if self.truncated:
             return

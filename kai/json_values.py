@@ -22,8 +22,8 @@ class JSONRefused(ValueError):
     """Why a JSON value cannot be taken, in words for the client."""
 
 
-def check_json(value: Any) -> None:
-    """Raises JSONRefused when `value` is deeper than MAX_DEPTH, has more than MAX_VALUES
+def check_json(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
+    """Raises JSONRefused when `value` is deeper than `max_depth`, has more than MAX_VALUES
     values, holds a number that is not finite, or anything that is not JSON."""
     count = 0
     # Iterative, not recursive: a hostile value must not reach the recursion limit here.
@@ -33,8 +33,8 @@ def check_json(value: Any) -> None:
         count += 1
         if count > MAX_VALUES:
             raise JSONRefused(f"A JSON value may hold at most {MAX_VALUES} values.")
-        if depth > MAX_DEPTH:
-            raise JSONRefused(f"A JSON value may nest at most {MAX_DEPTH} levels deep.")
+        if depth > max_depth:
+            raise JSONRefused(f"A JSON value may nest at most {max_depth} levels deep.")
         if isinstance(item, dict):
             for key, child in item.items():
                 if not isinstance(key, str):

@@ -11,7 +11,6 @@ has committed (`approvalRequests`: kai.services.approval_requests).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,13 +18,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from kai.errors import BadUserInput, QuotaExceeded
+from kai.errors import QuotaExceeded
 from kai.events.log import EventTransaction
 from kai.models.agent import Agent
 from kai.models.agent_event import AgentEventType
 from kai.models.approval import Approval, ApprovalKind, ApprovalState
 from kai.models.base import utcnow
 from kai.services.approval_policy import policy_of
+from kai.services.validation import bounded_json
 
 MAX_SUBJECT_BYTES = 64 * 1024
 MAX_SUBJECT_DEPTH = 16
@@ -44,31 +44,9 @@ def instant(moment: datetime) -> str:
 def checked_subject(value: Any, *, field: str) -> Any:
     """BAD_USER_INPUT naming `field` for a subject too big or too deep to put before a
     person (the JSON scalar's own limits are far wider)."""
-    try:
-        written = json.dumps(value, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadUserInput(f"Not a JSON value: {exc}.", field=field) from None
-    if len(written.encode()) > MAX_SUBJECT_BYTES:
-        raise BadUserInput(
-            f"At most {MAX_SUBJECT_BYTES // 1024} KiB of JSON for a person to decide on.",
-            field=field,
-        )
-    if _depth(value) > MAX_SUBJECT_DEPTH:
-        raise BadUserInput(f"At most {MAX_SUBJECT_DEPTH} levels of nesting.", field=field)
-    return value
-
-
-def _depth(value: Any) -> int:
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        deepest = max(deepest, depth)
-        if isinstance(item, dict):
-            pending.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            pending.extend((child, depth + 1) for child in item)
-    return deepest
+    return bounded_json(
+        value, field=field, max_bytes=MAX_SUBJECT_BYTES, max_depth=MAX_SUBJECT_DEPTH
+    )
 
 
 def requested_event_data(approval: Approval) -> dict[str, Any]:

@@ -222,11 +222,13 @@ class Pager:
         *,
         first: int | None,
         after: str | None,
+        fields: tuple[str, str] = ("first", "after"),
     ) -> Page[Any]:
         """A page of `model`'s rows that pass `filters`, in `order`: one statement; the
-        count is another, run when asked for."""
-        size = page_size(first)
-        position = self.position(order, after)
+        count is another, run when asked for. `fields` names the arguments that gave
+        `first` and `after` in errors (("last", "before") for a page read backwards)."""
+        size = page_size(first, field=fields[0])
+        position = self.position(order, after, field=fields[1])
         query: Select[Any] = select(model, *order.columns()).where(*filters)
         if position is not None:
             query = query.where(order.after(position))

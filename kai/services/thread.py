@@ -3,7 +3,6 @@ delete, page through their messages); kai.services.conversation answers on them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +17,8 @@ from kai.models.agent import Agent
 from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.thread import Message, Thread
 from kai.security.principal import Principal
-from kai.services.pagination import Order, Page, Pager, Sorting, counter, ordering, page_size
-from kai.services.validation import bounded_text
+from kai.services.pagination import Order, Page, Pager, Sorting, ordering
+from kai.services.validation import bounded_json, bounded_text
 
 THREAD_ORDER = ordering(
     "threads", {"CREATED_AT": (col(Thread.created_at), "datetime")}, col(Thread.id), Sorting()
@@ -133,22 +132,23 @@ class ThreadService:
     async def _backwards(
         self, filters: Sequence[ColumnElement[bool]], last: int | None, before: str | None
     ) -> Page[Message]:
-        size = page_size(last, field="last")
-        order = MESSAGE_ORDER_BACKWARDS
-        position = self._pager.position(order, before, field="before")
-        query = select(Message, *order.columns()).where(*filters)
-        if position is not None:
-            query = query.where(order.after(position))
-        query = query.order_by(*order.sorting()).limit(size + 1)
-        async with self._sessionmaker() as session:
-            rows = (await session.execute(query)).all()
-        newest_first = self._pager.page(order, rows, size)
+        """The page newest first from `before`, turned round: oldest first, and what is
+        left before it says `has_previous_page`."""
+        newest_first = await self._pager.fetch(
+            self._sessionmaker,
+            Message,
+            filters,
+            MESSAGE_ORDER_BACKWARDS,
+            first=last,
+            after=before,
+            fields=("last", "before"),
+        )
         return Page(
             list(reversed(newest_first.items)),
             list(reversed(newest_first.cursors)),
             has_next_page=False,
             has_previous_page=newest_first.has_next_page,
-            count=counter(self._sessionmaker, Message, filters),
+            count=newest_first.count,
         )
 
 
@@ -157,12 +157,7 @@ def _metadata(value: Any) -> Any:
         return None
     if not isinstance(value, dict):
         raise BadUserInput("metadata must be a JSON object.", field="input.metadata")
-    if len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
-        raise BadUserInput(
-            f"metadata may take at most {MAX_METADATA_BYTES} bytes as JSON.",
-            field="input.metadata",
-        )
-    return value
+    return bounded_json(value, field="input.metadata", max_bytes=MAX_METADATA_BYTES)
 
 
 async def _forget_events(session: AsyncSession, thread: Thread) -> None:

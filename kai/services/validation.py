@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from email_validator import EmailNotValidError, validate_email
 
 from kai.errors import BadUserInput
+from kai.json_values import MAX_DEPTH, JSONRefused, check_json
 
 MAX_EMAIL_LENGTH = 254
 
@@ -58,3 +62,15 @@ def bounded_text(
     if "\x00" in value or (not multiline and any(ch in value for ch in "\r\n")):
         raise BadUserInput("Control characters are not allowed.", field=field)
     return value if stripped else None
+
+
+def bounded_json(value: Any, *, field: str, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:
+    """`value`, if it is JSON of at most `max_bytes` bytes and `max_depth` levels, tighter
+    than the JSON scalar's own limits; else BAD_USER_INPUT naming `field`."""
+    try:
+        check_json(value, max_depth=max_depth)
+    except JSONRefused as exc:
+        raise BadUserInput(str(exc), field=field) from None
+    if len(json.dumps(value, separators=(",", ":")).encode()) > max_bytes:
+        raise BadUserInput(f"At most {max_bytes // 1024} KiB of JSON.", field=field)
+    return value

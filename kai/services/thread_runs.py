@@ -190,15 +190,16 @@ class ThreadRuns:
                 stop.set()
 
     async def _still_mine(self, thread_id: str, run_id: str, *, renew: bool = False) -> bool:
-        """Whether `run_id` holds the thread and nobody asked it to stop (renewing it)."""
+        """Whether `run_id` holds the thread and nobody asked it to stop; `renew` also
+        moves its lease on, in the same statement (a plain look writes nothing)."""
+        mine = (
+            col(Thread.id) == thread_id,
+            col(Thread.run_id) == run_id,
+            or_(col(Thread.interrupt_run).is_(None), col(Thread.interrupt_run) != run_id),
+        )
+        if not renew:
+            async with self._sessionmaker() as session:
+                return await session.scalar(select(col(Thread.id)).where(*mine)) is not None
         async with transaction(self._sessionmaker) as session:
-            query = update(Thread).where(
-                col(Thread.id) == thread_id,
-                col(Thread.run_id) == run_id,
-                or_(col(Thread.interrupt_run).is_(None), col(Thread.interrupt_run) != run_id),
-            )
-            if renew:
-                query = query.values(run_until=utcnow() + self._lease)
-            else:
-                query = query.values(run_id=run_id)
-            return await changed_rows(session, query) == 1
+            renewed = update(Thread).where(*mine).values(run_until=utcnow() + self._lease)
+            return await changed_rows(session, renewed) == 1

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from kai import migrate
@@ -26,6 +27,12 @@ from tests.support.s3_server import s3_server as s3_server
 from tests.support.settings import make_settings
 
 pytest_plugins = ("tests.support.stream_leaks",)
+
+# Generated tests are judged by what they find, never by how long an example took: on a busy
+# two-core CI machine a pure function now and then runs past Hypothesis's default 200 ms
+# deadline, and the run fails (DeadlineExceeded, or Flaky when the re-run is fast).
+hypothesis_settings.register_profile("kai", deadline=None)
+hypothesis_settings.load_profile("kai")
 
 if os.environ.get(PG_ENV):
     os.environ[PG_ENV] = str(without_tls_negotiation(os.environ[PG_ENV]))

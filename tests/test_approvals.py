@@ -32,6 +32,7 @@ from tests.support.approvals import (
 )
 from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
+from tests.support.statements import counting_statements
 from tests.support.tasks import eventually, row_in, task_settings
 
 STOP = "mutation Stop($id: ID!) { stopAgent(id: $id) { id state } }"
@@ -383,3 +384,84 @@ async def test_the_live_feed_catches_up_what_a_broken_broker_connection_lost(
     announced = (await send(owner, agent_id, "deploy"))["approval"]["id"]
     assert (await asyncio.wait_for(anext(feed), 5)).id == announced  # and no repeat
     await feed.aclose()
+
+
+LEADS = """
+query Leads($id: ID!) {
+  approval(id: $id) { state task { id state } commandResult { success result error } }
+}
+"""
+PAGE_OF_LEADS = """
+query PageOfLeads($first: Int) {
+  approvals(first: $first) { edges { node { id task { id state } commandResult { success } } } }
+}
+"""
+
+
+async def leads_of(who: Person, approval_id: str) -> Any:
+    return (await who.run(LEADS, id=approval_id))["approval"]
+
+
+async def test_an_approval_leads_to_the_work_it_gated_and_what_came_of_it(
+    owner: Person, services: Services
+) -> None:
+    agent_id = await owner.agent()
+    held = (await send(owner, agent_id, "deploy", version=1))["approval"]["id"]
+    refused = (await send(owner, agent_id, "deploy", version=2))["approval"]["id"]
+    task = (await owner.run(ENQUEUE, agentId=agent_id, input={"type": "echo"}))["enqueueTask"]
+    # While they wait: the task is there, held; a command has no outcome yet.
+    assert await leads_of(owner, held) == {"state": "PENDING", "task": None, "commandResult": None}
+    waiting = await leads_of(owner, task["approval"]["id"])
+    assert waiting["task"] == {"id": task["id"], "state": "AWAITING_APPROVAL"}
+    assert waiting["commandResult"] is None
+
+    (await decide(owner, held, True)).ok()
+    (await decide(owner, refused, False, "not now")).ok()
+    (await decide(owner, task["approval"]["id"], True)).ok()
+
+    async def outcome() -> Any:
+        return (await leads_of(owner, held))["commandResult"]
+
+    ran = await eventually(outcome)
+    assert ran == {
+        "success": True,
+        "result": {"echo": "deploy", "params": {"version": 1}},
+        "error": None,
+    }
+    assert (await leads_of(owner, refused))["commandResult"] == {
+        "success": False,
+        "result": None,
+        "error": "Approval rejected: not now",
+    }
+    await row_in(services, task["id"], TaskState.COMPLETED)
+    assert (await leads_of(owner, task["approval"]["id"]))["task"]["state"] == "COMPLETED"
+
+
+async def test_a_page_of_approvals_reads_their_tasks_and_commands_at_once(
+    app: Any, owner: Person
+) -> None:
+    agent_id = await owner.agent()
+
+    async def gate(count: int) -> None:
+        for n in range(count):
+            await send(owner, agent_id, "deploy", version=n)
+            await owner.run(ENQUEUE, agentId=agent_id, input={"type": "echo"})
+
+    await gate(1)
+    with counting_statements(app) as two:
+        page = (await owner.run(PAGE_OF_LEADS, first=50))["approvals"]["edges"]
+    assert len(page) == 2
+    await gate(4)
+    with counting_statements(app) as ten:
+        page = (await owner.run(PAGE_OF_LEADS, first=50))["approvals"]["edges"]
+    assert len(page) == 10 and sum(edge["node"]["task"] is not None for edge in page) == 5
+    assert len(ten) == len(two)
+
+
+async def test_an_approval_s_task_needs_task_read(owner: Person) -> None:
+    agent_id = await owner.agent()
+    task = (await owner.run(ENQUEUE, agentId=agent_id, input={"type": "echo"}))["enqueueTask"]
+    key = await owner.key("agent.read")
+    answer = await owner.attempt(LEADS, token=key, id=task["approval"]["id"])
+    assert answer.codes == ["FORBIDDEN"]
+    assert answer.data["approval"]["task"] is None and answer.data["approval"]["state"] == "PENDING"

@@ -12,7 +12,8 @@ whose approval policy holds the command `deploy` and the task type `echo`:
 - the agent page shows the policy and edits it (a name the server refuses is said beside its
   field); a command sent there that waits says so, and links to its approval, decided on its
   page; a task that waits links to its approval from the agent page, and rejected there it
-  ends CANCELLED with the reason as its error.
+  ends CANCELLED with the reason as its error; an approval's page shows what came of the
+  work it held (the command's result, the task's state to the end).
 """
 
 from __future__ import annotations
@@ -372,6 +373,10 @@ def test_the_agent_page_edits_the_policy_and_links_what_waits(
         "Approved by you.", timeout=UI_TIMEOUT_MS
     )
     expect(_fact(page, "Decision")).to_have_text("Approved by you")
+    # Below, what came of it: the command ran in the background, and its result shows.
+    outcome = page.get_by_role("region", name="What came of it")
+    expect(_fact(outcome, "The command")).to_have_text("Succeeded", timeout=UI_TIMEOUT_MS)
+    expect(outcome.get_by_label("The command's result")).to_contain_text('"rollback"')
 
     # A task that waits: the agent page links to its approval; rejected there, it is cancelled.
     task = _enqueue(served, token, agent_id)
@@ -386,6 +391,9 @@ def test_the_agent_page_edits_the_policy_and_links_what_waits(
     page.get_by_label("Reason (optional)").fill("not needed")
     page.get_by_role("button", name=re.compile("^Reject")).click()
     expect(_fact(page, "Reason")).to_have_text("not needed", timeout=UI_TIMEOUT_MS)
+    outcome = page.get_by_role("region", name="What came of it")
+    expect(_fact(outcome, "Its state")).to_have_text("Cancelled", timeout=UI_TIMEOUT_MS)
+    expect(_fact(outcome, "Error")).to_have_text("Approval rejected: not needed")
     assert _task_state(served, token, task["id"]) == {
         "state": "CANCELLED",
         "error": "Approval rejected: not needed",
@@ -400,5 +408,14 @@ def test_the_agent_page_edits_the_policy_and_links_what_waits(
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Approval: Task echo on agent careful", timeout=UI_TIMEOUT_MS
     )
+    outcome = page.get_by_role("region", name="What came of it")
+    expect(_fact(outcome, "Its state")).to_have_text("Waiting for approval", timeout=UI_TIMEOUT_MS)
+    expect(_fact(outcome, "Task")).to_contain_text(waiting["id"])
+    # Approved here, the task runs, and its page follows it to the end.
+    page.get_by_role("button", name=re.compile("^Approve")).click()
+    expect(_fact(outcome, "Its state")).to_have_text("Completed", timeout=UI_TIMEOUT_MS)
+    expect(outcome.get_by_label("The task's result")).to_be_visible()
+    shoot(page, "console-approvals-outcome")
+    assert accessibility_violations(page) == []
     page_watch.check()
     context.close()

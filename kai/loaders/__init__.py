@@ -6,11 +6,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kai.loaders.agent import AgentByIdLoader, CommandStatsByAgentIdLoader, LogsByAgentIdLoader
+from kai.loaders.agent import (
+    AgentByIdLoader,
+    CommandByIdLoader,
+    CommandStatsByAgentIdLoader,
+    LogsByAgentIdLoader,
+)
 from kai.loaders.approval import ApprovalByCommandIdLoader, ApprovalByTaskIdLoader
 from kai.loaders.file import FilesByAgentIdLoader
 from kai.loaders.schedule import ScheduleByIdLoader
-from kai.loaders.task import TaskCountsByAgentIdLoader, TasksByAgentIdLoader
+from kai.loaders.task import TaskByIdLoader, TaskCountsByAgentIdLoader, TasksByAgentIdLoader
 from kai.loaders.user import UserByIdLoader
 from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService
@@ -24,6 +29,8 @@ class Loaders:
     command_stats_by_agent_id: CommandStatsByAgentIdLoader
     logs_by_agent_id: LogsByAgentIdLoader
     agent_by_id: AgentByIdLoader
+    command_by_id: CommandByIdLoader
+    task_by_id: TaskByIdLoader
     tasks_by_agent_id: TasksByAgentIdLoader
     task_counts_by_agent_id: TaskCountsByAgentIdLoader
     files_by_agent_id: FilesByAgentIdLoader
@@ -46,6 +53,8 @@ class Loaders:
             command_stats_by_agent_id=CommandStatsByAgentIdLoader(status),
             logs_by_agent_id=LogsByAgentIdLoader(logs),
             agent_by_id=AgentByIdLoader(sessionmaker),
+            command_by_id=CommandByIdLoader(sessionmaker),
+            task_by_id=TaskByIdLoader(sessionmaker),
             tasks_by_agent_id=TasksByAgentIdLoader(tasks),
             task_counts_by_agent_id=TaskCountsByAgentIdLoader(tasks),
             files_by_agent_id=FilesByAgentIdLoader(files),

@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from kai.models.agent import Agent
 from kai.models.agent_log import AgentLog, LogLevel
+from kai.models.command import CommandRecord
 from kai.services.agent_log import AgentLogService
 from kai.services.agent_status import AgentStatusService, CommandStats
 from kai.services.pagination import Page
@@ -23,6 +24,21 @@ class AgentByIdLoader(DataLoader[str, Agent | None]):
                 rows = await session.scalars(select(Agent).where(col(Agent.id).in_(ids)))
                 by_id = {row.id: row for row in rows}
             return [by_id.get(agent_id) for agent_id in ids]
+
+        super().__init__(load_fn=load)
+
+
+class CommandByIdLoader(DataLoader[str, CommandRecord | None]):
+    """Approval.commandResult for a page of approvals: one statement."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+        async def load(ids: list[str]) -> Sequence[CommandRecord | None]:
+            async with sessionmaker() as session:
+                rows = await session.scalars(
+                    select(CommandRecord).where(col(CommandRecord.id).in_(ids))
+                )
+                by_id = {row.id: row for row in rows}
+            return [by_id.get(command_id) for command_id in ids]
 
         super().__init__(load_fn=load)
 

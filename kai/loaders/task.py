@@ -3,6 +3,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from kai.models.task import Task, TaskState
@@ -11,6 +14,19 @@ from kai.services.task import TaskService
 
 TaskFilter = tuple[TaskState | None, int | None, str | None]
 TasksKey = tuple[str, TaskFilter]
+
+
+class TaskByIdLoader(DataLoader[str, Task | None]):
+    """Approval.task for a page of approvals: one statement."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+        async def load(ids: list[str]) -> Sequence[Task | None]:
+            async with sessionmaker() as session:
+                rows = await session.scalars(select(Task).where(col(Task.id).in_(ids)))
+                by_id = {row.id: row for row in rows}
+            return [by_id.get(task_id) for task_id in ids]
+
+        super().__init__(load_fn=load)
 
 
 class TasksByAgentIdLoader(DataLoader[TasksKey, Page[Task]]):

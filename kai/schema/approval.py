@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from kai.context import Info
+from kai.context import Info, list_field
 from kai.errors import NotFound
 from kai.models.approval import Approval as ApprovalRow
 from kai.models.approval import ApprovalKind as ApprovalKindValue
 from kai.models.approval import ApprovalState as ApprovalStateValue
+from kai.schema.command import CommandResult
 from kai.schema.enums import described_enum
 from kai.schema.node import Node
 from kai.schema.pagination import CountedConnection, Edge
+from kai.schema.task import Task
 from kai.schema.user import User
 from kai.services.approval_queries import ApprovalFilter as ApprovalFilterValue
 
@@ -98,6 +100,39 @@ class Approval(Node):
     @strawberry.field(description="Who decided it; null while PENDING and when it expired.")
     async def decided_by(self, info: Info) -> User | None:
         return await _user(info, self.row.decided_by)
+
+    @strawberry.field(
+        description="The task it gates (kind TASK; null for the others): AWAITING_APPROVAL "
+        "while it waits, then on its way once approved, or CANCELLED when refused or expired. "
+        "Needs task.read."
+    )
+    async def task(self, info: Info) -> Task | None:
+        if self.row.task_id is None:
+            return None
+        agent = await info.context.loaders.agent_by_id.load(self.row.agent_id)
+        await info.context.authorize(
+            "task.read",
+            resource=f"task:{self.row.task_id}",
+            owner_id=agent.owner_id if agent is not None else None,
+            found=agent is not None,
+            agent_id=self.row.agent_id,
+            fold=list_field(info),
+        )
+        row = await info.context.loaders.task_by_id.load(self.row.task_id)
+        return None if row is None else Task.from_row(row)
+
+    @strawberry.field(
+        description="The outcome of the command it gates (kind COMMAND; null for the others), "
+        "once there is one: null while it waits for a person or runs; success false with the "
+        "reason when it was refused or expired."
+    )
+    async def command_result(self, info: Info) -> CommandResult | None:
+        if self.row.command_id is None:
+            return None
+        record = await info.context.loaders.command_by_id.load(self.row.command_id)
+        if record is None or record.completed_at is None:
+            return None
+        return CommandResult.from_record(record)
 
     @classmethod
     def from_row(cls, row: ApprovalRow) -> Approval:

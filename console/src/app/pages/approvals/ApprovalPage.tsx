@@ -1,7 +1,8 @@
 /**
  * One approval (/approvals/<id>: a task waiting for it links here): what it would run, who
  * asked, and, while it waits, Approve and Reject; once decided, how and why. A decision that
- * comes too late (CONFLICT) is said in words, and the approval shown as it is now.
+ * comes too late (CONFLICT) is said in words, and the approval shown as it is now. Below, what
+ * came of the work it held (Outcome).
  */
 import { useEffect, useRef, useState } from "react";
 import { useQuery } from "urql";
@@ -15,6 +16,7 @@ import { ApprovalCard } from "./ApprovalCard";
 import "./approvals.css";
 import { ApprovalQuery, type Approval } from "./documents";
 import { approvalsChanged } from "./live";
+import { Outcome } from "./Outcome";
 import { approvalTitle, outcomeWords, tooLateWords } from "./words";
 
 export function ApprovalPage() {
@@ -74,6 +76,7 @@ export function ApprovalPage() {
           approvalsChanged();
         }}
       />
+      <Outcome approval={approval} />
     </Page>
   );
 }

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from kai.app import create_app
+from kai.security.audit import Auditor
 from tests.support.approvals import DECIDE, REQUESTS, Person, person
 from tests.support.graphql_client import GraphQLClient
 from tests.support.servers import ROOT, clean_env, serve_app
@@ -162,3 +163,40 @@ async def test_a_process_asks_a_person_who_answers_over_a_socket_and_it_goes_on(
                 expired = (await asyncio.wait_for(waiting, 20))["result"]
                 assert expired["released"] is None and expired["state"] == "EXPIRED"
                 assert expired["reason"] == "nobody decided within 1 s"
+
+
+async def test_a_request_made_while_the_feed_is_authorized_still_reaches_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client subscribes, then reads the list: a request made after the subscription was
+    # sent but before the server listened (its authorization is a round trip or two) is in
+    # neither unless the feed reads what was asked since it was sent.
+    async with server(database_url, tmp_path / "data") as client:
+        url = str(client.http.base_url).rstrip("/")
+        await person(client, "admin@example.com")
+        owner = await person(client, "owner@example.com")
+        agent_id = await owner.agent()
+        flush = Auditor.flush
+        made: list[str] = []
+        armed = False
+
+        async def a_request_meanwhile(self: Auditor) -> None:
+            nonlocal armed
+            await flush(self)
+            if armed:
+                armed = False
+                answer = await owner.run(COMMAND, agentId=agent_id, command={"command": "deploy"})
+                made.append(answer["sendCommand"]["error"] or "held")
+
+        monkeypatch.setattr(Auditor, "flush", a_request_meanwhile)
+        async with ws_connect(url, TRANSPORT_WS, token=owner.token) as mine:
+            armed = True
+            op_id = await mine.subscribe(REQUESTS)
+            question = await asked(mine, op_id)
+            assert made == ["held"]
+            assert question["kind"] == "COMMAND" and question["subject"]["command"] == "deploy"
+            # And live from then on, the first one not sent twice.
+            again = await owner.run(COMMAND, agentId=agent_id, command={"command": "deploy"})
+            assert again["sendCommand"]["success"] is False
+            assert (await asked(mine, op_id))["id"] != question["id"]
+            await nothing_for(mine, op_id)

@@ -17,6 +17,7 @@ from kai.events.hub import Overflow
 from kai.models.agent import Agent as AgentRow
 from kai.models.approval import Approval as ApprovalRow
 from kai.models.approval import ApprovalKind
+from kai.models.base import utcnow
 from kai.resolvers.agent import close_too_slow, load_agent
 from kai.resolvers.remote import PROCESS_PERMISSION, load_remote
 from kai.schema.approval import Approval, ApprovalConnection, ApprovalEdge, ApprovalFilter
@@ -186,11 +187,16 @@ class ApprovalMutation:
 
 @strawberry.type
 class ApprovalSubscription:
-    @strawberry.subscription(description="New PENDING approvals the caller may decide, live.")
+    @strawberry.subscription(
+        description="New PENDING approvals the caller may decide, live: every one asked "
+        "since the subscription was sent, and possibly one asked a few seconds before (which "
+        "a list read meanwhile may hold already: go by id)."
+    )
     async def approval_requests(self, info: Info) -> AsyncGenerator[Approval, None]:
+        asked = utcnow()
         principal = await info.context.authorize(DECIDE, resource="approval:*")
         await info.context.auditor.flush()
-        requests = info.context.services.approvals.requests(principal=principal)
+        requests = info.context.services.approvals.requests(principal=principal, asked=asked)
         try:
             # aclosing: a stopped subscription leaves the hub now, not when collected.
             async with aclosing(requests):

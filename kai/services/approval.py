@@ -138,9 +138,12 @@ class ApprovalService(ApprovalQueries):
             await self._let_through(decided)
         return decided
 
-    def requests(self, *, principal: Principal) -> AsyncGenerator[Approval, None]:
-        """New PENDING approvals `principal` may decide, live (kai.services.approval_requests)."""
-        return follow_requests(self, self._hub, principal=principal)
+    def requests(
+        self, *, principal: Principal, asked: datetime | None = None
+    ) -> AsyncGenerator[Approval, None]:
+        """New PENDING approvals `principal` may decide, live, from when they `asked`
+        (kai.services.approval_requests)."""
+        return follow_requests(self, self._hub, principal=principal, asked=asked)
 
     async def cancel_task(self, *, task_id: str, cancelled_by: str) -> bool:
         """A task AWAITING_APPROVAL cancelled by its owner: its approval is withdrawn

@@ -175,8 +175,13 @@ def third_party_pages(html: str) -> Iterator[int]:
 def browser() -> Iterator[object]:
     """One Chromium per test module (each test opens its own context: no shared storage)."""
     executable = chromium_path()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    from tests.support.console import UI_TIMEOUT_MS
+
+    # expect()'s own default is 5 s: too short on a busy two-core machine for what waits on
+    # the server (a query's answer, a live event). Locator waits already default to 30 s.
+    expect.set_options(timeout=UI_TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,18 @@ async def test_metrics_move_as_requests_come(client: GraphQLClient) -> None:
     )
 
 
+async def metrics_when(
+    http: httpx.AsyncClient, check: Callable[[str], bool], within: float = 10.0
+) -> str:
+    """/metrics once `check` holds of it (or as it is after `within` seconds)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        text = (await http.get("/metrics")).text
+        if check(text) or asyncio.get_running_loop().time() > deadline:
+            return text
+        await asyncio.sleep(0.05)
+
+
 async def test_metrics_count_tasks_sockets_and_subscriptions(settings: Settings) -> None:
     async with (
         serve_app(create_app(settings)) as base_url,
@@ -102,10 +114,22 @@ async def test_metrics_count_tasks_sockets_and_subscriptions(settings: Settings)
                 "subscription E($id: ID!) { agentEvents(agentId: $id) { seq } }",
                 {"id": agent["id"]},
             )
-            await asyncio.sleep(0.2)
-            during = (await http.get("/metrics")).text
-        await asyncio.sleep(0.2)
-        after = (await http.get("/metrics")).text
+            # The server starts the subscription (and ends it below) on its own time, and
+            # counts tasks in a loop of its own.
+            during = await metrics_when(
+                http,
+                lambda text: (
+                    sample(text, "kai_subscriptions_active") >= 1
+                    and 'kai_tasks{state="PENDING"}' in text
+                ),
+            )
+        after = await metrics_when(
+            http,
+            lambda text: all(
+                sample(text, gauge) < sample(during, gauge)
+                for gauge in ("kai_websockets_open", "kai_subscriptions_active")
+            ),
+        )
 
     assert sample(during, "kai_websockets_open") >= 1
     assert sample(during, "kai_subscriptions_active") >= 1
@@ -113,6 +137,7 @@ async def test_metrics_count_tasks_sockets_and_subscriptions(settings: Settings)
         sample(during, "kai_subscriptions_active") - 1
     )
     assert sample(after, "kai_websockets_open") == sample(during, "kai_websockets_open") - 1
+
     assert 'kai_tasks{state="PENDING"}' in during
 
 
@@ -244,11 +269,12 @@ async def test_sigterm_closes_sockets_with_1001_and_finishes_requests(
     served_kai: tuple[str, Any],
 ) -> None:
     url, process = served_kai
-    async with httpx.AsyncClient(base_url=url) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         client = GraphQLClient(http)
         token = await signed_in(client)
-        # Every command of this agent takes a second: one will be in flight at SIGTERM.
-        agent = await create_echo(client, token, configuration={"delaySeconds": 1.0})
+        # Every command of this agent takes three seconds: one will be in flight at SIGTERM
+        # (sent a second before it, time enough to reach the server on a busy machine).
+        agent = await create_echo(client, token, configuration={"delaySeconds": 3.0})
         async with ws_connect(url, TRANSPORT_WS, token=token) as socket:
             await socket.subscribe(
                 "subscription E($id: ID!) { agentEvents(agentId: $id) { seq } }",
@@ -262,7 +288,7 @@ async def test_sigterm_closes_sockets_with_1001_and_finishes_requests(
                     token=token,
                 )
             )
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(1.0)
             process.send_signal(signal.SIGTERM)
             code, _ = await socket.closed(timeout=5)
             answered = await slow

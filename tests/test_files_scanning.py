@@ -135,19 +135,31 @@ async def test_F5_a_refused_upload_is_never_visible_while_it_is_read(
     async with running_app(settings) as app, client_at(app) as client:
         token = await signed_in(client)
         seen: dict[str, int] = {"published": 0, "rows": 0, "listed": 0, "staged": 0}
+        rounds = 0  # the racer's, finished
         stop = asyncio.Event()
 
-        async def racer() -> None:
+        async def on_disk() -> None:
+            # Between any two steps of the upload: a round of the API's below takes long
+            # enough, on a busy machine, to miss a whole staging.
             while not stop.is_set():
                 seen["published"] += len(_published_blobs(settings))
                 seen["staged"] += len(_staged_blobs(settings))
+                await asyncio.sleep(0.002)
+
+        async def through_the_api() -> None:
+            nonlocal rounds
+            while not stop.is_set():
                 seen["rows"] += await stored_rows(app)
                 listed = await client.execute(FILE_URLS, token=token)
                 for edge in listed.ok()["files"]["edges"]:
                     seen["listed"] += 1
                     download = await client.http.get(relative(edge["node"]["url"]))
                     assert download.status_code == 200
+                rounds += 1
                 await asyncio.sleep(0)
+
+        async def racer() -> None:
+            await asyncio.gather(on_disk(), through_the_api())
 
         kinds = ["malware", "malware", rng.choice(["spoofed", "over the limit"])]
         rng.shuffle(kinds)
@@ -168,7 +180,12 @@ async def test_F5_a_refused_upload_is_never_visible_while_it_is_read(
         # And the racer does see a file that passes, as soon as it is there.
         racing = asyncio.create_task(racer())
         clean = (await upload(client, token, NOTES)).ok()["uploadFile"]
-        await asyncio.sleep(0.05)
+        # A whole round through the API that began after the upload answered (one under
+        # way may have looked before), however long a round takes on a busy machine.
+        looked = rounds + 2
+        async with asyncio.timeout(30):
+            while rounds < looked and not racing.done():  # noqa: ASYNC110 (counted rounds)
+                await asyncio.sleep(0.01)
         stop.set()
         await racing
         assert clean["scanStatus"] == "CLEAN"

@@ -4,7 +4,8 @@ processes against a real `kai serve`, its `llm` agent talking to the fake OpenAI
 
 - a chat fed on stdin: a thread started (its id on stderr, with how to continue it), each
   line answered, stdout the transcript; continued with --thread, its last messages
-  printed first; /exit ends it; listed, shown and deleted with `kai threads`;
+  printed first; /exit ends it; listed, shown and deleted with `kai threads`, listed
+  by when started or (--order updated) by when last written to;
 - Ctrl-C (SIGINT) while an llm's answer comes stops that answer, which the thread keeps
   as far as it got, marked interrupted, and the chat goes on;
 - a refused message is one line on stderr, the chat goes on, and the exit code is the
@@ -188,6 +189,22 @@ def test_a_chat_is_started_continued_listed_and_deleted(ada: Person) -> None:
     done = ada.kai("threads", "show", thread, code=5)
     assert done.stderr.startswith("kai: NOT_FOUND: ")
     assert ada.json("threads", "list", "--agent", "parrot") == []
+
+
+def test_threads_are_listed_by_when_started_or_last_written_to(ada: Person) -> None:
+    older = _started(ada.kai("chat", "parrot", "--title", "Older", stdin="first\n").stderr)
+    newer = _started(ada.kai("chat", "parrot", "--title", "Newer", stdin="second\n").stderr)
+    ada.kai("chat", "parrot", "--thread", older, stdin="back again\n")
+
+    def listed(*order: str) -> list[str]:
+        return [t["id"] for t in ada.json("threads", "list", "--agent", "parrot", *order)]
+
+    assert listed() == [newer, older]
+    assert listed("--order", "created") == [newer, older]
+    assert listed("--order", "updated") == [older, newer]
+    assert listed("--order", "updated", "--all") == [older, newer]
+    for thread in (older, newer):
+        ada.kai("threads", "delete", thread)
 
 
 def _read_until(process: subprocess.Popen[bytes], wanted: str, timeout: float = 30) -> str:

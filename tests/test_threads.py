@@ -1,7 +1,8 @@
 """Threads over /graphql on SQLite and PostgreSQL: conversations kept, the whole thread
 sent to an `llm` agent (the fake OpenAI-compatible server records what it got), usage
 stored, overlapping messages (REJECT, QUEUE, INTERRUPT), idempotency, history paged
-backwards meeting agentEvents with no gap, caps, strangers, deletion."""
+backwards meeting agentEvents with no gap, caps, strangers, deletion, and the list of
+threads by when started or by last activity (UPDATED_AT), paged, its cursors per order."""
 
 from __future__ import annotations
 
@@ -54,6 +55,26 @@ THREADS = (
     "query T($agentId: ID) { threads(agentId: $agentId) { totalCount edges { node { id } } } }"
 )
 AGENT_THREADS = "query A($id: ID!) { agent(id: $id) { threads { edges { node { id } } } } }"
+THREAD_PAGE = """
+query T($agentId: ID, $orderBy: ThreadOrder, $first: Int, $after: String) {
+  threads(agentId: $agentId, orderBy: $orderBy, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id createdAt updatedAt } }
+  }
+}
+"""
+AGENT_THREAD_PAGE = """
+query A($id: ID!, $orderBy: ThreadOrder, $first: Int, $after: String) {
+  agent(id: $id) {
+    threads(orderBy: $orderBy, first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id } }
+    }
+  }
+}
+"""
+BY_ACTIVITY = {"field": "UPDATED_AT", "direction": "DESC"}
 DELETE_THREAD = "mutation D($id: ID!) { deleteThread(id: $id) }"
 NODE = "query N($id: ID!) { node(id: $id) { id } }"
 CREATE_AGENT = "mutation A($input: AgentConfigInput!) { createAgent(input: $input) { id } }"
@@ -482,3 +503,123 @@ async def test_deleting_a_thread_takes_its_messages_and_their_events(
                 select(func.count()).where(col(AgentEvent.agent_id) == agent["id"])
             )
         ) == 0
+
+
+async def thread_ids(client: GraphQLClient, token: str, **variables: Any) -> list[str]:
+    page = (await client.execute(THREAD_PAGE, variables, token=token)).ok()["threads"]
+    return [edge["node"]["id"] for edge in page["edges"]]
+
+
+async def every_thread(
+    client: GraphQLClient, token: str, query: str, field: str, **variables: Any
+) -> list[str]:
+    """Every id of the list, two a page, following endCursor."""
+    ids: list[str] = []
+    after = None
+    for _ in range(10):
+        data = (
+            await client.execute(query, {**variables, "first": 2, "after": after}, token=token)
+        ).ok()
+        page = data["agent"]["threads"] if field == "agent" else data["threads"]
+        ids += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return ids
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("the pages never ended")
+
+
+async def test_threads_by_last_activity_follow_their_latest_message(
+    client: GraphQLClient,
+) -> None:
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    oldest, middle, newest = [await create_thread(client, token, agent["id"]) for _ in range(3)]
+    started = [newest, middle, oldest]
+    assert await thread_ids(client, token) == started
+    assert await thread_ids(client, token, orderBy=BY_ACTIVITY) == started
+
+    (await post(client, token, oldest, "back again")).ok()
+
+    # By when started: nothing moved; by last activity: the oldest thread comes first.
+    assert await thread_ids(client, token) == started
+    by_created = {"field": "CREATED_AT", "direction": "DESC"}
+    assert await thread_ids(client, token, orderBy=by_created) == started
+    assert await thread_ids(client, token, orderBy=BY_ACTIVITY) == [oldest, newest, middle]
+    earliest = {"field": "UPDATED_AT", "direction": "ASC"}
+    assert await thread_ids(client, token, orderBy=earliest) == [middle, newest, oldest]
+    page = (await client.execute(THREAD_PAGE, {"orderBy": BY_ACTIVITY}, token=token)).ok()
+    stamps = [edge["node"]["updatedAt"] for edge in page["threads"]["edges"]]
+    assert stamps == sorted(stamps, reverse=True)
+    assert page["threads"]["totalCount"] == 3
+    # Of one agent too, and on the agent.
+    other = await create_echo(client, token, name="other")
+    elsewhere = await create_thread(client, token, other["id"])
+    assert await thread_ids(client, token, orderBy=BY_ACTIVITY) == [
+        elsewhere,
+        oldest,
+        newest,
+        middle,
+    ]
+    mine = await thread_ids(client, token, agentId=agent["id"], orderBy=BY_ACTIVITY)
+    assert mine == [oldest, newest, middle]
+    on_agent = (
+        await client.execute(
+            AGENT_THREAD_PAGE, {"id": agent["id"], "orderBy": earliest}, token=token
+        )
+    ).ok()["agent"]["threads"]
+    assert [edge["node"]["id"] for edge in on_agent["edges"]] == [middle, newest, oldest]
+
+
+async def test_threads_by_last_activity_are_paged_with_cursors_of_their_own(
+    client: GraphQLClient,
+) -> None:
+    token = await signed_in(client)
+    agent = await create_echo(client, token)
+    made = [await create_thread(client, token, agent["id"]) for _ in range(5)]
+    # Written to out of order: the second, the fourth, then the first.
+    for index in (1, 3, 0):
+        (await post(client, token, made[index], f"to {index}")).ok()
+    latest = [made[0], made[3], made[1], made[4], made[2]]
+    earliest = {"field": "UPDATED_AT", "direction": "ASC"}
+
+    assert await every_thread(client, token, THREAD_PAGE, "threads", orderBy=BY_ACTIVITY) == (
+        latest
+    )
+    assert (
+        await every_thread(client, token, THREAD_PAGE, "threads", orderBy=earliest)
+        == (latest[::-1])
+    )
+    assert (
+        await every_thread(
+            client, token, AGENT_THREAD_PAGE, "agent", id=agent["id"], orderBy=BY_ACTIVITY
+        )
+        == latest
+    )
+    assert await every_thread(client, token, THREAD_PAGE, "threads") == made[::-1]
+
+    # A cursor is good for the order that wrote it only.
+    by_created = (await client.execute(THREAD_PAGE, {"first": 2}, token=token)).ok()
+    cursor = by_created["threads"]["pageInfo"]["endCursor"]
+    by_activity = await client.execute(
+        THREAD_PAGE, {"first": 2, "after": cursor, "orderBy": BY_ACTIVITY}, token=token
+    )
+    assert by_activity.codes == ["BAD_USER_INPUT"]
+    assert by_activity.errors[0]["extensions"]["field"] == "after"
+    on_agent = await client.execute(
+        AGENT_THREAD_PAGE,
+        {"id": agent["id"], "first": 2, "after": cursor, "orderBy": earliest},
+        token=token,
+    )
+    assert on_agent.codes == ["BAD_USER_INPUT"]
+    activity_cursor = (
+        await client.execute(THREAD_PAGE, {"first": 2, "orderBy": BY_ACTIVITY}, token=token)
+    ).ok()["threads"]["pageInfo"]["endCursor"]
+    refused = await client.execute(THREAD_PAGE, {"first": 2, "after": activity_cursor}, token=token)
+    assert refused.codes == ["BAD_USER_INPUT"]
+    # The same cursor in its own order goes on where it left off.
+    rest = (
+        await client.execute(
+            THREAD_PAGE, {"after": activity_cursor, "orderBy": BY_ACTIVITY}, token=token
+        )
+    ).ok()["threads"]
+    assert [edge["node"]["id"] for edge in rest["edges"]] == latest[2:]

@@ -32,6 +32,9 @@ class Thread(SQLModel, table=True):
     __table_args__ = (
         Index("ix_thread_agent_id_created_at", "agent_id", "created_at"),
         Index("ix_thread_owner_id_created_at", "owner_id", "created_at"),
+        # `threads(orderBy: {field: UPDATED_AT})`, of one agent or of one owner.
+        Index("ix_thread_agent_id_updated_at", "agent_id", "updated_at"),
+        Index("ix_thread_owner_id_updated_at", "owner_id", "updated_at"),
     )
 
     id: str = Field(default_factory=lambda: new_id("thr"), primary_key=True, max_length=40)

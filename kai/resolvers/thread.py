@@ -14,12 +14,15 @@ from kai.resolvers.agent import load_agent
 from kai.schema.command import StreamChunk
 from kai.schema.pagination import After, First
 from kai.schema.thread import (
+    THREAD_ORDER_DESCRIPTION,
     Message,
     MessageInput,
     Thread,
     ThreadConnection,
     ThreadEdge,
     ThreadInput,
+    ThreadOrder,
+    thread_sorting,
 )
 from kai.services.command import Chunk
 from kai.services.conversation import Ask, BusyPolicy
@@ -81,13 +84,19 @@ def _ask(input: MessageInput, idempotency_key: str | None = None) -> Ask:
 
 @strawberry.type
 class ThreadQuery:
-    @strawberry.field(description="The caller's threads (every one for ADMIN), newest first.")
+    @strawberry.field(
+        description="The caller's threads (every one for ADMIN), the most recently started "
+        "first, or as `orderBy` says."
+    )
     async def threads(
         self,
         info: Info,
         agent_id: Annotated[
             strawberry.ID | None,
             strawberry.argument(description="Only those with this agent; null: all of them."),
+        ] = None,
+        order_by: Annotated[
+            ThreadOrder | None, strawberry.argument(description=THREAD_ORDER_DESCRIPTION)
         ] = None,
         first: First = 50,
         after: After = None,
@@ -100,6 +109,7 @@ class ThreadQuery:
         page = await info.context.services.threads.page(
             principal=principal,
             agent_id=str(agent_id) if agent_id is not None else None,
+            sorting=thread_sorting(order_by),
             first=first,
             after=after,
         )

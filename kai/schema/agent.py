@@ -19,13 +19,14 @@ from kai.schema.approval_policy import ApprovalPolicy, ApprovalPolicyInput
 from kai.schema.node import Node
 from kai.schema.pagination import After, First
 from kai.schema.task import Task, TaskConnection, TaskEdge, TaskState
+from kai.schema.thread import THREAD_ORDER_DESCRIPTION
 from kai.schema.user import User
 from kai.services.agent_config import redact
 from kai.services.approval_policy import policy_of
 
 if TYPE_CHECKING:
     from kai.schema.file import File
-    from kai.schema.thread import ThreadConnection
+    from kai.schema.thread import ThreadConnection, ThreadOrder
 
 
 @strawberry.type(description="An agent: its configuration, state and work.")
@@ -116,18 +117,23 @@ class Agent(Node):
         return TaskConnection.of(page, TaskEdge, Task.from_row, count=count)
 
     @strawberry.field(
-        description="The caller's threads with it (every one for ADMIN), newest first.",
+        description="The caller's threads with it (every one for ADMIN), the most recently "
+        "started first, or as `orderBy` says.",
         graphql_type=Annotated["ThreadConnection", strawberry.lazy("kai.schema.thread")],
     )
     async def threads(
         self,
         info: Info,
+        order_by: Annotated[
+            Annotated[ThreadOrder, strawberry.lazy("kai.schema.thread")] | None,
+            strawberry.argument(description=THREAD_ORDER_DESCRIPTION),
+        ] = None,
         first: Annotated[
             int | None, strawberry.argument(description="How many, 1 to 500; 20 when left out.")
         ] = 20,
         after: After = None,
     ) -> ThreadConnection:
-        from kai.schema.thread import Thread, ThreadConnection, ThreadEdge
+        from kai.schema.thread import Thread, ThreadConnection, ThreadEdge, thread_sorting
 
         principal = await info.context.authorize(
             "thread.use",
@@ -137,7 +143,11 @@ class Agent(Node):
             fold=list_field(info),
         )
         page = await info.context.services.threads.page(
-            principal=principal, agent_id=self.row.id, first=first, after=after
+            principal=principal,
+            agent_id=self.row.id,
+            sorting=thread_sorting(order_by),
+            first=first,
+            after=after,
         )
         return ThreadConnection.of(page, ThreadEdge, Thread.from_row)
 

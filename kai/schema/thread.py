@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,8 +14,9 @@ from kai.models.thread import MessageRole as MessageRoleValue
 from kai.models.thread import Thread as ThreadRow
 from kai.schema.enums import described_enum
 from kai.schema.node import Node
-from kai.schema.pagination import After, CountedConnection, Edge
+from kai.schema.pagination import After, CountedConnection, Edge, OrderDirection, sorting
 from kai.services.conversation import BusyPolicy as BusyPolicyValue
+from kai.services.pagination import Sorting
 from kai.services.thread_runs import lease_held
 
 if TYPE_CHECKING:
@@ -170,9 +172,39 @@ class ThreadEdge(Edge[Thread]):
     pass
 
 
-@strawberry.type(description="A page of threads, newest first.")
+@strawberry.type(
+    description="A page of threads, in the order asked for (by default the most recently "
+    "started first)."
+)
 class ThreadConnection(CountedConnection[ThreadEdge]):
     pass
+
+
+@strawberry.enum(description="What threads can be sorted by (then by id).")
+class ThreadOrderField(enum.Enum):
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="When it was started.")
+    UPDATED_AT = strawberry.enum_value(
+        "UPDATED_AT", description="When its latest message was stored."
+    )
+
+
+@strawberry.input(description="How to sort threads.")
+class ThreadOrder:
+    field: ThreadOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(description="Which way.")
+
+
+# The `orderBy` argument of `threads` and `Agent.threads`.
+THREAD_ORDER_DESCRIPTION = (
+    "How to sort; null: CREATED_AT DESC, the most recently started first. UPDATED_AT DESC "
+    "lists threads by last activity, as a chat list does; but a thread that gets a message "
+    "while you page moves to the front (to the end, ASC), so a page read later may repeat "
+    "it or miss it: read again from the start (no `after`) to see the newest."
+)
+
+
+def thread_sorting(order: ThreadOrder | None) -> Sorting:
+    return sorting(order, "CREATED_AT")
 
 
 @strawberry.input(description="A new thread.")

@@ -17,12 +17,15 @@ from kai.models.agent import Agent
 from kai.models.agent_event import AgentEvent, AgentEventType
 from kai.models.thread import Message, Thread
 from kai.security.principal import Principal
-from kai.services.pagination import Order, Page, Pager, Sorting, ordering
+from kai.services.pagination import Kind, Order, Page, Pager, Sorting, ordering
 from kai.services.validation import bounded_json, bounded_text
 
-THREAD_ORDER = ordering(
-    "threads", {"CREATED_AT": (col(Thread.created_at), "datetime")}, col(Thread.id), Sorting()
-)
+# How `threads` sorts: by each field of ThreadOrderField, then by id. UPDATED_AT moves a
+# thread to the front each time it gets a message (kai.services.thread_messages).
+THREAD_ORDER_KEYS: dict[str, tuple[Any, Kind]] = {
+    "CREATED_AT": (col(Thread.created_at), "datetime"),
+    "UPDATED_AT": (col(Thread.updated_at), "datetime"),
+}
 # Oldest first; `last`/`before` read the same order from its far end.
 MESSAGE_ORDER = Order(
     scope="messages/SEQ/ASC", id=col(Message.seq), id_kind="int", descending=False
@@ -90,11 +93,12 @@ class ThreadService:
         *,
         principal: Principal,
         agent_id: str | None,
+        sorting: Sorting,
         first: int | None,
         after: str | None,
     ) -> Page[Thread]:
         """The caller's threads (ADMIN: every one; an API key limited to some agents:
-        those agents' only), newest first."""
+        those agents' only), in `sorting`'s order (by when started, or by latest message)."""
         filters: list[ColumnElement[bool]] = []
         if not principal.is_admin:
             filters.append(col(Thread.owner_id) == principal.user_id)
@@ -102,8 +106,9 @@ class ThreadService:
             filters.append(col(Thread.agent_id).in_(sorted(principal.agent_ids)))
         if agent_id is not None:
             filters.append(col(Thread.agent_id) == agent_id)
+        order = ordering("threads", THREAD_ORDER_KEYS, col(Thread.id), sorting)
         return await self._pager.fetch(
-            self._sessionmaker, Thread, filters, THREAD_ORDER, first=first, after=after
+            self._sessionmaker, Thread, filters, order, first=first, after=after
         )
 
     async def messages(

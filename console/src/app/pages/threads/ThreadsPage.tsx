@@ -1,7 +1,8 @@
 /**
- * Your threads (every user's for ADMIN), newest first as the server lists them, a page at a
- * time with the list's totalCount, of one agent (`?agent=`, where an agent's page links) or
- * all: each with its agent, its newest message and when it was last written to. "New
+ * Your threads (every user's for ADMIN), most recent first (the server's UPDATED_AT DESC:
+ * the thread last written to on top, as a chat list has it), a page at a time with the
+ * list's totalCount, of one agent (`?agent=`, where an agent's page links) or all: each
+ * with its agent, its newest message and when it was last written to. "New
  * thread" asks for an agent and a title and opens the new thread's chat page.
  */
 import { useEffect, useState } from "react";
@@ -23,9 +24,11 @@ const PAGE_SIZE = 20;
 /** How much of the newest message a row shows. */
 const PREVIEW = 120;
 
+// By last activity. A thread written to while paging moves to the front, so a later page
+// may miss it; Refresh (or the first page) shows it on top.
 const ThreadsQuery = graphql(`
   query ThreadsPageThreads($agentId: ID, $first: Int, $after: String) {
-    threads(agentId: $agentId, first: $first, after: $after) {
+    threads(agentId: $agentId, orderBy: { field: UPDATED_AT, direction: DESC }, first: $first, after: $after) {
       edges {
         cursor
         node {
@@ -166,13 +169,13 @@ export function ThreadsPage() {
           {rows.length ? (
             <div className="table-wrap" aria-busy={result.fetching || undefined}>
               <table className="responsive">
-                <caption className="visually-hidden">Threads {whose}, newest first</caption>
+                <caption className="visually-hidden">Threads {whose}, most recent first</caption>
                 <thead>
                   <tr>
                     <th scope="col">Thread</th>
                     <th scope="col">Agent</th>
                     <th scope="col">Newest message</th>
-                    <th scope="col">Last written</th>
+                    <th scope="col" aria-sort="descending">Last written</th>
                   </tr>
                 </thead>
                 <tbody>

@@ -56,10 +56,19 @@ def add_threads(commands: Commands) -> None:
     listed = threads.leaf(
         "list",
         "list threads",
-        "Your threads (every one for an ADMIN), the most recently started first.",
+        "Your threads (every one for an ADMIN), the most recently started first, or with "
+        "--order updated the most recently written to first (a thread written to while "
+        "--all pages through may then be missed or listed twice).",
         ("threads", "list_threads"),
     )
     listed.add_argument("--agent", help="only those with this agent: " + AGENT)
+    listed.add_argument(
+        "--order",
+        choices=("created", "updated"),
+        default="created",
+        help="created: the most recently started first; updated: the most recently "
+        "written to first",
+    )
     paging(listed)
 
     show = threads.leaf(

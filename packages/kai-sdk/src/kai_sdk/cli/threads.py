@@ -8,7 +8,11 @@ from kai_sdk.cli import output, pages
 from kai_sdk.cli.connect import agent_id, client, thread_id
 from kai_sdk.cli.exits import not_found
 from kai_sdk.cli.output import Column
+from kai_sdk.client.sync import OrderDirection, ThreadOrder, ThreadOrderField
 from kai_sdk.client.sync.fragments import MessageFields, ThreadFields
+
+# `--order`: the most recently started, or the most recently written to, first.
+ORDERS = {"created": ThreadOrderField.CREATED_AT, "updated": ThreadOrderField.UPDATED_AT}
 
 
 def columns(args: argparse.Namespace) -> list[Column]:
@@ -42,12 +46,15 @@ def _tokens(message: MessageFields) -> str | None:
 def list_threads(args: argparse.Namespace) -> int:
     with client(args) as kai:
         agent = agent_id(kai, args.agent) if args.agent else None
+        order = ThreadOrder(field=ORDERS[args.order], direction=OrderDirection.DESC)
         threads: list[ThreadFields] = pages.nodes(
             args,
             lambda first, after: (
-                kai.threads(agent, first=first, after=after, with_total=True).threads
+                kai.threads(
+                    agent, first=first, after=after, with_total=True, order_by=order
+                ).threads
             ),
-            lambda: kai.iter_threads(agent),
+            lambda: kai.iter_threads(agent, order),
         )
     if args.json:
         output.emit_json(threads)

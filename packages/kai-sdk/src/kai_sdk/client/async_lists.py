@@ -18,6 +18,7 @@ from kai_sdk.client.aio import (
     LogLevel,
     TaskFilter,
     TaskOrder,
+    ThreadOrder,
     UserFilter,
 )
 from kai_sdk.client.aio.fragments import (
@@ -187,12 +188,19 @@ class AsyncListingClient(AsyncGraphQLClient):
                 yield webhook
 
     async def iter_threads(
-        self, agent_id: str | None = None, *, page_size: int = 100
+        self,
+        agent_id: str | None = None,
+        order_by: ThreadOrder | None = None,
+        *,
+        page_size: int = 100,
     ) -> AsyncGenerator[ThreadFields, None]:
-        """The caller's threads (every one for ADMIN), of one agent or all, newest first."""
+        """The caller's threads (every one for ADMIN), of one agent or all, the most
+        recently started first, or in `order_by`'s order."""
 
         async def page(after: str | None) -> Page[ThreadFields]:
-            found = (await self.threads(agent_id, first=page_size, after=after)).threads
+            found = (
+                await self.threads(agent_id, first=page_size, after=after, order_by=order_by)
+            ).threads
             return [edge.node for edge in found.edges], found.page_info
 
         async with aclosing(_every(page)) as nodes:

@@ -18,6 +18,7 @@ from kai_sdk.client.sync import (
     LogLevel,
     TaskFilter,
     TaskOrder,
+    ThreadOrder,
     UserFilter,
 )
 from kai_sdk.client.sync.fragments import (
@@ -159,12 +160,17 @@ class ListingClient(GraphQLClient):
         return _every(page)
 
     def iter_threads(
-        self, agent_id: str | None = None, *, page_size: int = 100
+        self,
+        agent_id: str | None = None,
+        order_by: ThreadOrder | None = None,
+        *,
+        page_size: int = 100,
     ) -> Generator[ThreadFields, None, None]:
-        """The caller's threads (every one for ADMIN), of one agent or all, newest first."""
+        """The caller's threads (every one for ADMIN), of one agent or all, the most
+        recently started first, or in `order_by`'s order."""
 
         def page(after: str | None) -> Page[ThreadFields]:
-            found = self.threads(agent_id, first=page_size, after=after).threads
+            found = self.threads(agent_id, first=page_size, after=after, order_by=order_by).threads
             return [edge.node for edge in found.edges], found.page_info
 
         return _every(page)

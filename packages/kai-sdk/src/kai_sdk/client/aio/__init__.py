@@ -85,6 +85,7 @@ from .enums import (
     ScanStatus,
     TaskOrderField,
     TaskState,
+    ThreadOrderField,
 )
 from .file import File, FileFile
 from .files import (
@@ -158,6 +159,7 @@ from .input_types import (
     TaskInput,
     TaskOrder,
     ThreadInput,
+    ThreadOrder,
     UserFilter,
     WebhookInput,
     WebhookPatch,
@@ -484,6 +486,8 @@ __all__ = [
     "ThreadFields",
     "ThreadFieldsAgent",
     "ThreadInput",
+    "ThreadOrder",
+    "ThreadOrderField",
     "ThreadThread",
     "ThreadThreadMessages",
     "ThreadThreadMessagesEdges",

@@ -57,6 +57,7 @@ from .input_types import (
     TaskInput,
     TaskOrder,
     ThreadInput,
+    ThreadOrder,
     UserFilter,
     WebhookInput,
     WebhookPatch,
@@ -2006,11 +2007,12 @@ class AsyncGraphQLClient(AsyncBaseClient):
         first: int | UnsetType | None = UNSET,
         after: str | UnsetType | None = UNSET,
         with_total: bool | UnsetType | None = UNSET,
+        order_by: ThreadOrder | UnsetType | None = UNSET,
         **kwargs: Any,
     ) -> Threads:
         query = gql("""
-            query Threads($agentId: ID, $first: Int, $after: String, $withTotal: Boolean = false) {
-              threads(agentId: $agentId, first: $first, after: $after) {
+            query Threads($agentId: ID, $first: Int, $after: String, $withTotal: Boolean = false, $orderBy: ThreadOrder) {
+              threads(agentId: $agentId, orderBy: $orderBy, first: $first, after: $after) {
                 edges {
                   cursor
                   node {
@@ -2047,6 +2049,7 @@ class AsyncGraphQLClient(AsyncBaseClient):
             "first": first,
             "after": after,
             "withTotal": with_total,
+            "orderBy": order_by,
         }
         response = await self.execute(
             query=query, operation_name="Threads", variables=variables, **kwargs

@@ -83,6 +83,7 @@ from .enums import (
     ScanStatus,
     TaskOrderField,
     TaskState,
+    ThreadOrderField,
 )
 from .file import File, FileFile
 from .files import (
@@ -156,6 +157,7 @@ from .input_types import (
     TaskInput,
     TaskOrder,
     ThreadInput,
+    ThreadOrder,
     UserFilter,
     WebhookInput,
     WebhookPatch,
@@ -469,6 +471,8 @@ __all__ = [
     "ThreadFields",
     "ThreadFieldsAgent",
     "ThreadInput",
+    "ThreadOrder",
+    "ThreadOrderField",
     "ThreadThread",
     "ThreadThreadMessages",
     "ThreadThreadMessagesEdges",

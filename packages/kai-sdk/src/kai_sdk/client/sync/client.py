@@ -52,6 +52,7 @@ from .input_types import (
     TaskInput,
     TaskOrder,
     ThreadInput,
+    ThreadOrder,
     UserFilter,
     WebhookInput,
     WebhookPatch,
@@ -1976,11 +1977,12 @@ class GraphQLClient(BaseClient):
         first: int | UnsetType | None = UNSET,
         after: str | UnsetType | None = UNSET,
         with_total: bool | UnsetType | None = UNSET,
+        order_by: ThreadOrder | UnsetType | None = UNSET,
         **kwargs: Any,
     ) -> Threads:
         query = gql("""
-            query Threads($agentId: ID, $first: Int, $after: String, $withTotal: Boolean = false) {
-              threads(agentId: $agentId, first: $first, after: $after) {
+            query Threads($agentId: ID, $first: Int, $after: String, $withTotal: Boolean = false, $orderBy: ThreadOrder) {
+              threads(agentId: $agentId, orderBy: $orderBy, first: $first, after: $after) {
                 edges {
                   cursor
                   node {
@@ -2017,6 +2019,7 @@ class GraphQLClient(BaseClient):
             "first": first,
             "after": after,
             "withTotal": with_total,
+            "orderBy": order_by,
         }
         response = self.execute(
             query=query, operation_name="Threads", variables=variables, **kwargs

@@ -20,6 +20,7 @@ from .enums import (
     Role,
     TaskOrderField,
     TaskState,
+    ThreadOrderField,
 )
 
 
@@ -288,6 +289,15 @@ class ThreadInput(BaseModel):
     "Up to 200 characters."
     metadata: Any | None = None
     "Anything the client keeps with it: a JSON object, 16 KB."
+
+
+class ThreadOrder(BaseModel):
+    """How to sort threads."""
+
+    field: ThreadOrderField
+    "What to sort by."
+    direction: OrderDirection
+    "Which way."
 
 
 class UserFilter(BaseModel):

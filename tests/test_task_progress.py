@@ -28,7 +28,7 @@ from tests.support.apps import client_at, running_app, services_of
 from tests.support.graphql_client import GraphQLClient
 from tests.support.settings import QUIET_HOUSEKEEPING
 from tests.support.statements import counting_statements
-from tests.support.tasks import ENQUEUE, enqueue, row_in, task_settings
+from tests.support.tasks import ENQUEUE, enqueue, row_in, row_when, task_settings
 
 INTERVAL = 0.5
 
@@ -124,8 +124,14 @@ async def test_a_held_report_is_stored_once_the_interval_is_over_while_the_task_
     services = services_of(app)
 
     running = await row_in(services, task["id"], TaskState.RUNNING)
-    await asyncio.sleep(INTERVAL * 2)
-    meanwhile = await services.tasks.get(task_id=task["id"])
+    # The first stored value, or the end: the task pauses 4 intervals after its reports, so
+    # the held one is due well before it ends (a look at a fixed moment could come before
+    # the write on a busy machine, or after the end).
+    meanwhile = await row_when(
+        services,
+        task["id"],
+        lambda row: row.progress is not None or row.state is not TaskState.RUNNING,
+    )
     await row_in(services, task["id"], TaskState.COMPLETED)
 
     assert running.progress is None
@@ -206,7 +212,9 @@ async def test_a_delayed_write_that_finds_the_task_gone_says_so() -> None:
     stored.mine = False
     progress = stored.coalesced(0.05)
     assert await progress.report(0.5)  # held: nothing known yet
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(10):  # written once the interval is over, then found gone
+        while not stored.lost:  # noqa: ASYNC110 (a callback's count)
+            await asyncio.sleep(0.01)
     assert (stored.values, stored.lost) == ([0.5], 1)
     await progress.settle(None)
     assert stored.values == [0.5]

@@ -59,9 +59,13 @@ def test_threads_sync(kai: KaiClient, fake: FakeOpenAI) -> None:
     ).create_thread
 
     answer = list(kai.ask(made.id, "count"))
+    # Slower answers (the fake reads its pause once per request) for those stopped or
+    # interrupted while they go on: their time is what stopping has, however busy the machine.
+    fake.chunk_delay = 1.0
     with closing(kai.ask(made.id, "count again")) as stopped:
         first = next(stopped)
     _until(lambda: not kai.thread(made.id).thread.busy)  # type: ignore[union-attr]
+    fake.chunk_delay = 0.5
     queued: list[str] = []
 
     def queue() -> None:
@@ -71,6 +75,7 @@ def test_threads_sync(kai: KaiClient, fake: FakeOpenAI) -> None:
         next(running)
         with pytest.raises(ConflictError):
             kai.post_message(made.id, sync.MessageInput(content="me too"))
+        fake.chunk_delay = 0.2
         waiting = threading.Thread(target=queue)
         waiting.start()
         rest = [chunk.delta for chunk in running]
@@ -123,7 +128,7 @@ async def llm_agent(akai: AsyncKaiClient, fake: FakeOpenAI) -> str:
     return (await akai.create_agent(config)).create_agent.id
 
 
-async def test_threads_async(akai: AsyncKaiClient, llm_agent: str) -> None:
+async def test_threads_async(akai: AsyncKaiClient, llm_agent: str, fake: FakeOpenAI) -> None:
     made = (await akai.create_thread(aio.ThreadInput(agent_id=llm_agent))).create_thread
     for _ in range(200):
         if (await akai.agent(llm_agent)).agent.state == aio.AgentState.RUNNING:  # type: ignore[union-attr]
@@ -131,6 +136,7 @@ async def test_threads_async(akai: AsyncKaiClient, llm_agent: str) -> None:
         await asyncio.sleep(0.05)
     async with aclosing(akai.ask(made.id, "count")) as chunks:
         deltas = [chunk.delta async for chunk in chunks]
+    fake.chunk_delay = 1.0  # read once per request: time for the stop, however busy the machine
     async with aclosing(akai.ask(made.id, "stop me")) as stopped:
         async for chunk in stopped:
             assert chunk.delta == "one "

@@ -415,18 +415,22 @@ async def test_upload_needs_the_permission(client: GraphQLClient, app: Any) -> N
 
 
 async def test_F8_an_upload_cut_off_half_way_leaves_nothing(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real server and a client that hangs up half way through its body."""
     settings = make_settings(database_url, tmp_path / "data")
-    temp_before = set(os.listdir(tempfile.gettempdir()))
+    # The server's temporary files go to a directory of the test's own: in the shared one,
+    # other processes' files (a browser's, a parallel run's) come and go meanwhile.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     app = create_app(settings)
     async with serve_app(app) as base_url:
         async with httpx.AsyncClient(base_url=base_url) as http:
             token = await signed_in(GraphQLClient(http))
         await hang_up_half_way(base_url, token, declared=8 * MiB, sent=4 * MiB)
         await nothing_stored(app, settings)
-    assert set(os.listdir(tempfile.gettempdir())) - temp_before == set()
+    assert list(temp.iterdir()) == []
 
 
 async def test_J2_one_file_mapped_to_two_uploads_stores_it_twice_whole(

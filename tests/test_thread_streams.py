@@ -57,7 +57,9 @@ async def test_send_message_streams_the_answer_and_stores_it(
 async def test_a_subscriber_that_leaves_keeps_what_was_said_and_frees_the_thread(
     database_url: str, tmp_path: Path
 ) -> None:
-    fake = FakeOpenAI(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.4)
+    # A second between chunks: the rest of the answer outlasts the stop below on a busy
+    # machine too (with 0.4 s, about a second was left).
+    fake = FakeOpenAI(chunks=["one ", "two ", "three ", "four"], chunk_delay=1.0)
     async with serve_app(fake.app()) as llm_url:
         fake.base_url = f"{llm_url}/v1"
         async with kai_server(database_url, tmp_path) as server_:
@@ -155,7 +157,9 @@ async def test_history_and_the_live_stream_share_one_cursor(
 async def test_a_streamed_answer_cut_short_says_so_and_a_key_replays_an_answer(
     database_url: str, tmp_path: Path
 ) -> None:
-    fake = FakeOpenAI(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.4)
+    # A second between chunks: the rest of the answer outlasts the stop below on a busy
+    # machine too (with 0.4 s, about a second was left).
+    fake = FakeOpenAI(chunks=["one ", "two ", "three ", "four"], chunk_delay=1.0)
     async with serve_app(fake.app()) as llm_url:
         fake.base_url = f"{llm_url}/v1"
         async with kai_server(database_url, tmp_path) as server_:

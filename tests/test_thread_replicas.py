@@ -29,7 +29,9 @@ async def database_url() -> AsyncIterator[str]:
 
 async def test_busy_policies_hold_across_replicas(database_url: str, tmp_path: Path) -> None:
     redis = redis_url_or_skip()
-    fake = FakeOpenAI(chunk_delay=0.3)
+    # 0.6 s between chunks: an answer (2.4 s) outlasts the CONFLICT asked of replica B while
+    # it runs, on a busy machine too (with 0.3 s, about a second was left).
+    fake = FakeOpenAI(chunk_delay=0.6)
     shared: dict[str, Any] = {
         "jwt_secret": SECRET,
         "broadcast_url": redis,

@@ -74,8 +74,10 @@ def admin(served: str) -> None:
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeOpenAI]:
-    """The fake LLM: eight chunks, a quarter of a second apart."""
-    server = FakeOpenAI(chunks=list(WORDS), chunk_delay=0.25)
+    """The fake LLM: eight chunks, 0.4 s apart. An answer (3.2 s) outlasts what the tests do
+    while it is written (look, stop it, send beside it) on a busy machine too; at 0.25 s
+    apart, under two seconds were left once its first words showed."""
+    server = FakeOpenAI(chunks=list(WORDS), chunk_delay=0.4)
     with app_on_a_thread(server.app()) as url:
         server.base_url = f"{url}/v1"
         yield server

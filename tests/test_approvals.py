@@ -365,9 +365,21 @@ async def test_the_live_feed_catches_up_what_a_broken_broker_connection_lost(
 ) -> None:
     agent_id = await owner.agent()
     principal, _ = await services.authenticator.authenticate_user(owner.token)
+    # The feed listens, then reads what is pending (from a few seconds back): only once it
+    # has read is an approval made next one that only an announcement could bring it (a
+    # fixed pause could end first on a busy machine, and the read find the "lost" one).
+    pending_since = services.approvals.pending_since
+    read = asyncio.Event()
+
+    async def reading(**criteria: Any) -> Any:
+        found = await pending_since(**criteria)
+        read.set()
+        return found
+
+    monkeypatch.setattr(services.approvals, "pending_since", reading)
     feed = services.approvals.requests(principal=principal)
     first = asyncio.create_task(anext(feed))
-    await asyncio.sleep(0.1)  # listening
+    await asyncio.wait_for(read.wait(), 10)
     publish = services.hub.publish
 
     async def losing_announcements(channel: str, message: dict[str, Any]) -> bool:

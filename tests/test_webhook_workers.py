@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from kai.db import create_engine, create_sessionmaker
@@ -112,6 +113,12 @@ async def test_every_event_is_delivered_at_least_once_across_a_killed_worker(
                     lambda: len({r.webhook_id for r in receiver.at("/events")}) >= COMMANDS,
                     timeout=60,
                 )
+                # A delivery is recorded once its answer is back, after the receiver has it:
+                # the workers must not be stopped before the last of them are.
+                recorded = create_sessionmaker(engine)
+                async with asyncio.timeout(30):
+                    while not await all_delivered(recorded, agent["id"]):  # noqa: ASYNC110 (another process's)
+                        await asyncio.sleep(0.1)
             except BaseException:
                 print(running.logs())
                 raise
@@ -139,3 +146,13 @@ async def test_every_event_is_delivered_at_least_once_across_a_killed_worker(
     assert seqs == sorted(seqs)  # in seq order, the killed worker's request included
     assert len(got) > len(first_arrivals)  # the held request came again, with its id
     assert max(row.attempts for row in rows) >= 2
+
+
+async def all_delivered(sessions: async_sessionmaker[AsyncSession], agent_id: str) -> bool:
+    async with sessions() as session:
+        states = (
+            await session.scalars(
+                select(col(WebhookDelivery.state)).where(col(WebhookDelivery.agent_id) == agent_id)
+            )
+        ).all()
+    return bool(states) and all(state is DeliveryState.DELIVERED for state in states)

@@ -511,6 +511,12 @@ async def test_schedules_async(akai: AsyncKaiClient) -> None:
 # --- webhooks ---------------------------------------------------------------------------
 
 
+def delivery_states(kai: KaiClient, webhook_id: str) -> list[sync.DeliveryState]:
+    webhook = kai.webhook(webhook_id, with_deliveries=True).webhook
+    assert webhook is not None and webhook.deliveries is not None
+    return [edge.node.state for edge in webhook.deliveries.edges]
+
+
 def test_webhooks_sync(kai: KaiClient) -> None:
     agent = kai.create_agent(echo()).create_agent
     with receiver_on_a_thread() as receiver:
@@ -526,6 +532,8 @@ def test_webhooks_sync(kai: KaiClient) -> None:
         kai.command(agent.id, "ping")
         (got,) = arrived(lambda: receiver.at("/sync"))
         webhook_id = made.webhook.id
+        # Recorded once its answer is back, after the receiver has it.
+        wait_until(lambda: delivery_states(kai, webhook_id) == [sync.DeliveryState.DELIVERED])
         listed = [w.id for w in kai.iter_webhooks(page_size=1)]
         shown = kai.webhook(webhook_id, with_deliveries=True).webhook
         plain = kai.webhook(webhook_id).webhook

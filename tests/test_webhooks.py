@@ -130,9 +130,14 @@ async def test_events_reach_the_endpoint_signed_and_in_seq_order(
     assert last.body["type"] == event.type.value == last.body["data"]["type"]
     assert last.body["data"]["agentId"] == agent["id"] and last.body["data"]["data"] == event.data
     assert last.webhook_id.startswith("whd_") and first >= 0
-    rows = await deliveries(client, token, made["webhook"]["id"])
-    delivered = {row["id"]: row for row in rows if row["state"] == "DELIVERED"}
-    assert {r.webhook_id for r in got} <= set(delivered)
+
+    async def recorded() -> dict[str, dict[str, Any]] | None:
+        # Each is recorded once its answer is back, after the receiver has it.
+        rows = await deliveries(client, token, made["webhook"]["id"])
+        delivered = {row["id"]: row for row in rows if row["state"] == "DELIVERED"}
+        return delivered if {r.webhook_id for r in got} <= set(delivered) else None
+
+    delivered = await eventually(recorded)
     assert all(row["lastStatusCode"] == 200 and row["attempts"] == 1 for row in delivered.values())
 
 

@@ -261,7 +261,8 @@ async def test_history_is_trimmed_to_the_budget_oldest_first(
 async def test_a_busy_thread_rejects_queues_or_interrupts(
     fake: FakeOpenAI, client: GraphQLClient
 ) -> None:
-    fake.chunk_delay = 0.3
+    # An answer takes 2.4 s: the REJECT below lands while it runs on a busy machine too.
+    fake.chunk_delay = 0.6
     token = await signed_in(client)
     agent_id = await create_llm(client, token, fake)
     thread_id = await create_thread(client, token, agent_id)
@@ -301,7 +302,10 @@ async def test_a_busy_thread_rejects_queues_or_interrupts(
 async def test_queued_messages_are_answered_in_the_order_they_came_interrupt_first(
     fake: FakeOpenAI, client: GraphQLClient
 ) -> None:
-    fake.chunk_delay = 0.2
+    # An answer takes 2 s: the four messages queued 0.2 s apart, then the interruption, all
+    # come while the first one runs, on a busy machine too (at 0.2 s a chunk and 0.1 s
+    # apart, less than half a second was left, and a message late by 0.1 s overtook).
+    fake.chunk_delay = 0.5
     token = await signed_in(client)
     agent_id = await create_llm(client, token, fake)
     thread_id = await create_thread(client, token, agent_id)
@@ -311,8 +315,9 @@ async def test_queued_messages_are_answered_in_the_order_they_came_interrupt_fir
     waiting = []
     for n in range(4):
         waiting.append(asyncio.create_task(post(client, token, thread_id, f"q{n}", onBusy="QUEUE")))
-        await asyncio.sleep(0.1)  # each one waiting before the next comes
+        await asyncio.sleep(0.2)  # each one waiting before the next comes
     cutting = asyncio.create_task(post(client, token, thread_id, "now", onBusy="INTERRUPT"))
+    fake.chunk_delay = 0  # for the answers still to come (the running one read it long ago)
     for answer in await asyncio.gather(running, cutting, *waiting):
         answer.ok()
 
@@ -327,7 +332,7 @@ async def test_queued_messages_are_answered_in_the_order_they_came_interrupt_fir
 async def test_a_thread_deleted_while_answering_ends_its_waiting_messages(
     fake: FakeOpenAI, client: GraphQLClient
 ) -> None:
-    fake.chunk_delay = 0.3
+    fake.chunk_delay = 0.6  # 2.4 s: still answering when deleted, on a busy machine too
     token = await signed_in(client)
     agent_id = await create_llm(client, token, fake)
     thread_id = await create_thread(client, token, agent_id)

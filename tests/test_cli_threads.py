@@ -227,6 +227,10 @@ def _read_until(process: subprocess.Popen[bytes], wanted: str, timeout: float = 
 
 
 def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(ada: Person, fake: FakeOpenAI) -> None:
+    # The answer to stop is slower (the fake reads its pause once per request): 0.75 s a
+    # chunk leaves 4.5 s once "one two" shows, for the signal to land and the stop to reach
+    # the server on a busy machine (at 0.25 s, 1.5 s).
+    fake.chunk_delay = 0.75
     chat = ada.popen("chat", "writer", "--title", "Counting")
     assert chat.stdin is not None
     try:
@@ -234,6 +238,7 @@ def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(ada: Person, fake: FakeOpe
         chat.stdin.flush()
         so_far = _read_until(chat, "writer> one two ")
         chat.send_signal(signal.SIGINT)
+        fake.chunk_delay = 0.25
         time.sleep(0.5)  # the stop is seen before the next line is read
         out, err = chat.communicate(b"again\n", timeout=TIMEOUT)
     finally:

@@ -275,7 +275,7 @@ async def test_after_a_redis_restart_the_hub_reconnects_and_interrupts_then_goes
         await eventually(lambda: not a.connected and not b.connected)
         started = time.monotonic()
         assert await b.publish(channel, {"n": 2}) is False  # no exception, no wait
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 2  # not the 5 s operation timeout
         # Subscribing meanwhile does not wait for Redis; it is interrupted once back.
         late_subscription = await asyncio.wait_for(stack.enter_async_context(a.subscribe(late)), 1)
         await asyncio.sleep(0.5)
@@ -353,7 +353,8 @@ async def test_a_frozen_redis_is_noticed_by_the_probe(
             await eventually(lambda: not hub.connected)
             started = time.monotonic()
             assert await hub.publish(channel, {"n": 1}) is False
-            assert time.monotonic() - started < 0.1
+            # At once, not after the 0.5 s operation timeout (0.4: a busy machine's pauses).
+            assert time.monotonic() - started < 0.4
         finally:
             own_redis.thaw()
 

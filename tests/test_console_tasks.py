@@ -86,8 +86,9 @@ def test_a_queued_task_shows_live_progress_to_full_and_another_is_cancelled(
     )
     expect(page.get_by_label("Task type")).to_have_value("echo")
 
-    # Six reports, 0.5 s apart: the bar must show one between empty and full.
-    task_id = _queue(page, '{"steps": 6, "stepSeconds": 0.5}')
+    # Six reports, a second apart: the bar must show one between empty and full, and the
+    # task still running after it (with 0.5 s apart, some 2.5 s were left for both).
+    task_id = _queue(page, '{"steps": 6, "stepSeconds": 1}')
     item = _session_item(page, task_id)
     bar = item.get_by_role("progressbar", name=f"Progress of task {task_id}")
     expect(bar).to_be_visible()
@@ -101,7 +102,7 @@ def test_a_queued_task_shows_live_progress_to_full_and_another_is_cancelled(
     expect(item).to_contain_text("100 %")
     done = graphql(served, token, TASK, {"id": task_id})["task"]
     assert done["state"] == "COMPLETED" and done["progress"] == 1, done
-    assert done["result"] == {"steps": 6, "stepSeconds": 0.5}, done
+    assert done["result"] == {"steps": 6, "stepSeconds": 1}, done
     # The agent's own list has it too (refetched once the form queued it).
     agent_list = page.get_by_role("region", name="Tasks of runner")
     expect(agent_list.get_by_role("listitem").filter(has_text=task_id)).to_contain_text(

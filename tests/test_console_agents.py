@@ -295,7 +295,9 @@ def test_the_list_filters_sorts_pages_and_shows_state_changes_live(
 def test_a_command_is_sent_and_a_prompt_streams_token_by_token(
     browser: Any, served: str, admin: str
 ) -> None:
-    agent_id = _agent(served, admin, "talker", delaySeconds=0.4)
+    # 0.8 s before each word: the prompt's answer (5 words, 4 s) is still streaming while the
+    # test reads its first words, on a busy machine too (at 0.4 s, some 1.6 s were left).
+    agent_id = _agent(served, admin, "talker", delaySeconds=0.8)
     context, page, page_watch = _open(browser, served)
     sockets: list[str] = []
     page.on("websocket", lambda socket: sockets.append(socket.url))

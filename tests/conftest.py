@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +28,13 @@ from tests.support.s3_server import s3_server as s3_server
 from tests.support.settings import make_settings
 
 pytest_plugins = ("tests.support.stream_leaks",)
+
+# A run started in the background by a shell without job control inherits SIGINT ignored,
+# and hands that on to every process it starts, whose Python then never raises
+# KeyboardInterrupt: the tests that press Ctrl-C on a CLI process would find it deaf. A
+# handler here (rather than SIG_IGN) leaves the processes started from now on at the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Generated tests are judged by what they find, never by how long an example took: on a busy
 # two-core CI machine a pure function now and then runs past Hypothesis's default 200 ms

@@ -227,7 +227,8 @@ class KaiClient(ListingClient):
     ) -> Generator[ApprovalFields, None, None]:
         """The approvalRequests subscription: each new PENDING approval the caller may
         decide, as it is asked. `on_subscribed` is called once the server has been asked
-        (list what already waits from there: nothing falls between the two)."""
+        (list what already waits from there: nothing falls between the two, and one asked
+        just before may come in both, so go by id)."""
         with closing(
             self.execute_ws(
                 APPROVAL_REQUESTS, "ApprovalRequests", {}, on_subscribed=on_subscribed, **kwargs

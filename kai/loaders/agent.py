@@ -4,11 +4,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
+from kai.loaders.by_id import ByIdLoader
 from kai.models.agent import Agent
 from kai.models.agent_log import AgentLog, LogLevel
 from kai.models.command import CommandRecord
@@ -17,30 +16,16 @@ from kai.services.agent_status import AgentStatusService, CommandStats
 from kai.services.pagination import Page
 
 
-class AgentByIdLoader(DataLoader[str, Agent | None]):
+class AgentByIdLoader(ByIdLoader[Agent]):
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
-        async def load(ids: list[str]) -> Sequence[Agent | None]:
-            async with sessionmaker() as session:
-                rows = await session.scalars(select(Agent).where(col(Agent.id).in_(ids)))
-                by_id = {row.id: row for row in rows}
-            return [by_id.get(agent_id) for agent_id in ids]
-
-        super().__init__(load_fn=load)
+        super().__init__(sessionmaker, Agent)
 
 
-class CommandByIdLoader(DataLoader[str, CommandRecord | None]):
+class CommandByIdLoader(ByIdLoader[CommandRecord]):
     """Approval.commandResult for a page of approvals: one statement."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
-        async def load(ids: list[str]) -> Sequence[CommandRecord | None]:
-            async with sessionmaker() as session:
-                rows = await session.scalars(
-                    select(CommandRecord).where(col(CommandRecord.id).in_(ids))
-                )
-                by_id = {row.id: row for row in rows}
-            return [by_id.get(command_id) for command_id in ids]
-
-        super().__init__(load_fn=load)
+        super().__init__(sessionmaker, CommandRecord)
 
 
 class CommandStatsByAgentIdLoader(DataLoader[str, CommandStats]):

@@ -3,11 +3,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
+from kai.loaders.by_id import ByIdLoader
 from kai.models.task import Task, TaskState
 from kai.services.pagination import Page
 from kai.services.task import TaskService
@@ -16,17 +15,11 @@ TaskFilter = tuple[TaskState | None, int | None, str | None]
 TasksKey = tuple[str, TaskFilter]
 
 
-class TaskByIdLoader(DataLoader[str, Task | None]):
+class TaskByIdLoader(ByIdLoader[Task]):
     """Approval.task for a page of approvals: one statement."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
-        async def load(ids: list[str]) -> Sequence[Task | None]:
-            async with sessionmaker() as session:
-                rows = await session.scalars(select(Task).where(col(Task.id).in_(ids)))
-                by_id = {row.id: row for row in rows}
-            return [by_id.get(task_id) for task_id in ids]
-
-        super().__init__(load_fn=load)
+        super().__init__(sessionmaker, Task)
 
 
 class TasksByAgentIdLoader(DataLoader[TasksKey, Page[Task]]):
